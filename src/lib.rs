@@ -1,0 +1,10 @@
+//! gantry: a GAN laboratory on burn. See README.md for the commands.
+
+pub mod error;
+pub mod model;
+pub mod rng;
+
+pub use error::{Error, Result};
+pub mod loss;
+pub mod tensor_file;
+pub mod train;

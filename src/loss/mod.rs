@@ -1,0 +1,60 @@
+//! GAN losses on raw discriminator scores. For the BCE family the scores are logits (D(x) =
+//! sigmoid(score)); every log-sigmoid is computed stably, so saturated discriminators give finite
+//! losses and gradients.
+
+use burn::tensor::{Tensor, activation};
+use serde::{Deserialize, Serialize};
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum GanLoss {
+    /// BCE for D; non-saturating -log D(G(z)) for G (the default).
+    Bce,
+    /// BCE for D; the original minimax log(1 - D(G(z))) for G.
+    BceMinimax,
+    /// Least squares (LSGAN): 0.5(D(x)-1)^2 + 0.5 D(G(z))^2 and 0.5(D(G(z))-1)^2.
+    Lsgan,
+}
+
+impl GanLoss {
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "bce" => Some(Self::Bce),
+            "bce-minimax" => Some(Self::BceMinimax),
+            "lsgan" => Some(Self::Lsgan),
+            _ => None,
+        }
+    }
+
+    pub const NAMES: &'static str = "bce, bce-minimax, lsgan";
+
+    /// Discriminator loss (a 1-element tensor) from scores on real and fake batches.
+    pub fn d_loss(self, real: Tensor<1>, fake: Tensor<1>) -> Tensor<1> {
+        match self {
+            Self::Bce | Self::BceMinimax => softplus(-real).mean() + softplus(fake).mean(),
+            Self::Lsgan => (real.sub_scalar(1.0).powi_scalar(2).mean() + fake.powi_scalar(2).mean()).mul_scalar(0.5),
+        }
+    }
+
+    /// Generator loss from the discriminator's scores on fakes.
+    pub fn g_loss(self, fake: Tensor<1>) -> Tensor<1> {
+        match self {
+            Self::Bce => softplus(-fake).mean(),
+            Self::BceMinimax => -softplus(fake).mean(),
+            Self::Lsgan => fake.sub_scalar(1.0).powi_scalar(2).mean().mul_scalar(0.5),
+        }
+    }
+
+    /// The number shown as "D(x)": a probability for the BCE family, the raw score otherwise.
+    pub fn d_output(self, scores: Tensor<1>) -> Tensor<1> {
+        match self {
+            Self::Bce | Self::BceMinimax => activation::sigmoid(scores),
+            Self::Lsgan => scores,
+        }
+    }
+}
+
+/// log(1 + exp(x)) without overflow: relu(x) + log1p(exp(-|x|)).
+pub fn softplus(x: Tensor<1>) -> Tensor<1> {
+    activation::relu(x.clone()) + x.abs().neg().exp().log1p()
+}

@@ -1,0 +1,167 @@
+//! A sequential network (PyTorch's `nn.Sequential`) with PyTorch-named state dicts.
+
+use std::collections::HashMap;
+
+use burn::module::{Module, Param, RunningState};
+use burn::tensor::{Device, Tensor};
+
+use super::layers::{Layer, ParamMut, tensor_from, transpose};
+use super::spec::NetSpec;
+use crate::rng::Rng;
+
+#[derive(Module, Debug)]
+pub struct Net {
+    pub layers: Vec<Layer>,
+}
+
+/// A host-side tensor with a PyTorch state_dict name and shape.
+#[derive(Clone, Debug, PartialEq)]
+pub struct NamedTensor {
+    pub name: String,
+    pub shape: Vec<usize>,
+    pub data: Vec<f32>,
+}
+
+pub(crate) fn host<const D: usize>(t: &Tensor<D>) -> Vec<f32> {
+    t.to_data().convert::<f32>().try_to_vec::<f32>().expect("float tensor")
+}
+
+impl Net {
+    pub fn build(spec: &NetSpec, rng: &mut Rng, device: &Device) -> Net {
+        Net { layers: spec.layers.iter().map(|l| Layer::build(l, spec.init, rng, device)).collect() }
+    }
+
+    pub fn forward(&self, x: Tensor<4>, rng: Option<&mut Rng>) -> Tensor<4> {
+        self.forward_range(x, self.layers.len(), rng)
+    }
+
+    /// Output before a trailing Sigmoid: losses of sigmoid discriminators work on logits so that
+    /// saturated outputs never give NaN or infinite losses.
+    pub fn forward_logits(&self, x: Tensor<4>, rng: Option<&mut Rng>) -> Tensor<4> {
+        let n = match self.layers.last() {
+            Some(Layer::Op(super::layers::Op::Sigmoid)) => self.layers.len() - 1,
+            _ => self.layers.len(),
+        };
+        self.forward_range(x, n, rng)
+    }
+
+    fn forward_range(&self, mut x: Tensor<4>, n: usize, mut rng: Option<&mut Rng>) -> Tensor<4> {
+        for layer in &self.layers[..n] {
+            x = layer.forward(x, rng.as_deref_mut());
+        }
+        x
+    }
+
+    /// Every trainable parameter with its full PyTorch name (`3.weight`).
+    pub fn params_mut(&mut self, f: &mut dyn FnMut(&str, ParamMut)) {
+        for (i, layer) in self.layers.iter_mut().enumerate() {
+            layer.params_mut(&mut |suffix, p| f(&format!("{i}.{suffix}"), p));
+        }
+    }
+
+    /// Parameters and buffers in PyTorch names, shapes and layouts.
+    pub fn state_dict(&self) -> Vec<NamedTensor> {
+        let mut out = Vec::new();
+        for (i, layer) in self.layers.iter().enumerate() {
+            let mut push = |suffix: &str, shape: Vec<usize>, data: Vec<f32>| {
+                out.push(NamedTensor { name: format!("{i}.{suffix}"), shape, data })
+            };
+            match layer {
+                Layer::Linear(l) => {
+                    let [inp, outf] = l.weight.val().dims();
+                    push("weight", vec![outf, inp], transpose(&host(&l.weight.val()), inp, outf));
+                    if let Some(b) = &l.bias {
+                        push("bias", vec![outf], host(&b.val()));
+                    }
+                }
+                Layer::Conv2d(super::layers::Conv2d { weight, bias, .. })
+                | Layer::ConvTranspose2d(super::layers::ConvTranspose2d { weight, bias, .. }) => {
+                    push("weight", weight.val().dims().to_vec(), host(&weight.val()));
+                    if let Some(b) = bias {
+                        push("bias", b.val().dims().to_vec(), host(&b.val()));
+                    }
+                }
+                Layer::BatchNorm(bn) => {
+                    let c = bn.gamma.val().dims()[0];
+                    push("weight", vec![c], host(&bn.gamma.val()));
+                    push("bias", vec![c], host(&bn.beta.val()));
+                    push("running_mean", vec![c], host(&bn.running_mean.value_sync()));
+                    push("running_var", vec![c], host(&bn.running_var.value_sync()));
+                }
+                Layer::LayerNorm(ln) => {
+                    push("weight", ln.shape.clone(), host(&ln.gamma.val()));
+                    push("bias", ln.shape.clone(), host(&ln.beta.val()));
+                }
+                Layer::Op(_) => {}
+            }
+        }
+        out
+    }
+
+    /// Load parameters and buffers from PyTorch-named tensors (`prefix` + name). Every tensor the
+    /// network needs must be present with the right shape.
+    pub fn load_state_dict(&mut self, prefix: &str, tensors: &HashMap<String, NamedTensor>) -> Result<(), String> {
+        let device = self.device();
+        let get = |name: &str, shape: &[usize]| -> Result<Vec<f32>, String> {
+            let key = format!("{prefix}{name}");
+            let t = tensors.get(&key).ok_or_else(|| format!("missing tensor `{key}`"))?;
+            if t.shape != shape {
+                return Err(format!("tensor `{key}` has shape {:?}, expected {:?}", t.shape, shape));
+            }
+            Ok(t.data.clone())
+        };
+        for (i, layer) in self.layers.iter_mut().enumerate() {
+            let n = |s: &str| format!("{i}.{s}");
+            match layer {
+                Layer::Linear(l) => {
+                    let [inp, outf] = l.weight.val().dims();
+                    let w = get(&n("weight"), &[outf, inp])?;
+                    set(&mut l.weight, transpose(&w, outf, inp), &device);
+                    if let Some(b) = &mut l.bias {
+                        set(b, get(&n("bias"), &[outf])?, &device);
+                    }
+                }
+                Layer::Conv2d(super::layers::Conv2d { weight, bias, .. }) => {
+                    let dims = weight.val().dims();
+                    set(weight, get(&n("weight"), &dims)?, &device);
+                    if let Some(b) = bias {
+                        set(b, get(&n("bias"), &[dims[0]])?, &device);
+                    }
+                }
+                Layer::ConvTranspose2d(super::layers::ConvTranspose2d { weight, bias, .. }) => {
+                    let dims = weight.val().dims();
+                    set(weight, get(&n("weight"), &dims)?, &device);
+                    if let Some(b) = bias {
+                        set(b, get(&n("bias"), &[dims[1]])?, &device);
+                    }
+                }
+                Layer::BatchNorm(bn) => {
+                    let c = bn.gamma.val().dims()[0];
+                    set(&mut bn.gamma, get(&n("weight"), &[c])?, &device);
+                    set(&mut bn.beta, get(&n("bias"), &[c])?, &device);
+                    bn.running_mean = RunningState::new(tensor_from(get(&n("running_mean"), &[c])?, [c], &device));
+                    bn.running_var = RunningState::new(tensor_from(get(&n("running_var"), &[c])?, [c], &device));
+                }
+                Layer::LayerNorm(ln) => {
+                    let shape = ln.shape.clone();
+                    set(&mut ln.gamma, get(&n("weight"), &shape)?, &device);
+                    set(&mut ln.beta, get(&n("bias"), &shape)?, &device);
+                }
+                Layer::Op(_) => {}
+            }
+        }
+        Ok(())
+    }
+
+    pub fn device(&self) -> Device {
+        self.devices().first().cloned().unwrap_or_default()
+    }
+}
+
+fn set<const D: usize>(p: &mut Param<Tensor<D>>, data: Vec<f32>, device: &Device) {
+    let shape: [usize; D] = p.val().dims();
+    let t = tensor_from(data, shape, device);
+    let t = if device.is_autodiff() { t.require_grad() } else { t };
+    *p = Param::initialized(p.id, t);
+}
+

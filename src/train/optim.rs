@@ -1,0 +1,223 @@
+//! Optimisers with PyTorch's exact update rules (Adam, RMSprop, SGD with momentum). State is keyed
+//! by parameter name so that checkpoints are readable and independent of burn's parameter ids.
+
+use std::collections::{BTreeMap, HashMap};
+
+use burn::module::Param;
+use burn::tensor::{Gradients, Tensor};
+use serde::{Deserialize, Serialize};
+
+use crate::model::layers::ParamMut;
+use crate::model::net::host;
+use crate::model::{NamedTensor, Net};
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "lowercase", deny_unknown_fields)]
+pub enum OptimConfig {
+    Adam {
+        lr: f64,
+        #[serde(default = "d_beta1")]
+        beta1: f64,
+        #[serde(default = "d_beta2")]
+        beta2: f64,
+        #[serde(default = "d_eps")]
+        eps: f64,
+    },
+    Rmsprop {
+        lr: f64,
+        #[serde(default = "d_alpha")]
+        alpha: f64,
+        #[serde(default = "d_eps")]
+        eps: f64,
+        #[serde(default)]
+        momentum: f64,
+    },
+    Sgd {
+        lr: f64,
+        #[serde(default)]
+        momentum: f64,
+    },
+}
+
+fn d_beta1() -> f64 {
+    0.9
+}
+fn d_beta2() -> f64 {
+    0.999
+}
+fn d_eps() -> f64 {
+    1e-8
+}
+fn d_alpha() -> f64 {
+    0.99
+}
+
+impl OptimConfig {
+    pub fn lr(&self) -> f64 {
+        match self {
+            Self::Adam { lr, .. } | Self::Rmsprop { lr, .. } | Self::Sgd { lr, .. } => *lr,
+        }
+    }
+    pub fn set_lr(&mut self, new: f64) {
+        match self {
+            Self::Adam { lr, .. } | Self::Rmsprop { lr, .. } | Self::Sgd { lr, .. } => *lr = new,
+        }
+    }
+    pub fn validate(&self, field: &str) -> crate::Result<()> {
+        let bad = |m: &str| Err(crate::Error::config(field, m.to_string()));
+        let lr = self.lr();
+        if !(lr.is_finite() && lr > 0.0) {
+            return bad(&format!("lr must be a positive number, got {lr}"));
+        }
+        match *self {
+            Self::Adam { beta1, beta2, eps, .. } => {
+                if !(0.0..1.0).contains(&beta1) || !(0.0..1.0).contains(&beta2) {
+                    return bad("betas must be in [0, 1)");
+                }
+                if eps <= 0.0 {
+                    return bad("eps must be positive");
+                }
+            }
+            Self::Rmsprop { alpha, eps, momentum, .. } => {
+                if !(0.0..1.0).contains(&alpha) || eps <= 0.0 || momentum < 0.0 {
+                    return bad("alpha must be in [0, 1), eps positive, momentum >= 0");
+                }
+            }
+            Self::Sgd { momentum, .. } => {
+                if momentum < 0.0 {
+                    return bad("momentum must be >= 0");
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+pub struct Optimizer {
+    pub config: OptimConfig,
+    /// Number of updates taken (Adam's bias-correction time step).
+    pub steps: u64,
+    /// Per parameter name: flattened state buffers (Adam: m, v; RMSprop: v[, buf]; SGD: buf).
+    state: HashMap<String, Vec<Tensor<1>>>,
+}
+
+impl Optimizer {
+    pub fn new(config: OptimConfig) -> Self {
+        Self { config, steps: 0, state: HashMap::new() }
+    }
+
+    /// One update of every parameter of `net` that has a gradient in `grads`.
+    pub fn step(&mut self, net: &mut Net, grads: &Gradients) {
+        self.steps += 1;
+        let t = self.steps as i32;
+        let config = self.config.clone();
+        let state = &mut self.state;
+        net.params_mut(&mut |name, p| {
+            let update = |value: Tensor<1>, grad: Tensor<1>| -> Tensor<1> {
+                let bufs = state.remove(name);
+                let (new, bufs) = apply(&config, t, value, grad, bufs);
+                state.insert(name.to_string(), bufs);
+                new
+            };
+            match p {
+                ParamMut::R1(p) => update_param(p, grads, update),
+                ParamMut::R2(p) => update_param(p, grads, update),
+                ParamMut::R4(p) => update_param(p, grads, update),
+            }
+        });
+    }
+
+    pub fn state_dict(&self, prefix: &str) -> Vec<NamedTensor> {
+        let mut out = Vec::new();
+        let mut names: Vec<_> = self.state.keys().collect();
+        names.sort();
+        for name in names {
+            for (i, t) in self.state[name].iter().enumerate() {
+                out.push(NamedTensor { name: format!("{prefix}{name}#{i}"), shape: t.dims().to_vec(), data: host(t) });
+            }
+        }
+        out
+    }
+
+    pub fn load_state_dict(&mut self, prefix: &str, tensors: &HashMap<String, NamedTensor>, device: &burn::tensor::Device) {
+        let mut found: BTreeMap<String, Vec<(usize, Tensor<1>)>> = BTreeMap::new();
+        for (key, t) in tensors {
+            if let Some(rest) = key.strip_prefix(prefix)
+                && let Some((name, idx)) = rest.rsplit_once('#')
+                && let Ok(idx) = idx.parse::<usize>()
+            {
+                let tensor = crate::model::layers::tensor_from(t.data.clone(), [t.data.len()], &device.clone().inner());
+                found.entry(name.to_string()).or_default().push((idx, tensor));
+            }
+        }
+        self.state = found
+            .into_iter()
+            .map(|(k, mut v)| {
+                v.sort_by_key(|x| x.0);
+                (k, v.into_iter().map(|x| x.1).collect())
+            })
+            .collect();
+    }
+}
+
+fn update_param<const D: usize>(
+    p: &mut Param<Tensor<D>>,
+    grads: &Gradients,
+    update: impl FnOnce(Tensor<1>, Tensor<1>) -> Tensor<1>,
+) {
+    let value = p.val();
+    let Some(grad) = value.grad(grads) else { return };
+    let shape: [usize; D] = value.dims();
+    let n: usize = shape.iter().product();
+    let new = update(value.inner().reshape([n]), grad.reshape([n]));
+    *p = Param::initialized(p.id, Tensor::from_inner(new.reshape(shape)).require_grad());
+}
+
+fn apply(c: &OptimConfig, t: i32, p: Tensor<1>, g: Tensor<1>, bufs: Option<Vec<Tensor<1>>>) -> (Tensor<1>, Vec<Tensor<1>>) {
+    match *c {
+        OptimConfig::Adam { lr, beta1, beta2, eps } => {
+            let (m, v) = match bufs {
+                Some(b) => (
+                    b[0].clone().mul_scalar(beta1) + g.clone().mul_scalar(1.0 - beta1),
+                    b[1].clone().mul_scalar(beta2) + g.clone().powi_scalar(2).mul_scalar(1.0 - beta2),
+                ),
+                None => (g.clone().mul_scalar(1.0 - beta1), g.powi_scalar(2).mul_scalar(1.0 - beta2)),
+            };
+            let bc1 = 1.0 - beta1.powi(t);
+            let bc2 = 1.0 - beta2.powi(t);
+            let denom = v.clone().sqrt().div_scalar(bc2.sqrt()).add_scalar(eps);
+            let new = p - m.clone().div(denom).mul_scalar(lr / bc1);
+            (new, vec![m, v])
+        }
+        OptimConfig::Rmsprop { lr, alpha, eps, momentum } => {
+            let (v, buf) = match bufs {
+                Some(mut b) => {
+                    let v = b[0].clone().mul_scalar(alpha) + g.clone().powi_scalar(2).mul_scalar(1.0 - alpha);
+                    (v, if b.len() > 1 { Some(b.remove(1)) } else { None })
+                }
+                None => (g.clone().powi_scalar(2).mul_scalar(1.0 - alpha), None),
+            };
+            let step = g.div(v.clone().sqrt().add_scalar(eps));
+            if momentum > 0.0 {
+                let buf = match buf {
+                    Some(b) => b.mul_scalar(momentum) + step,
+                    None => step,
+                };
+                (p - buf.clone().mul_scalar(lr), vec![v, buf])
+            } else {
+                (p - step.mul_scalar(lr), vec![v])
+            }
+        }
+        OptimConfig::Sgd { lr, momentum } => {
+            if momentum > 0.0 {
+                let buf = match bufs {
+                    Some(b) => b[0].clone().mul_scalar(momentum) + g,
+                    None => g,
+                };
+                (p - buf.clone().mul_scalar(lr), vec![buf])
+            } else {
+                (p - g.mul_scalar(lr), vec![])
+            }
+        }
+    }
+}
