@@ -43,7 +43,8 @@ fn assert_after_step(name: &str, got: &[f32], want: &[f32], grad: &[f32]) {
     let mut noisy = 0;
     for i in 0..got.len() {
         let err = (got[i] - want[i]).abs();
-        if grad[i].abs() < 1e-4 * gmax {
+        // Exactly zero gradients (kernel taps that only ever see padding) leave weights unchanged.
+        if grad[i] != 0.0 && grad[i].abs() < 1e-4 * gmax {
             noisy += 1;
             assert!(err <= 2.0 * LR + 1e-4 * scale, "{name}[{i}]: {} vs {} (noise-level gradient)", got[i], want[i]);
         } else {
