@@ -8,3 +8,7 @@ pub use error::{Error, Result};
 pub mod loss;
 pub mod tensor_file;
 pub mod train;
+pub mod data;
+pub mod progress;
+pub mod viz;
+pub mod presets;

@@ -1,1 +1,10 @@
-fn main(){}
+//! `gantry`: thin entry point; the command line lives in `cli/`.
+
+mod cli;
+
+fn main() {
+    if let Err(e) = cli::run() {
+        eprintln!("error: {e:#}");
+        std::process::exit(2);
+    }
+}

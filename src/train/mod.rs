@@ -1,4 +1,7 @@
-//! Training: optimisers, the GAN step, the loop with logs, grids and checkpoints.
+//! Training: optimisers, the GAN step, configuration, checkpoints and the loop.
 
-pub mod optim;
+pub mod checkpoint;
+pub mod config;
 pub mod gan;
+pub mod optim;
+pub mod trainer;

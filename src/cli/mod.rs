@@ -1,0 +1,373 @@
+//! The `gantry` command line (clap derive). Library errors become one line and a non-zero exit.
+
+use std::path::PathBuf;
+
+use anyhow::{Context, Result, bail};
+use clap::{Parser, Subcommand};
+
+use gantry::data::{self, download};
+use gantry::loss::GanLoss;
+use gantry::model::{self, ModelOptions};
+use gantry::presets;
+use gantry::train::checkpoint;
+use gantry::train::config::{GNoise, Noise, TrainConfig};
+use gantry::train::trainer::{self, Outcome, TrainOptions};
+
+#[derive(Parser)]
+#[command(name = "gantry", version, about = "A GAN laboratory: train, evaluate and explore classic GANs on the CPU")]
+pub struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Train a GAN (no arguments: dcgan-28 on built-in synth-digits).
+    Train(TrainArgs),
+    /// Generate samples from a trained generator (eval mode).
+    Sample {
+        /// Run directory or checkpoint file.
+        #[arg(long)]
+        checkpoint: PathBuf,
+        #[arg(long, default_value_t = 64)]
+        n: usize,
+        #[arg(long, default_value_t = 0)]
+        seed: u64,
+        /// Write one grid PNG here (default: RUN/sample.png).
+        #[arg(long)]
+        grid: Option<PathBuf>,
+        /// Write each sample as its own PNG into this directory instead.
+        #[arg(long)]
+        out_dir: Option<PathBuf>,
+    },
+    /// Print each model's layers, output shapes and parameter counts.
+    Models {
+        name: Option<String>,
+        #[arg(long, default_value_t = 100)]
+        z_dim: usize,
+        /// Image channels for models that take 1 or 3.
+        #[arg(long)]
+        channels: Option<usize>,
+    },
+    /// List the presets.
+    Presets,
+    /// List, fetch or verify datasets.
+    Datasets {
+        #[command(subcommand)]
+        action: DatasetsAction,
+    },
+}
+
+#[derive(Subcommand)]
+enum DatasetsAction {
+    /// Known datasets.
+    List,
+    /// Download a dataset into the cache (MNIST, Fashion-MNIST, CIFAR-10, EMNIST).
+    Fetch { name: String },
+    /// Check a dataset's files against the official MD5 sums.
+    Verify {
+        name: String,
+        #[arg(long)]
+        data_dir: Option<PathBuf>,
+    },
+}
+
+#[derive(clap::Args, Default)]
+struct TrainArgs {
+    /// A preset name (`gantry presets`).
+    #[arg(long)]
+    preset: Option<String>,
+    /// A TOML config file (fields as in presets/*.toml).
+    #[arg(long)]
+    config: Option<PathBuf>,
+    /// Continue the run in this directory exactly where its last checkpoint left it.
+    #[arg(long)]
+    resume: Option<PathBuf>,
+    #[arg(long)]
+    model: Option<String>,
+    #[arg(long)]
+    dataset: Option<String>,
+    #[arg(long)]
+    data_dir: Option<PathBuf>,
+    #[arg(long)]
+    image_size: Option<usize>,
+    #[arg(long)]
+    generated_size: Option<usize>,
+    #[arg(long)]
+    epochs: Option<usize>,
+    #[arg(long)]
+    batch_size: Option<usize>,
+    #[arg(long)]
+    lr_g: Option<f64>,
+    #[arg(long)]
+    lr_d: Option<f64>,
+    #[arg(long)]
+    d_steps: Option<usize>,
+    /// bce, bce-minimax or lsgan.
+    #[arg(long)]
+    loss: Option<String>,
+    #[arg(long)]
+    z_dim: Option<usize>,
+    /// normal or uniform.
+    #[arg(long)]
+    noise: Option<String>,
+    /// reuse (G step uses the D step's fakes) or fresh (new noise for G).
+    #[arg(long)]
+    g_noise: Option<String>,
+    #[arg(long)]
+    seed: Option<u64>,
+    /// Stop after N generator steps (checkpoint and grids written as at an epoch end).
+    #[arg(long)]
+    max_steps: Option<u64>,
+    #[arg(long)]
+    sample_every: Option<u64>,
+    #[arg(long)]
+    checkpoint_every: Option<u64>,
+    /// Keep a checkpoint per epoch.
+    #[arg(long)]
+    keep_epoch_checkpoints: bool,
+    /// Run directory (default: runs/NAME, numbered if it exists).
+    #[arg(long)]
+    out: Option<PathBuf>,
+    #[arg(long)]
+    quiet: bool,
+}
+
+pub fn run() -> Result<()> {
+    let cli = Cli::parse();
+    match cli.command {
+        Command::Train(a) => train(a),
+        Command::Sample { checkpoint, n, seed, grid, out_dir } => sample(checkpoint, n, seed, grid, out_dir),
+        Command::Models { name, z_dim, channels } => models(name, z_dim, channels),
+        Command::Presets => {
+            for (name, text) in presets::PRESETS {
+                let c = TrainConfig::from_toml(text, name)?;
+                println!("{name:<30} {}", c.description);
+            }
+            Ok(())
+        }
+        Command::Datasets { action } => datasets(action),
+    }
+}
+
+fn parse<T>(v: Option<String>, field: &str, f: impl Fn(&str) -> Option<T>, expected: &str) -> Result<Option<T>> {
+    v.map(|s| f(&s).with_context(|| format!("--{field}: `{s}` is not one of {expected}"))).transpose()
+}
+
+fn apply(c: &mut TrainConfig, a: &TrainArgs) -> Result<()> {
+    macro_rules! set {
+        ($($f:ident),*) => { $( if let Some(v) = a.$f.clone() { c.$f = v; } )* };
+    }
+    set!(model, dataset, epochs, batch_size, d_steps, z_dim, seed, sample_every, checkpoint_every);
+    if a.data_dir.is_some() {
+        c.data_dir = a.data_dir.clone();
+    }
+    if a.image_size.is_some() {
+        c.image_size = a.image_size;
+    }
+    if a.generated_size.is_some() {
+        c.generated_size = a.generated_size;
+    }
+    if a.max_steps.is_some() {
+        c.max_steps = a.max_steps;
+    }
+    if a.keep_epoch_checkpoints {
+        c.keep_epoch_checkpoints = true;
+    }
+    if let Some(l) = parse(a.loss.clone(), "loss", GanLoss::parse, GanLoss::NAMES)? {
+        c.loss = l;
+    }
+    let noise = |s: &str| match s {
+        "normal" => Some(Noise::Normal),
+        "uniform" => Some(Noise::Uniform),
+        _ => None,
+    };
+    if let Some(n) = parse(a.noise.clone(), "noise", noise, "normal, uniform")? {
+        c.noise = n;
+    }
+    let gn = |s: &str| match s {
+        "reuse" => Some(GNoise::Reuse),
+        "fresh" => Some(GNoise::Fresh),
+        _ => None,
+    };
+    if let Some(g) = parse(a.g_noise.clone(), "g-noise", gn, "reuse, fresh")? {
+        c.g_noise = g;
+    }
+    if let Some(lr) = a.lr_g {
+        c.optim_g.set_lr(lr);
+    }
+    if let Some(lr) = a.lr_d {
+        c.optim_d.set_lr(lr);
+    }
+    Ok(())
+}
+
+fn fresh_dir(name: &str) -> PathBuf {
+    let base = PathBuf::from("runs").join(name);
+    if !base.exists() {
+        return base;
+    }
+    (2..).map(|i| PathBuf::from("runs").join(format!("{name}-{i}"))).find(|p| !p.exists()).unwrap()
+}
+
+fn train(a: TrainArgs) -> Result<()> {
+    let (mut config, name) = if let Some(run) = &a.resume {
+        let l = checkpoint::load(run)?;
+        (l.config, run.display().to_string())
+    } else if let Some(path) = &a.config {
+        let text = std::fs::read_to_string(path).with_context(|| format!("cannot read config {}", path.display()))?;
+        (TrainConfig::from_toml(&text, &path.display().to_string())?, path.file_stem().unwrap().to_string_lossy().to_string())
+    } else {
+        let name = a.preset.clone().unwrap_or_else(|| "default".into());
+        if a.preset.is_none() && a.model.is_none() && a.dataset.is_none() {
+            eprintln!("gantry: no preset given: training the default, dcgan-28 on the built-in synth-digits (preset `default`)");
+        }
+        (presets::preset(&name)?, name)
+    };
+    apply(&mut config, &a)?;
+    if a.resume.is_some() && a.epochs.is_none() && a.max_steps.is_none() {
+        config.max_steps = None;
+    }
+    config.validate()?;
+    let out = match (&a.resume, &a.out) {
+        (Some(r), _) => r.clone(),
+        (None, Some(o)) => o.clone(),
+        (None, None) => fresh_dir(&name),
+    };
+    let _ = ctrlc::set_handler(|| {
+        trainer::INTERRUPTED.store(true, std::sync::atomic::Ordering::SeqCst);
+        eprintln!("\ngantry: interrupted; saving a checkpoint before exiting");
+    });
+    let s = trainer::train(config, &TrainOptions { out: out.clone(), resume: a.resume.is_some(), quiet: a.quiet })?;
+    let how = match s.outcome {
+        Outcome::Finished => "finished",
+        Outcome::StoppedAtMaxSteps => "stopped at --max-steps",
+        Outcome::Interrupted => "interrupted (checkpoint saved; continue with --resume)",
+    };
+    println!(
+        "{how}: {} generator steps in {:.1} s ({:.0} images/s). Run directory: {} (samples/, loss.png, log.jsonl, checkpoints/)",
+        s.steps,
+        s.seconds,
+        s.images_per_s,
+        s.run_dir.display()
+    );
+    if s.outcome == Outcome::Interrupted {
+        std::process::exit(130);
+    }
+    Ok(())
+}
+
+fn sample(ckpt: PathBuf, n: usize, seed: u64, grid: Option<PathBuf>, out_dir: Option<PathBuf>) -> Result<()> {
+    use burn::tensor::Device;
+    let l = checkpoint::load(&ckpt)?;
+    let data = trainer::dataset_shape(&l.config)?;
+    let spec = trainer::gan_spec(&l.config, data.shape)?;
+    let device = Device::flex();
+    let mut gan = gantry::train::gan::Gan::new(spec.clone(), l.config.loss, l.config.optim_g.clone(), l.config.optim_d.clone(), 0, &device);
+    l.restore(&mut gan)?;
+    let z = trainer::noise(l.config.noise, n, spec.z_shape, &mut gantry::rng::Rng::derived(seed, "sample", 0), &device);
+    let run_dir = if ckpt.is_dir() { ckpt.clone() } else { ckpt.parent().and_then(|p| p.parent()).map(PathBuf::from).unwrap_or_default() };
+    if let Some(dir) = out_dir {
+        let x = trainer::eval_generator(&gan.g).forward(z, None);
+        if spec.x_shape == [2, 1, 1] {
+            bail!("--out-dir writes images; this model generates 2-D points (use --grid for a scatter plot)");
+        }
+        std::fs::create_dir_all(&dir).with_context(|| format!("cannot create {}", dir.display()))?;
+        for i in 0..n {
+            let one = x.clone().narrow(0, i, 1);
+            gantry::viz::grid::save_grid(&one, 1, &[], &dir.join(format!("{i:05}.png")))?;
+        }
+        println!("wrote {n} images to {}", dir.display());
+    } else {
+        let path = grid.unwrap_or_else(|| run_dir.join("sample.png"));
+        trainer::write_samples(&gan.g, z, &spec, &l.config.dataset, &path, &format!("{n} samples"))?;
+        println!("wrote {}", path.display());
+    }
+    Ok(())
+}
+
+fn default_shape(name: &str, channels: Option<usize>) -> [usize; 3] {
+    match name {
+        "dcgan-upsample" => [channels.unwrap_or(1), 32, 32],
+        "dcgan-32" => [channels.unwrap_or(3), 32, 32],
+        "dcgan-64" => [channels.unwrap_or(3), 64, 64],
+        "mlp-toy" => [2, 1, 1],
+        _ => [1, 28, 28],
+    }
+}
+
+fn models(name: Option<String>, z_dim: usize, channels: Option<usize>) -> Result<()> {
+    let names: Vec<&str> = match &name {
+        Some(n) => vec![n.as_str()],
+        None => model::model_names(),
+    };
+    for n in names {
+        let spec = model::build_spec(n, &ModelOptions { z_dim, data_shape: default_shape(n, channels) })?;
+        let desc = model::zoo::MODELS.iter().find(|m| m.0 == n).map(|m| m.1).unwrap_or("");
+        println!("== {n}: {desc}");
+        for (label, net, input) in [("G", &spec.g, spec.z_shape), ("D", &spec.d, spec.x_shape)] {
+            println!("  {label}: input {input:?}");
+            let shapes = net.shapes(input).map_err(anyhow::Error::msg)?;
+            for (i, (l, s)) in net.layers.iter().zip(shapes).enumerate() {
+                let p = l.num_params();
+                println!("    {i:>2}  {:<44} -> {:<16} {}", l.name(), format!("{s:?}"), if p > 0 { p.to_string() } else { String::new() });
+            }
+            println!("    {label} parameters: {}", net.num_params());
+        }
+    }
+    Ok(())
+}
+
+fn datasets(action: DatasetsAction) -> Result<()> {
+    let files = |name: &str| -> Result<&'static [download::RemoteFile]> {
+        Ok(match name {
+            "mnist" => download::MNIST,
+            "fashion-mnist" => download::FASHION_MNIST,
+            "cifar10" => download::CIFAR10,
+            n if n.starts_with("emnist") => download::EMNIST,
+            _ => bail!("`{name}` has no downloadable files (built-in or user-supplied dataset)"),
+        })
+    };
+    match action {
+        DatasetsAction::List => {
+            for (n, d) in data::DATASETS {
+                println!("{n:<16} {d}");
+            }
+            println!("cache: {}", download::gantry_home().join("datasets").display());
+        }
+        DatasetsAction::Fetch { name } => {
+            let dir = download::cache_dir(if name.starts_with("emnist") { "emnist" } else { &name });
+            for f in files(&name)? {
+                let p = download::fetch(f, &dir, false)?;
+                println!("ok {}", p.display());
+            }
+        }
+        DatasetsAction::Verify { name, data_dir } => {
+            let key = if name.starts_with("emnist") { "emnist" } else { name.as_str() };
+            let mut bad = 0;
+            for f in files(&name)? {
+                let candidates: Vec<PathBuf> = data_dir
+                    .iter()
+                    .flat_map(|d| [d.join(key).join(f.name), d.join(f.name)])
+                    .chain([download::cache_dir(key).join(f.name)])
+                    .collect();
+                match candidates.iter().find(|p| p.exists()) {
+                    Some(p) => {
+                        let got = download::md5_file(p)?;
+                        let ok = got == f.md5;
+                        bad += usize::from(!ok);
+                        println!("{} {} (md5 {got}{})", if ok { "ok " } else { "BAD" }, p.display(), if ok { "" } else { ", expected the official sum" });
+                    }
+                    None => {
+                        bad += 1;
+                        println!("missing {}", f.name);
+                    }
+                }
+            }
+            if bad > 0 {
+                bail!("{bad} file(s) of {name} missing or not matching the official MD5");
+            }
+        }
+    }
+    Ok(())
+}

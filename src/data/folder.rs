@@ -1,0 +1,51 @@
+//! Folders of PNG/JPEG images (CelebA's `img_align_celeba`, or any folder), read recursively,
+//! center-cropped to a square and resized to the model's size.
+
+use std::path::{Path, PathBuf};
+
+use image::imageops::FilterType;
+
+use crate::error::{Error, Result};
+
+pub fn list_images(dir: &Path) -> Result<Vec<PathBuf>> {
+    let mut out = Vec::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        let entries = std::fs::read_dir(&d).map_err(|e| Error::io(&d, e))?;
+        for e in entries {
+            let p = e.map_err(|e| Error::io(&d, e))?.path();
+            if p.is_dir() {
+                stack.push(p);
+            } else if matches!(p.extension().and_then(|x| x.to_str()).map(|x| x.to_ascii_lowercase()).as_deref(), Some("png" | "jpg" | "jpeg")) {
+                out.push(p);
+            }
+        }
+    }
+    out.sort();
+    Ok(out)
+}
+
+/// Load every image as `channels` (1 = grayscale, 3 = RGB) × size × size, CHW bytes.
+pub fn read(dir: &Path, size: usize, channels: usize) -> Result<Vec<u8>> {
+    let files = list_images(dir)?;
+    if files.is_empty() {
+        return Err(Error::bad_file(dir, "no .png/.jpg/.jpeg images found (searched recursively)"));
+    }
+    let mut out = Vec::with_capacity(files.len() * channels * size * size);
+    for f in files {
+        let img = image::open(&f).map_err(|e| Error::bad_file(&f, format!("cannot decode image ({e})")))?;
+        let (w, h) = (img.width(), img.height());
+        let side = w.min(h);
+        let img = img.crop_imm((w - side) / 2, (h - side) / 2, side, side).resize_exact(size as u32, size as u32, FilterType::Triangle);
+        match channels {
+            1 => out.extend(img.to_luma8().into_raw()),
+            _ => {
+                let rgb = img.to_rgb8();
+                for c in 0..3 {
+                    out.extend(rgb.pixels().map(|p| p.0[c]));
+                }
+            }
+        }
+    }
+    Ok(out)
+}

@@ -1,0 +1,80 @@
+//! IDX files (MNIST, Fashion-MNIST, EMNIST), raw or gzip-compressed.
+
+use std::io::Read;
+use std::path::Path;
+
+use crate::error::{Error, Result};
+
+/// Read a whole file, gunzipping when it starts with the gzip magic.
+pub fn read_maybe_gz(path: &Path) -> Result<Vec<u8>> {
+    let raw = std::fs::read(path).map_err(|e| Error::io(path, e))?;
+    if raw.starts_with(&[0x1f, 0x8b]) {
+        let mut out = Vec::new();
+        flate2::read::GzDecoder::new(&raw[..])
+            .read_to_end(&mut out)
+            .map_err(|e| Error::bad_file(path, format!("corrupt or truncated gzip data ({e})")))?;
+        Ok(out)
+    } else {
+        Ok(raw)
+    }
+}
+
+/// An IDX array of unsigned bytes: its dimensions and data.
+pub struct IdxArray {
+    pub dims: Vec<usize>,
+    pub data: Vec<u8>,
+}
+
+/// Parse an IDX file of u8 values with the expected number of dimensions (1 = labels, 3 = images).
+pub fn read_idx(path: &Path, expected_rank: usize) -> Result<IdxArray> {
+    let bytes = read_maybe_gz(path)?;
+    parse_idx(&bytes, expected_rank).map_err(|m| Error::bad_file(path, m))
+}
+
+pub fn parse_idx(bytes: &[u8], expected_rank: usize) -> std::result::Result<IdxArray, String> {
+    if bytes.len() < 4 {
+        return Err(format!("file is {} bytes, too short for an IDX header", bytes.len()));
+    }
+    let magic = u32::from_be_bytes(bytes[0..4].try_into().unwrap());
+    let expected_magic = 0x0800 + expected_rank as u32;
+    if magic != expected_magic {
+        return Err(format!("wrong magic number 0x{magic:08x}, expected 0x{expected_magic:08x} (IDX, unsigned bytes, {expected_rank} dimensions)"));
+    }
+    let header = 4 + 4 * expected_rank;
+    if bytes.len() < header {
+        return Err(format!("truncated header: {} bytes, expected at least {header}", bytes.len()));
+    }
+    let dims: Vec<usize> =
+        (0..expected_rank).map(|i| u32::from_be_bytes(bytes[4 + 4 * i..8 + 4 * i].try_into().unwrap()) as usize).collect();
+    let n: usize = dims.iter().product();
+    let have = bytes.len() - header;
+    if have != n {
+        return Err(format!("dimensions {dims:?} need {n} data bytes, the file has {have} ({})", if have < n { "truncated" } else { "trailing data" }));
+    }
+    Ok(IdxArray { dims, data: bytes[header..].to_vec() })
+}
+
+/// Images and labels of one split, checked against each other.
+pub fn read_split(images: &Path, labels: &Path, transpose: bool) -> Result<(Vec<u8>, Vec<u8>, usize, usize)> {
+    let img = read_idx(images, 3)?;
+    let lab = read_idx(labels, 1)?;
+    let (n, h, w) = (img.dims[0], img.dims[1], img.dims[2]);
+    if lab.dims[0] != n {
+        return Err(Error::bad_file(labels, format!("{} labels, but {} has {n} images", lab.dims[0], images.display())));
+    }
+    let mut data = img.data;
+    if transpose {
+        // EMNIST stores each image transposed (column-major); present it upright.
+        let mut out = vec![0u8; data.len()];
+        for k in 0..n {
+            let (src, dst) = (&data[k * h * w..(k + 1) * h * w], &mut out[k * h * w..(k + 1) * h * w]);
+            for r in 0..h {
+                for c in 0..w {
+                    dst[r * w + c] = src[c * h + r];
+                }
+            }
+        }
+        data = out;
+    }
+    Ok((data, lab.data, h, w))
+}

@@ -1,0 +1,169 @@
+//! The training configuration: a TOML file (a preset or `--config`), every field overridable by
+//! a flag. Unknown fields are refused, so a typo names the field instead of being ignored.
+
+use std::path::PathBuf;
+
+use serde::{Deserialize, Serialize};
+
+use super::optim::OptimConfig;
+use crate::error::{Error, Result};
+use crate::loss::GanLoss;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Noise {
+    /// Standard normal z.
+    Normal,
+    /// Uniform in [-1, 1].
+    Uniform,
+}
+
+/// Which fakes the generator step uses.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum GNoise {
+    /// The last discriminator step's fake batch (its graph kept), as the DCGAN tutorial does.
+    Reuse,
+    /// A fresh noise batch for the generator step, as Algorithm 1 of the GAN paper.
+    Fresh,
+}
+
+fn d_model() -> String {
+    "dcgan-28".into()
+}
+fn d_dataset() -> String {
+    "synth-digits".into()
+}
+fn d_z() -> usize {
+    100
+}
+fn d_noise() -> Noise {
+    Noise::Normal
+}
+fn d_batch() -> usize {
+    64
+}
+fn d_epochs() -> usize {
+    1
+}
+fn d_one() -> usize {
+    1
+}
+fn d_gnoise() -> GNoise {
+    GNoise::Reuse
+}
+fn d_loss() -> GanLoss {
+    GanLoss::Bce
+}
+fn d_adam() -> OptimConfig {
+    OptimConfig::Adam { lr: 2e-4, beta1: 0.5, beta2: 0.999, eps: 1e-8 }
+}
+fn d_sample_every() -> u64 {
+    200
+}
+fn d_ckpt_every() -> u64 {
+    500
+}
+fn d_keep() -> usize {
+    3
+}
+fn d_true() -> bool {
+    true
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TrainConfig {
+    #[serde(default)]
+    pub description: String,
+    #[serde(default = "d_model")]
+    pub model: String,
+    #[serde(default = "d_dataset")]
+    pub dataset: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub data_dir: Option<PathBuf>,
+    /// Resize images to this side (e.g. 32 for dcgan-upsample on MNIST; 64 for CelebA).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub image_size: Option<usize>,
+    /// Samples per epoch for the generated datasets.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub generated_size: Option<usize>,
+    #[serde(default = "d_z")]
+    pub z_dim: usize,
+    #[serde(default = "d_noise")]
+    pub noise: Noise,
+    #[serde(default = "d_batch")]
+    pub batch_size: usize,
+    #[serde(default = "d_epochs")]
+    pub epochs: usize,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_steps: Option<u64>,
+    /// Discriminator steps per generator step (k of Algorithm 1).
+    #[serde(default = "d_one")]
+    pub d_steps: usize,
+    #[serde(default = "d_gnoise")]
+    pub g_noise: GNoise,
+    #[serde(default = "d_loss")]
+    pub loss: GanLoss,
+    #[serde(default = "d_adam")]
+    pub optim_g: OptimConfig,
+    #[serde(default = "d_adam")]
+    pub optim_d: OptimConfig,
+    #[serde(default)]
+    pub seed: u64,
+    /// Fixed-noise sample grid every N generator steps (and at each epoch end).
+    #[serde(default = "d_sample_every")]
+    pub sample_every: u64,
+    #[serde(default = "d_ckpt_every")]
+    pub checkpoint_every: u64,
+    /// Rolling step checkpoints kept besides `last`.
+    #[serde(default = "d_keep")]
+    pub keep_checkpoints: usize,
+    /// Also keep one checkpoint per epoch.
+    #[serde(default)]
+    pub keep_epoch_checkpoints: bool,
+    #[serde(default = "d_true")]
+    pub drop_last: bool,
+}
+
+impl Default for TrainConfig {
+    fn default() -> Self {
+        toml::from_str("").expect("defaults")
+    }
+}
+
+impl TrainConfig {
+    pub fn from_toml(text: &str, origin: &str) -> Result<Self> {
+        let c: TrainConfig = toml::from_str(text).map_err(|e| {
+            let msg = e.message().to_string();
+            let field = msg.split('`').nth(1).unwrap_or("?").to_string();
+            Error::config(field, format!("{msg} (in {origin})"))
+        })?;
+        c.validate()?;
+        Ok(c)
+    }
+
+    pub fn to_toml(&self) -> String {
+        toml::to_string_pretty(self).expect("serialisable config")
+    }
+
+    pub fn validate(&self) -> Result<()> {
+        let positive = |v: usize, f: &str| if v == 0 { Err(Error::config(f, "must be at least 1")) } else { Ok(()) };
+        positive(self.batch_size, "batch_size")?;
+        positive(self.epochs, "epochs")?;
+        positive(self.z_dim, "z_dim")?;
+        positive(self.d_steps, "d_steps")?;
+        if self.sample_every == 0 || self.checkpoint_every == 0 {
+            return Err(Error::config("sample_every/checkpoint_every", "must be at least 1"));
+        }
+        self.optim_g.validate("optim_g")?;
+        self.optim_d.validate("optim_d")?;
+        crate::model::build_spec(&self.model, &crate::model::ModelOptions { z_dim: self.z_dim, data_shape: [1, 1, 1] })
+            .map(|_| ())
+            .or_else(|e| match e {
+                // Shape mismatches are checked once the dataset is known.
+                Error::Config { message, .. } if !message.starts_with("unknown model") => Ok(()),
+                e => Err(e),
+            })
+    }
+}

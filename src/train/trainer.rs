@@ -1,0 +1,295 @@
+//! The training loop: batches, k discriminator steps per generator step, logs, grids, plots,
+//! checkpoints, resume and Ctrl-C.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Instant;
+
+use burn::tensor::{Device, Tensor, TensorData};
+use serde::{Deserialize, Serialize};
+
+use super::checkpoint::{self, Progress};
+use super::config::{GNoise, Noise, TrainConfig};
+use super::gan::Gan;
+use crate::data::{self, DataOptions, Dataset};
+use crate::error::{Error, Result};
+use crate::model::{GanSpec, ModelOptions, Net, build_spec};
+use crate::rng::Rng;
+use crate::viz;
+
+/// Set by the Ctrl-C handler; the loop saves a checkpoint and stops.
+pub static INTERRUPTED: AtomicBool = AtomicBool::new(false);
+
+/// One line of `log.jsonl`.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct LogRecord {
+    pub step: u64,
+    pub epoch: u64,
+    pub loss_d: f32,
+    pub loss_g: f32,
+    /// Mean D(x) on real data.
+    pub d_real: f32,
+    /// Mean D(G(z)) seen by the discriminator step.
+    pub d_fake: f32,
+    pub images_per_s: f32,
+}
+
+pub struct TrainOptions {
+    pub out: PathBuf,
+    pub resume: bool,
+    pub quiet: bool,
+}
+
+#[derive(Debug, PartialEq, Eq)]
+pub enum Outcome {
+    Finished,
+    StoppedAtMaxSteps,
+    Interrupted,
+}
+
+pub struct Summary {
+    pub outcome: Outcome,
+    pub steps: u64,
+    pub seconds: f64,
+    pub images_per_s: f64,
+    pub run_dir: PathBuf,
+}
+
+pub fn data_options(c: &TrainConfig, quiet: bool, test_split: bool) -> DataOptions {
+    DataOptions {
+        data_dir: c.data_dir.clone(),
+        test_split,
+        generated_size: c.generated_size,
+        seed: c.seed,
+        quiet,
+        image_size: c.image_size,
+        channels: None,
+    }
+}
+
+pub fn gan_spec(c: &TrainConfig, data_shape: [usize; 3]) -> Result<GanSpec> {
+    build_spec(&c.model, &ModelOptions { z_dim: c.z_dim, data_shape })
+}
+
+pub fn noise(kind: Noise, n: usize, z: [usize; 3], rng: &mut Rng, device: &Device) -> Tensor<4> {
+    let len = n * z.iter().product::<usize>();
+    let v = match kind {
+        Noise::Normal => rng.normal_vec(len),
+        Noise::Uniform => rng.uniform_vec(len, -1.0, 1.0),
+    };
+    Tensor::from_data(TensorData::new(v, [n, z[0], z[1], z[2]]), device)
+}
+
+/// The 64 fixed noise vectors of a run's sample grids (a function of the seed only).
+pub fn fixed_noise(c: &TrainConfig, spec: &GanSpec, n: usize, device: &Device) -> Tensor<4> {
+    noise(c.noise, n, spec.z_shape, &mut Rng::derived(c.seed, "fixed-noise", 0), device)
+}
+
+/// Generator in eval mode (running BatchNorm statistics, no dropout) on a plain device.
+pub fn eval_generator(g: &Net) -> Net {
+    use burn::module::Module;
+    g.valid()
+}
+
+fn is_points(spec: &GanSpec) -> bool {
+    spec.x_shape == [2, 1, 1]
+}
+
+/// Write what the generator makes of `z`: an image grid, or a scatter plot for 2-D data.
+pub fn write_samples(g: &Net, z: Tensor<4>, spec: &GanSpec, dataset: &str, path: &Path, title: &str) -> Result<()> {
+    let g = eval_generator(g);
+    let x = g.forward(z.to_device(&g.device()), None);
+    if is_points(spec) {
+        let v: Vec<f32> = x.into_data().convert::<f32>().try_to_vec().unwrap();
+        let pts: Vec<[f32; 2]> = v.chunks_exact(2).map(|p| [p[0], p[1]]).collect();
+        let centres = data::toy::modes(dataset).map(|m| m.0).unwrap_or_default();
+        viz::plot::scatter(title, &pts, &centres, 2.2, &path.with_extension("png"))
+    } else {
+        viz::grid::save_grid(&x, 8, &[], path)
+    }
+}
+
+fn write_loss_plot(log: &[LogRecord], path: &Path) -> Result<()> {
+    use viz::canvas::{BLUE, GREEN, ORANGE, RED};
+    use viz::plot::{Series, line_plot};
+    let s = |f: fn(&LogRecord) -> f32| log.iter().map(|r| (r.step as f64, f(r) as f64)).collect::<Vec<_>>();
+    line_plot(
+        "losses and discriminator outputs",
+        "generator step",
+        &[
+            Series { name: "loss_d", points: s(|r| r.loss_d), color: BLUE },
+            Series { name: "loss_g", points: s(|r| r.loss_g), color: ORANGE },
+            Series { name: "D(x)", points: s(|r| r.d_real), color: GREEN },
+            Series { name: "D(G(z))", points: s(|r| r.d_fake), color: RED },
+        ],
+        path,
+    )
+}
+
+fn read_log(path: &Path, up_to_step: u64) -> Vec<LogRecord> {
+    std::fs::read_to_string(path)
+        .unwrap_or_default()
+        .lines()
+        .filter_map(|l| serde_json::from_str::<LogRecord>(l).ok())
+        .filter(|r| r.step <= up_to_step)
+        .collect()
+}
+
+fn io<T>(r: std::io::Result<T>, p: &Path) -> Result<T> {
+    r.map_err(|e| Error::io(p, e))
+}
+
+/// Train from `config` into `opts.out` (or continue the run there with `opts.resume`).
+pub fn train(mut config: TrainConfig, opts: &TrainOptions) -> Result<Summary> {
+    let run = opts.out.clone();
+    let device = Device::flex().autodiff();
+    let loaded = if opts.resume { Some(checkpoint::load(&run)?) } else { None };
+    if let Some(l) = &loaded {
+        // The run's own config wins, except for how long to train.
+        let (epochs, max_steps) = (config.epochs, config.max_steps);
+        config = l.config.clone();
+        config.epochs = epochs.max(config.epochs);
+        config.max_steps = max_steps;
+    }
+    config.validate()?;
+    let data = data::load(&config.dataset, &data_options(&config, opts.quiet, false))?;
+    let spec = gan_spec(&config, data.shape)?;
+    let mut gan = Gan::new(spec.clone(), config.loss, config.optim_g.clone(), config.optim_d.clone(), config.seed, &device);
+    let (mut progress, mut noise_rng) = match &loaded {
+        Some(l) => {
+            l.restore(&mut gan)?;
+            (l.progress.clone(), l.noise_rng.clone())
+        }
+        None => (Progress::default(), Rng::derived(config.seed, "noise", 0)),
+    };
+    let mut layer_rng = Rng::derived(config.seed, "layers", progress.step);
+
+    for d in ["samples", "checkpoints"] {
+        io(std::fs::create_dir_all(run.join(d)), &run.join(d))?;
+    }
+    crate::tensor_file::write_atomic(&run.join("config.toml"), config.to_toml().as_bytes())?;
+    let log_path = run.join("log.jsonl");
+    let mut history = if opts.resume { read_log(&log_path, progress.step) } else { vec![] };
+    // Rewrite the log so that a resumed run continues it without the steps after the checkpoint.
+    let mut log_file = io(std::fs::File::create(&log_path), &log_path)?;
+    for r in &history {
+        io(writeln!(log_file, "{}", serde_json::to_string(r).unwrap()), &log_path)?;
+    }
+
+    let z_fixed = fixed_noise(&config, &spec, 64, &device.clone().inner());
+    if !opts.resume {
+        let first: Vec<usize> = (0..data.len.min(64)).collect();
+        let real = data.batch(&first, &Device::flex());
+        if is_points(&spec) {
+            let v: Vec<f32> = data.batch(&(0..data.len.min(2000)).collect::<Vec<_>>(), &Device::flex()).into_data().convert::<f32>().try_to_vec().unwrap();
+            let pts: Vec<[f32; 2]> = v.chunks_exact(2).map(|p| [p[0], p[1]]).collect();
+            let centres = data::toy::modes(&config.dataset).map(|m| m.0).unwrap_or_default();
+            viz::plot::scatter("real data", &pts, &centres, 2.2, &run.join("real.png"))?;
+        } else {
+            viz::grid::save_grid(&real, 8, &[], &run.join("real.png"))?;
+        }
+    }
+
+    let per_epoch = data.len / config.batch_size / config.d_steps;
+    let total_steps = config.max_steps.unwrap_or(u64::MAX).min(per_epoch as u64 * config.epochs as u64);
+    let bar = crate::progress::bar(total_steps, opts.quiet, "training");
+    bar.set_position(progress.step);
+    let started = Instant::now();
+    let start_step = progress.step;
+    let mut outcome = Outcome::Finished;
+    let save = |gan: &Gan, progress: &Progress, rng: &Rng, config: &TrainConfig| -> Result<()> {
+        let last = checkpoint::last_path(&run);
+        checkpoint::save(&last, gan, config, progress, rng)?;
+        let dir = run.join("checkpoints");
+        let step_file = dir.join(format!("step_{:07}.safetensors", progress.step));
+        io(std::fs::copy(&last, &step_file), &step_file)?;
+        let mut old: Vec<PathBuf> = std::fs::read_dir(&dir)
+            .map(|r| r.filter_map(|e| e.ok().map(|e| e.path())).filter(|p| p.file_name().is_some_and(|n| n.to_string_lossy().starts_with("step_"))).collect())
+            .unwrap_or_default();
+        old.sort();
+        while old.len() > config.keep_checkpoints.max(1) {
+            let _ = std::fs::remove_file(old.remove(0));
+        }
+        Ok(())
+    };
+
+    'epochs: while (progress.epoch as usize) < config.epochs {
+        let batches = data::epoch_batches(data.len, config.batch_size, config.drop_last, config.seed, progress.epoch);
+        while progress.batch + config.d_steps <= batches.len() {
+            if progress.step >= total_steps {
+                outcome = Outcome::StoppedAtMaxSteps;
+                break 'epochs;
+            }
+            let t0 = Instant::now();
+            let mut d = Default::default();
+            let mut fake = None;
+            for k in 0..config.d_steps {
+                let idx = &batches[progress.batch + k];
+                let real = data.batch(idx, &device);
+                let z = noise(config.noise, idx.len(), spec.z_shape, &mut noise_rng, &device);
+                let f = gan.generate(z, &mut layer_rng);
+                d = gan.d_step(real, f.clone(), &mut layer_rng);
+                fake = Some(f);
+            }
+            let n = batches[progress.batch].len();
+            let fake = match config.g_noise {
+                GNoise::Reuse => fake.expect("at least one D step"),
+                GNoise::Fresh => {
+                    let z = noise(config.noise, n, spec.z_shape, &mut noise_rng, &device);
+                    gan.generate(z, &mut layer_rng)
+                }
+            };
+            let g = gan.g_step(fake, &mut layer_rng);
+            progress.batch += config.d_steps;
+            progress.step += 1;
+            for (what, v) in [("loss_d", d.loss_d), ("loss_g", g.loss_g)] {
+                if !v.is_finite() {
+                    bar.abandon();
+                    return Err(Error::NonFinite { step: progress.step, what: format!("{what} (last good checkpoint: {})", checkpoint::last_path(&run).display()), value: v });
+                }
+            }
+            let ips = (n * config.d_steps) as f32 / t0.elapsed().as_secs_f32();
+            let rec = LogRecord { step: progress.step, epoch: progress.epoch, loss_d: d.loss_d, loss_g: g.loss_g, d_real: d.d_real, d_fake: d.d_fake, images_per_s: ips };
+            io(writeln!(log_file, "{}", serde_json::to_string(&rec).unwrap()), &log_path)?;
+            bar.set_message(format!("epoch {} loss_d {:.3} loss_g {:.3} {:.0} img/s", progress.epoch + 1, d.loss_d, g.loss_g, ips));
+            bar.inc(1);
+            history.push(rec);
+            if progress.step % config.sample_every == 0 {
+                write_samples(&gan.g, z_fixed.clone(), &spec, &config.dataset, &run.join(format!("samples/step_{:07}.png", progress.step)), &format!("step {}", progress.step))?;
+            }
+            if progress.step % config.checkpoint_every == 0 {
+                save(&gan, &progress, &noise_rng, &config)?;
+            }
+            if INTERRUPTED.load(Ordering::SeqCst) {
+                outcome = Outcome::Interrupted;
+                break 'epochs;
+            }
+        }
+        // End of epoch: grid, plot, checkpoint.
+        progress.epoch += 1;
+        progress.batch = 0;
+        write_samples(&gan.g, z_fixed.clone(), &spec, &config.dataset, &run.join(format!("samples/epoch_{:03}.png", progress.epoch)), &format!("epoch {}", progress.epoch))?;
+        write_loss_plot(&history, &run.join("loss.png"))?;
+        save(&gan, &progress, &noise_rng, &config)?;
+        if config.keep_epoch_checkpoints {
+            let p = run.join(format!("checkpoints/epoch_{:03}.safetensors", progress.epoch));
+            io(std::fs::copy(checkpoint::last_path(&run), &p), &p)?;
+        }
+    }
+    if outcome != Outcome::Finished {
+        // Stopped mid-epoch: written as at an epoch end.
+        write_samples(&gan.g, z_fixed, &spec, &config.dataset, &run.join(format!("samples/step_{:07}.png", progress.step)), &format!("step {}", progress.step))?;
+        write_loss_plot(&history, &run.join("loss.png"))?;
+        save(&gan, &progress, &noise_rng, &config)?;
+    }
+    bar.finish_and_clear();
+    let seconds = started.elapsed().as_secs_f64();
+    let images = (progress.step - start_step) as f64 * (config.batch_size * config.d_steps) as f64;
+    Ok(Summary { outcome, steps: progress.step, seconds, images_per_s: images / seconds.max(1e-9), run_dir: run })
+}
+
+/// Dataset shape helper for commands that only need the spec (sampling, listing).
+pub fn dataset_shape(c: &TrainConfig) -> Result<Dataset> {
+    data::load(&c.dataset, &data_options(c, true, false))
+}
