@@ -39,6 +39,10 @@ enum Command {
         /// Write each sample as its own PNG into this directory instead.
         #[arg(long)]
         out_dir: Option<PathBuf>,
+        /// Normalise with the batch's own BatchNorm statistics instead of the running ones (as the
+        /// training grids do); the default is eval mode.
+        #[arg(long)]
+        batch_stats: bool,
     },
     /// Print each model's layers, output shapes and parameter counts.
     Models {
@@ -137,7 +141,7 @@ pub fn run() -> Result<()> {
     let cli = Cli::parse();
     match cli.command {
         Command::Train(a) => train(a),
-        Command::Sample { checkpoint, n, seed, grid, out_dir } => sample(checkpoint, n, seed, grid, out_dir),
+        Command::Sample { checkpoint, n, seed, grid, out_dir, batch_stats } => sample(checkpoint, n, seed, grid, out_dir, batch_stats),
         Command::Models { name, z_dim, channels } => models(name, z_dim, channels),
         Command::Presets => {
             for (name, text) in presets::PRESETS {
@@ -257,7 +261,7 @@ fn train(a: TrainArgs) -> Result<()> {
     Ok(())
 }
 
-fn sample(ckpt: PathBuf, n: usize, seed: u64, grid: Option<PathBuf>, out_dir: Option<PathBuf>) -> Result<()> {
+fn sample(ckpt: PathBuf, n: usize, seed: u64, grid: Option<PathBuf>, out_dir: Option<PathBuf>, batch_stats: bool) -> Result<()> {
     use burn::tensor::Device;
     let l = checkpoint::load(&ckpt)?;
     let data = trainer::dataset_shape(&l.config)?;
@@ -268,7 +272,8 @@ fn sample(ckpt: PathBuf, n: usize, seed: u64, grid: Option<PathBuf>, out_dir: Op
     let z = trainer::noise(l.config.noise, n, spec.z_shape, &mut gantry::rng::Rng::derived(seed, "sample", 0), &device);
     let run_dir = if ckpt.is_dir() { ckpt.clone() } else { ckpt.parent().and_then(|p| p.parent()).map(PathBuf::from).unwrap_or_default() };
     if let Some(dir) = out_dir {
-        let x = trainer::eval_generator(&gan.g).forward(z, None);
+        let g = trainer::eval_generator(&gan.g);
+        let x = if batch_stats { g.forward_batch_stats(z) } else { g.forward(z, None) };
         if spec.x_shape == [2, 1, 1] {
             bail!("--out-dir writes images; this model generates 2-D points (use --grid for a scatter plot)");
         }
@@ -280,7 +285,7 @@ fn sample(ckpt: PathBuf, n: usize, seed: u64, grid: Option<PathBuf>, out_dir: Op
         println!("wrote {n} images to {}", dir.display());
     } else {
         let path = grid.unwrap_or_else(|| run_dir.join("sample.png"));
-        trainer::write_samples(&gan.g, z, &spec, &l.config.dataset, &path, &format!("{n} samples"))?;
+        trainer::write_samples(&gan.g, z, &spec, &l.config.dataset, &path, &format!("{n} samples"), !batch_stats)?;
         println!("wrote {}", path.display());
     }
     Ok(())

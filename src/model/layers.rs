@@ -134,6 +134,15 @@ pub enum Layer {
     Op(Op),
 }
 
+/// How BatchNorm normalises: running statistics (eval), batch statistics (train) with or
+/// without updating the running statistics.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum BnMode {
+    Running,
+    Batch,
+    BatchUpdate,
+}
+
 /// A mutable view of one parameter, whatever its rank.
 pub enum ParamMut<'a> {
     R1(&'a mut Param<Tensor<1>>),
@@ -221,6 +230,11 @@ impl Layer {
     /// Forward pass on `[N, C, H, W]` (vectors as `[N, F, 1, 1]`). Training behaviour (batch
     /// statistics, dropout) applies when the tensor is on an autodiff device and `rng` is given.
     pub fn forward(&self, x: Tensor<4>, rng: Option<&mut Rng>) -> Tensor<4> {
+        let mode = if x.device().is_autodiff() { BnMode::BatchUpdate } else { BnMode::Running };
+        self.forward_with(x, rng, mode)
+    }
+
+    pub fn forward_with(&self, x: Tensor<4>, rng: Option<&mut Rng>, bn_mode: BnMode) -> Tensor<4> {
         let [n, c, h, w] = x.dims();
         let training = x.device().is_autodiff();
         match self {
@@ -241,7 +255,7 @@ impl Layer {
                 l.bias.as_ref().map(|b| b.val()),
                 ConvTransposeOptions::new([l.stride; 2], [l.padding; 2], [0, 0], [1, 1], 1),
             ),
-            Layer::BatchNorm(bn) => bn.forward(x, training),
+            Layer::BatchNorm(bn) => bn.forward(x, bn_mode),
             Layer::LayerNorm(ln) => {
                 let flat = x.reshape([n, c * h * w]);
                 let mean = flat.clone().mean_dim(1);
@@ -312,8 +326,8 @@ impl Layer {
 }
 
 impl BatchNorm {
-    fn forward(&self, x: Tensor<4>, training: bool) -> Tensor<4> {
-        if !training {
+    fn forward(&self, x: Tensor<4>, mode: BnMode) -> Tensor<4> {
+        if mode == BnMode::Running {
             let device = x.device();
             return batch_norm(
                 x,
@@ -327,6 +341,9 @@ impl BatchNorm {
         let [n, _, h, w] = x.dims();
         let count = (n * h * w) as f64;
         let out = batch_norm_train(x, self.gamma.val(), self.beta.val(), self.eps);
+        if mode == BnMode::Batch {
+            return out.output;
+        }
         let device = out.output.device();
         let unbiased = if count > 1.0 { count / (count - 1.0) } else { 1.0 };
         let m = 0.1;

@@ -45,6 +45,16 @@ impl Net {
         self.forward_range(x, n, rng)
     }
 
+    /// Forward with BatchNorm on batch statistics but running statistics left untouched (and no
+    /// dropout): how sample grids are drawn during training, as in the DCGAN reference, because
+    /// early running statistics lag far behind the batch statistics.
+    pub fn forward_batch_stats(&self, mut x: Tensor<4>) -> Tensor<4> {
+        for layer in &self.layers {
+            x = layer.forward_with(x, None, super::layers::BnMode::Batch);
+        }
+        x
+    }
+
     fn forward_range(&self, mut x: Tensor<4>, n: usize, mut rng: Option<&mut Rng>) -> Tensor<4> {
         for layer in &self.layers[..n] {
             x = layer.forward(x, rng.as_deref_mut());

@@ -136,7 +136,16 @@ impl TrainConfig {
     pub fn from_toml(text: &str, origin: &str) -> Result<Self> {
         let c: TrainConfig = toml::from_str(text).map_err(|e| {
             let msg = e.message().to_string();
-            let field = msg.split('`').nth(1).unwrap_or("?").to_string();
+            // The key is quoted in "unknown field" messages; otherwise read it off the offending line.
+            let from_span = e.span().and_then(|sp| {
+                let line_start = text[..sp.start].rfind('\n').map_or(0, |i| i + 1);
+                text[line_start..].split('=').next().map(|k| k.trim().to_string())
+            });
+            let field = if msg.starts_with("unknown field") {
+                msg.split('`').nth(1).unwrap_or("?").to_string()
+            } else {
+                from_span.filter(|k| !k.is_empty()).unwrap_or_else(|| "?".into())
+            };
             Error::config(field, format!("{msg} (in {origin})"))
         })?;
         c.validate()?;

@@ -97,9 +97,10 @@ fn is_points(spec: &GanSpec) -> bool {
 }
 
 /// Write what the generator makes of `z`: an image grid, or a scatter plot for 2-D data.
-pub fn write_samples(g: &Net, z: Tensor<4>, spec: &GanSpec, dataset: &str, path: &Path, title: &str) -> Result<()> {
+pub fn write_samples(g: &Net, z: Tensor<4>, spec: &GanSpec, dataset: &str, path: &Path, title: &str, eval_mode: bool) -> Result<()> {
     let g = eval_generator(g);
-    let x = g.forward(z.to_device(&g.device()), None);
+    let z = z.to_device(&g.device());
+    let x = if eval_mode { g.forward(z, None) } else { g.forward_batch_stats(z) };
     if is_points(spec) {
         let v: Vec<f32> = x.into_data().convert::<f32>().try_to_vec().unwrap();
         let pts: Vec<[f32; 2]> = v.chunks_exact(2).map(|p| [p[0], p[1]]).collect();
@@ -256,7 +257,7 @@ pub fn train(mut config: TrainConfig, opts: &TrainOptions) -> Result<Summary> {
             bar.inc(1);
             history.push(rec);
             if progress.step % config.sample_every == 0 {
-                write_samples(&gan.g, z_fixed.clone(), &spec, &config.dataset, &run.join(format!("samples/step_{:07}.png", progress.step)), &format!("step {}", progress.step))?;
+                write_samples(&gan.g, z_fixed.clone(), &spec, &config.dataset, &run.join(format!("samples/step_{:07}.png", progress.step)), &format!("step {}", progress.step), false)?;
             }
             if progress.step % config.checkpoint_every == 0 {
                 save(&gan, &progress, &noise_rng, &config)?;
@@ -269,7 +270,7 @@ pub fn train(mut config: TrainConfig, opts: &TrainOptions) -> Result<Summary> {
         // End of epoch: grid, plot, checkpoint.
         progress.epoch += 1;
         progress.batch = 0;
-        write_samples(&gan.g, z_fixed.clone(), &spec, &config.dataset, &run.join(format!("samples/epoch_{:03}.png", progress.epoch)), &format!("epoch {}", progress.epoch))?;
+        write_samples(&gan.g, z_fixed.clone(), &spec, &config.dataset, &run.join(format!("samples/epoch_{:03}.png", progress.epoch)), &format!("epoch {}", progress.epoch), false)?;
         write_loss_plot(&history, &run.join("loss.png"))?;
         save(&gan, &progress, &noise_rng, &config)?;
         if config.keep_epoch_checkpoints {
@@ -279,7 +280,7 @@ pub fn train(mut config: TrainConfig, opts: &TrainOptions) -> Result<Summary> {
     }
     if outcome != Outcome::Finished {
         // Stopped mid-epoch: written as at an epoch end.
-        write_samples(&gan.g, z_fixed, &spec, &config.dataset, &run.join(format!("samples/step_{:07}.png", progress.step)), &format!("step {}", progress.step))?;
+        write_samples(&gan.g, z_fixed, &spec, &config.dataset, &run.join(format!("samples/step_{:07}.png", progress.step)), &format!("step {}", progress.step), false)?;
         write_loss_plot(&history, &run.join("loss.png"))?;
         save(&gan, &progress, &noise_rng, &config)?;
     }

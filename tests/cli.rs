@@ -1,0 +1,85 @@
+//! The command line: bad input gives one clear line and a non-zero exit; the main commands work.
+
+use std::process::Command;
+
+fn gantry(args: &[&str], cwd: &std::path::Path) -> (i32, String, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_gantry")).args(args).current_dir(cwd).env("GANTRY_OFFLINE", "1").output().unwrap();
+    (out.status.code().unwrap_or(-1), String::from_utf8_lossy(&out.stdout).into(), String::from_utf8_lossy(&out.stderr).into())
+}
+
+fn one_line_error(args: &[&str], cwd: &std::path::Path, must_contain: &[&str]) {
+    let (code, _, err) = gantry(args, cwd);
+    assert_ne!(code, 0, "{args:?} should fail");
+    let lines: Vec<&str> = err.lines().filter(|l| !l.trim().is_empty() && !l.starts_with("gantry: no preset")).collect();
+    assert_eq!(lines.len(), 1, "{args:?}: expected one error line, got:\n{err}");
+    assert!(!err.contains("panicked") && !err.contains("backtrace"), "{err}");
+    for m in must_contain {
+        assert!(lines[0].contains(m), "{args:?}: `{}` does not mention `{m}`", lines[0]);
+    }
+}
+
+#[test]
+fn errors_are_one_clear_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    one_line_error(&["train", "--dataset", "mnist", "--data-dir", "/nonexistent", "--quiet"], d, &["mnist", "--data-dir", "train-images-idx3-ubyte.gz"]);
+    std::fs::write(d.join("bad.toml"), "model = \"dcgan-28\"\nbatchsize = 3\n").unwrap();
+    one_line_error(&["train", "--config", "bad.toml"], d, &["batchsize"]);
+    std::fs::write(d.join("bad2.toml"), "batch_size = \"many\"\n").unwrap();
+    one_line_error(&["train", "--config", "bad2.toml"], d, &["batch_size"]);
+    one_line_error(&["train", "--model", "nosuch"], d, &["model", "nosuch"]);
+    one_line_error(&["train", "--loss", "hinge2"], d, &["--loss", "hinge2"]);
+    one_line_error(&["train", "--batch-size", "0"], d, &["batch_size"]);
+    std::fs::write(d.join("junk.safetensors"), b"garbage").unwrap();
+    one_line_error(&["sample", "--checkpoint", "junk.safetensors"], d, &["junk.safetensors"]);
+    one_line_error(&["sample", "--checkpoint", "no_such_run"], d, &["no_such_run"]);
+    one_line_error(&["train", "--resume", "no_such_run"], d, &["no_such_run"]);
+}
+
+#[test]
+fn train_sample_models_presets() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let (code, out, err) = gantry(
+        &["train", "--preset", "default", "--generated-size", "64", "--batch-size", "8", "--z-dim", "8", "--max-steps", "3", "--out", "run", "--quiet"],
+        d,
+    );
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("3 generator steps"), "{out}");
+    let (code, _, err) = gantry(&["sample", "--checkpoint", "run", "--n", "16", "--grid", "g.png"], d);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(image::open(d.join("g.png")).unwrap().width(), 8 * 30 + 2);
+    let (code, _, _) = gantry(&["sample", "--checkpoint", "run", "--n", "3", "--out-dir", "imgs"], d);
+    assert_eq!(code, 0);
+    assert_eq!(std::fs::read_dir(d.join("imgs")).unwrap().count(), 3);
+    // Incompatible checkpoint: a run of another model cannot be resumed as this one.
+    let (_, out, _) = gantry(&["models", "dcgan-28"], d);
+    assert!(out.contains("G parameters: 1098816") && out.contains("D parameters: 693249"), "{out}");
+    let (_, out, _) = gantry(&["presets"], d);
+    for p in ["vanilla-mnist", "lsgan-mnist", "dcgan28-mnist", "dcgan32-cifar10", "dcgan64-celeba", "toy-ring8"] {
+        assert!(out.contains(p), "preset {p} listed");
+    }
+    let (code, out, _) = gantry(&["datasets", "list"], d);
+    assert_eq!(code, 0);
+    assert!(out.contains("synth-digits") && out.contains("cifar10"));
+}
+
+#[test]
+fn datasets_verify_checks_md5() {
+    let Some(dir) = std::env::var_os("GANTRY_DATA_DIR") else {
+        eprintln!("skipping: GANTRY_DATA_DIR is not set");
+        return;
+    };
+    let tmp = tempfile::tempdir().unwrap();
+    let (code, out, err) = gantry(&["datasets", "verify", "mnist", "--data-dir", dir.to_str().unwrap()], tmp.path());
+    assert_eq!(code, 0, "{out}{err}");
+    assert_eq!(out.lines().filter(|l| l.starts_with("ok")).count(), 4);
+    std::fs::create_dir(tmp.path().join("mnist")).unwrap();
+    for f in ["train-images-idx3-ubyte.gz", "train-labels-idx1-ubyte.gz", "t10k-images-idx3-ubyte.gz"] {
+        std::fs::copy(std::path::Path::new(&dir).join("mnist").join(f), tmp.path().join("mnist").join(f)).unwrap();
+    }
+    std::fs::write(tmp.path().join("mnist/t10k-labels-idx1-ubyte.gz"), b"tampered").unwrap();
+    let (code, out, _) = gantry(&["datasets", "verify", "mnist", "--data-dir", tmp.path().to_str().unwrap()], tmp.path());
+    assert_ne!(code, 0);
+    assert!(out.contains("BAD"), "{out}");
+}
