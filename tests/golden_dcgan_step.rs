@@ -73,16 +73,12 @@ fn g_forward(g: &Net, z: Tensor<4>, flip_knife_edges: bool) -> (Tensor<4>, usize
             let mask: Vec<f32> = pre.iter().map(|&v| if v > 0.0 && v <= 2e-6 { 0.0 } else { 1.0 }).collect();
             edges += mask.iter().filter(|m| **m == 0.0).count();
             let dims = x.dims();
-            x = activation::relu(x) * Tensor::from_data(TensorData::new(mask, dims), &x_device(&pre, &dims, g));
+            x = activation::relu(x) * Tensor::from_data(TensorData::new(mask, dims), &g.device());
         } else {
             x = layer.forward(x, None);
         }
     }
     (x, edges)
-}
-
-fn x_device(_: &[f32], _: &[usize; 4], g: &Net) -> Device {
-    g.device()
 }
 
 #[test]

@@ -162,19 +162,12 @@ fn apply(c: &mut TrainConfig, a: &TrainArgs) -> Result<()> {
     macro_rules! set {
         ($($f:ident),*) => { $( if let Some(v) = a.$f.clone() { c.$f = v; } )* };
     }
+    // Config fields that are themselves optional: a given flag replaces them.
+    macro_rules! set_opt {
+        ($($f:ident),*) => { $( if a.$f.is_some() { c.$f = a.$f.clone(); } )* };
+    }
     set!(model, dataset, epochs, batch_size, d_steps, z_dim, seed, sample_every, checkpoint_every);
-    if a.data_dir.is_some() {
-        c.data_dir = a.data_dir.clone();
-    }
-    if a.image_size.is_some() {
-        c.image_size = a.image_size;
-    }
-    if a.generated_size.is_some() {
-        c.generated_size = a.generated_size;
-    }
-    if a.max_steps.is_some() {
-        c.max_steps = a.max_steps;
-    }
+    set_opt!(data_dir, image_size, generated_size, max_steps);
     if a.keep_epoch_checkpoints {
         c.keep_epoch_checkpoints = true;
     }
@@ -264,8 +257,7 @@ fn train(a: TrainArgs) -> Result<()> {
 fn sample(ckpt: PathBuf, n: usize, seed: u64, grid: Option<PathBuf>, out_dir: Option<PathBuf>, batch_stats: bool) -> Result<()> {
     use burn::tensor::Device;
     let l = checkpoint::load(&ckpt)?;
-    let data = trainer::dataset_shape(&l.config)?;
-    let spec = trainer::gan_spec(&l.config, data.shape)?;
+    let spec = trainer::gan_spec(&l.config, l.data_shape)?;
     let device = Device::flex();
     let mut gan = gantry::train::gan::Gan::new(spec.clone(), l.config.loss, l.config.optim_g.clone(), l.config.optim_d.clone(), 0, &device);
     l.restore(&mut gan)?;

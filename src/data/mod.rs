@@ -100,9 +100,6 @@ fn locate(dataset: &str, files: &[download::RemoteFile], needed: &[&str], opts: 
             errors.push(e.to_string());
         }
     }
-    if errors.is_empty() && needed.iter().all(|f| cache.join(f).exists()) {
-        return Ok(cache);
-    }
     if errors.is_empty() {
         return Ok(cache);
     }

@@ -48,6 +48,7 @@ pub fn save(path: &Path, gan: &Gan, config: &TrainConfig, progress: &Progress, n
     meta.insert("noise_rng".into(), serde_json::to_string(&noise_rng.state()).unwrap());
     meta.insert("opt_g_steps".into(), gan.opt_g.steps.to_string());
     meta.insert("opt_d_steps".into(), gan.opt_d.steps.to_string());
+    meta.insert("data_shape".into(), serde_json::to_string(&gan.spec.x_shape).unwrap());
     tensor_file::write(path, &tensors, meta)
 }
 
@@ -56,6 +57,8 @@ pub struct Loaded {
     pub config: TrainConfig,
     pub progress: Progress,
     pub noise_rng: Rng,
+    /// Shape of the training data, so the networks can be rebuilt without loading the dataset.
+    pub data_shape: [usize; 3],
     pub path: PathBuf,
 }
 
@@ -75,7 +78,9 @@ pub fn load(path: &Path) -> Result<Loaded> {
     let config = TrainConfig::from_toml(&get("config")?, &file_path.display().to_string())?;
     let progress = Progress { step: num("step")?, epoch: num("epoch")?, batch: num("batch")? as usize };
     let state: [u64; 4] = serde_json::from_str(&get("noise_rng")?).map_err(|_| bad("metadata `noise_rng` is malformed".into()))?;
-    Ok(Loaded { file, config, progress, noise_rng: Rng::from_state(state), path: file_path })
+    let data_shape: [usize; 3] =
+        serde_json::from_str(&get("data_shape")?).map_err(|_| bad("metadata `data_shape` is malformed".into()))?;
+    Ok(Loaded { file, config, progress, noise_rng: Rng::from_state(state), data_shape, path: file_path })
 }
 
 impl Loaded {

@@ -12,7 +12,7 @@ use serde::{Deserialize, Serialize};
 use super::checkpoint::{self, Progress};
 use super::config::{GNoise, Noise, TrainConfig};
 use super::gan::Gan;
-use crate::data::{self, DataOptions, Dataset};
+use crate::data::{self, DataOptions};
 use crate::error::{Error, Result};
 use crate::model::{GanSpec, ModelOptions, Net, build_spec};
 use crate::rng::Rng;
@@ -288,9 +288,4 @@ pub fn train(mut config: TrainConfig, opts: &TrainOptions) -> Result<Summary> {
     let seconds = started.elapsed().as_secs_f64();
     let images = (progress.step - start_step) as f64 * (config.batch_size * config.d_steps) as f64;
     Ok(Summary { outcome, steps: progress.step, seconds, images_per_s: images / seconds.max(1e-9), run_dir: run })
-}
-
-/// Dataset shape helper for commands that only need the spec (sampling, listing).
-pub fn dataset_shape(c: &TrainConfig) -> Result<Dataset> {
-    data::load(&c.dataset, &data_options(c, true, false))
 }
