@@ -5,6 +5,9 @@
 use burn::tensor::{Tensor, activation};
 use serde::{Deserialize, Serialize};
 
+pub mod penalty;
+pub use penalty::Penalty;
+
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum GanLoss {
@@ -14,6 +17,10 @@ pub enum GanLoss {
     BceMinimax,
     /// Least squares (LSGAN): 0.5(D(x)-1)^2 + 0.5 D(G(z))^2 and 0.5(D(G(z))-1)^2.
     Lsgan,
+    /// Wasserstein critic: D(G(z)) - D(x); G: -D(G(z)).
+    Wgan,
+    /// Hinge: relu(1 - D(x)) + relu(1 + D(G(z))); G: -D(G(z)).
+    Hinge,
 }
 
 impl GanLoss {
@@ -22,17 +29,21 @@ impl GanLoss {
             "bce" => Some(Self::Bce),
             "bce-minimax" => Some(Self::BceMinimax),
             "lsgan" => Some(Self::Lsgan),
+            "wgan" => Some(Self::Wgan),
+            "hinge" => Some(Self::Hinge),
             _ => None,
         }
     }
 
-    pub const NAMES: &'static str = "bce, bce-minimax, lsgan";
+    pub const NAMES: &'static str = "bce, bce-minimax, lsgan, wgan, hinge";
 
     /// Discriminator loss (a 1-element tensor) from scores on real and fake batches.
     pub fn d_loss(self, real: Tensor<1>, fake: Tensor<1>) -> Tensor<1> {
         match self {
             Self::Bce | Self::BceMinimax => softplus(-real).mean() + softplus(fake).mean(),
             Self::Lsgan => (real.sub_scalar(1.0).powi_scalar(2).mean() + fake.powi_scalar(2).mean()).mul_scalar(0.5),
+            Self::Wgan => fake.mean() - real.mean(),
+            Self::Hinge => activation::relu(real.neg().add_scalar(1.0)).mean() + activation::relu(fake.add_scalar(1.0)).mean(),
         }
     }
 
@@ -42,6 +53,7 @@ impl GanLoss {
             Self::Bce => softplus(-fake).mean(),
             Self::BceMinimax => -softplus(fake).mean(),
             Self::Lsgan => fake.sub_scalar(1.0).powi_scalar(2).mean().mul_scalar(0.5),
+            Self::Wgan | Self::Hinge => fake.mean().neg(),
         }
     }
 
@@ -49,8 +61,13 @@ impl GanLoss {
     pub fn d_output(self, scores: Tensor<1>) -> Tensor<1> {
         match self {
             Self::Bce | Self::BceMinimax => activation::sigmoid(scores),
-            Self::Lsgan => scores,
+            Self::Lsgan | Self::Wgan | Self::Hinge => scores,
         }
+    }
+
+    /// Whether D is a critic with unbounded scores (the Wasserstein estimate is logged).
+    pub fn is_critic(self) -> bool {
+        matches!(self, Self::Wgan | Self::Hinge)
     }
 }
 

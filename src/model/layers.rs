@@ -278,23 +278,11 @@ impl Layer {
                     .repeat_dim(5, 2)
                     .reshape([n, c, 2 * h, 2 * w]),
                 Op::MaxPool2d(k) => max_pool2d(x, MaxPoolOptions::new([*k, *k])),
-                Op::Dropout(p) | Op::Dropout2d(p) => match rng {
-                    Some(rng) if training && *p > 0.0 => {
-                        // Masks come from gantry's RNG so that a seed (and a resume) fixes them.
-                        let per_channel = matches!(op, Op::Dropout2d(_));
-                        let units = if per_channel { n * c } else { n * c * h * w };
-                        let keep = 1.0 - p;
-                        let m: Vec<f32> = (0..units)
-                            .map(|_| if rng.next_f64() < keep { (1.0 / keep) as f32 } else { 0.0 })
-                            .collect();
-                        let device = x.device();
-                        let mask = if per_channel {
-                            tensor_from(m, [n, c, 1, 1], &device)
-                        } else {
-                            tensor_from(m, [n, c, h, w], &device)
-                        };
-                        x * mask
-                    }
+                Op::Dropout(_) | Op::Dropout2d(_) => match rng {
+                    Some(rng) if training => match dropout_mask(op, [n, c, h, w], rng, &x.device()) {
+                        Some(mask) => x * mask,
+                        None => x,
+                    },
                     _ => x,
                 },
             },
@@ -355,6 +343,23 @@ impl BatchNorm {
         self.running_var.update(rv.detach());
         out.output
     }
+}
+
+/// The scaled keep-mask of a dropout layer (None for p = 0). Masks come from gantry's RNG so
+/// that a seed (and a resume) fixes them.
+pub(crate) fn dropout_mask(op: &Op, [n, c, h, w]: [usize; 4], rng: &mut Rng, device: &Device) -> Option<Tensor<4>> {
+    let (p, per_channel) = match *op {
+        Op::Dropout(p) => (p, false),
+        Op::Dropout2d(p) => (p, true),
+        _ => return None,
+    };
+    if p <= 0.0 {
+        return None;
+    }
+    let keep = 1.0 - p;
+    let units = if per_channel { n * c } else { n * c * h * w };
+    let m: Vec<f32> = (0..units).map(|_| if rng.next_f64() < keep { (1.0 / keep) as f32 } else { 0.0 }).collect();
+    Some(if per_channel { tensor_from(m, [n, c, 1, 1], device) } else { tensor_from(m, [n, c, h, w], device) })
 }
 
 pub(crate) fn transpose(v: &[f32], rows: usize, cols: usize) -> Vec<f32> {

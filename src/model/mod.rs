@@ -1,6 +1,7 @@
 //! Networks: layer specs (`spec`), runtime layers (`layers`), the sequential net (`net`), and one
 //! file per model family that turns options into a generator/discriminator pair.
 
+pub mod input_grad;
 pub mod layers;
 pub mod net;
 pub mod spec;

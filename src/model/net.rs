@@ -38,11 +38,15 @@ impl Net {
     /// Output before a trailing Sigmoid: losses of sigmoid discriminators work on logits so that
     /// saturated outputs never give NaN or infinite losses.
     pub fn forward_logits(&self, x: Tensor<4>, rng: Option<&mut Rng>) -> Tensor<4> {
-        let n = match self.layers.last() {
+        self.forward_range(x, self.logits_end(), rng)
+    }
+
+    /// Number of layers up to the logits (all but a trailing Sigmoid).
+    pub fn logits_end(&self) -> usize {
+        match self.layers.last() {
             Some(Layer::Op(super::layers::Op::Sigmoid)) => self.layers.len() - 1,
             _ => self.layers.len(),
-        };
-        self.forward_range(x, n, rng)
+        }
     }
 
     /// Forward with BatchNorm on batch statistics but running statistics left untouched (and no
@@ -67,6 +71,26 @@ impl Net {
         for (i, layer) in self.layers.iter_mut().enumerate() {
             layer.params_mut(&mut |suffix, p| f(&format!("{i}.{suffix}"), p));
         }
+    }
+
+    /// Gradients of every parameter present in `grads`, in PyTorch names, shapes and layouts.
+    pub fn grad_dict(&mut self, grads: &burn::tensor::Gradients) -> Vec<NamedTensor> {
+        let mut out = Vec::new();
+        self.params_mut(&mut |name, p| {
+            let t = match p {
+                ParamMut::R1(p) => p.val().grad(grads).map(|g| (g.dims().to_vec(), host(&Tensor::from_inner(g)))),
+                ParamMut::R2(p) => p.val().grad(grads).map(|g| {
+                    // Linear keeps [in, out]; PyTorch's weight is [out, in].
+                    let [i, o] = g.dims();
+                    (vec![o, i], transpose(&host(&Tensor::<2>::from_inner(g)), i, o))
+                }),
+                ParamMut::R4(p) => p.val().grad(grads).map(|g| (g.dims().to_vec(), host(&Tensor::from_inner(g)))),
+            };
+            if let Some((shape, data)) = t {
+                out.push(NamedTensor { name: name.to_string(), shape, data });
+            }
+        });
+        out
     }
 
     /// Parameters and buffers in PyTorch names, shapes and layouts.
