@@ -83,3 +83,24 @@ fn datasets_verify_checks_md5() {
     assert_ne!(code, 0);
     assert!(out.contains("BAD"), "{out}");
 }
+
+#[test]
+fn sample_a_chosen_class_or_a_class_grid() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let (code, _, err) = gantry(
+        &["train", "--preset", "default", "--model", "mlp-cgan", "--conditioning", "concat", "--generated-size", "64", "--batch-size", "8", "--z-dim", "8", "--max-steps", "2", "--out", "run", "--quiet"],
+        d,
+    );
+    assert_eq!(code, 0, "{err}");
+    let (code, _, err) = gantry(&["sample", "--checkpoint", "run", "--class", "7", "--n", "16", "--grid", "sevens.png"], d);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(image::open(d.join("sevens.png")).unwrap().height(), 2 * 30 + 2);
+    let (code, _, err) = gantry(&["sample", "--checkpoint", "run", "--classes", "0-9", "--grid", "rows.png"], d);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(image::open(d.join("rows.png")).unwrap().height(), 10 * 30 + 2);
+    one_line_error(&["sample", "--checkpoint", "run", "--class", "12"], d, &["--class", "12"]);
+    // An unconditional run refuses --class.
+    gantry(&["train", "--preset", "default", "--generated-size", "64", "--batch-size", "8", "--z-dim", "8", "--max-steps", "1", "--out", "plain", "--quiet"], d);
+    one_line_error(&["sample", "--checkpoint", "plain", "--class", "3"], d, &["conditional"]);
+}

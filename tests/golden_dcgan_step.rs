@@ -55,7 +55,7 @@ fn assert_after_step(name: &str, got: &[f32], want: &[f32], grad: &[f32]) {
 }
 
 fn setup(gold: &HashMap<String, NamedTensor>, device: &Device) -> Gan {
-    let spec = build_spec("dcgan-28", &ModelOptions { z_dim: 100, data_shape: [1, 28, 28] }).unwrap();
+    let spec = build_spec("dcgan-28", &ModelOptions::new(100, [1, 28, 28])).unwrap();
     let adam = OptimConfig::Adam { lr: LR as f64, beta1: 0.5, beta2: 0.999, eps: 1e-8 };
     let mut gan = Gan::new(spec, GanLoss::Bce, adam.clone(), adam, 0, device);
     gan.g.load_state_dict("G.", gold).unwrap();
@@ -91,10 +91,10 @@ fn dcgan_step_matches_pytorch() {
     let mut rng = Rng::new(0);
 
     // The product's own step: G forward, D update, G update.
-    let fake = gan.generate(z.clone(), &mut rng);
+    let fake = gan.generate(z.clone(), None, &mut rng);
     assert!(common::max_rel_err(&host(fake.clone()), &gold["fake"].data) < 1e-4, "G(z) differs");
-    let d = gan.d_step(real.clone(), fake.clone(), &mut rng);
-    let g = gan.g_step(fake, &mut rng);
+    let d = gan.d_step(real.clone(), None, fake.clone(), None, &mut rng).unwrap();
+    let g = gan.g_step(fake, None, &mut rng);
     let rel = |a: f32, b: &str| ((a - gold[b].data[0]) / gold[b].data[0]).abs();
     assert!(rel(d.loss_d, "loss_d") < 1e-4, "loss_d {} vs {}", d.loss_d, gold["loss_d"].data[0]);
     assert!(rel(g.loss_g, "loss_g") < 1e-4, "loss_g {} vs {}", g.loss_g, gold["loss_g"].data[0]);

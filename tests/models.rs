@@ -6,7 +6,7 @@ mod common;
 use gantry::model::{ModelOptions, build_spec, model_names};
 
 fn spec(name: &str, z: usize, shape: [usize; 3]) -> gantry::model::GanSpec {
-    build_spec(name, &ModelOptions { z_dim: z, data_shape: shape }).unwrap()
+    build_spec(name, &ModelOptions::new(z, shape)).unwrap()
 }
 
 #[test]
@@ -60,8 +60,10 @@ fn every_model_wires_up_and_runs() {
     let shapes = [
         ("mlp-small", [1, 28, 28]),
         ("mlp-bn", [1, 28, 28]),
+        ("mlp-cgan", [1, 28, 28]),
         ("mlp-toy", [2, 1, 1]),
         ("dcgan-28", [1, 28, 28]),
+        ("dcgan-28-ln", [1, 28, 28]),
         ("dcgan-infogan", [1, 28, 28]),
         ("dcgan-upsample", [3, 32, 32]),
         ("dcgan-32", [3, 32, 32]),
@@ -81,6 +83,31 @@ fn every_model_wires_up_and_runs() {
         assert_eq!(s.g.shapes(s.z_shape).unwrap().last().unwrap(), &shape);
     }
     // A model on data of the wrong shape is one clear error naming the field.
-    let e = build_spec("dcgan-28", &ModelOptions { z_dim: 100, data_shape: [3, 32, 32] }).err().unwrap();
+    let e = build_spec("dcgan-28", &ModelOptions::new(100, [3, 32, 32])).err().unwrap();
     assert!(e.to_string().contains("model") && e.to_string().contains("[3, 32, 32]"), "{e}");
+}
+
+#[test]
+fn conditional_variants_take_labels_where_the_course_puts_them() {
+    use gantry::model::zoo::Conditioning;
+    let cond = |name: &str, c: Conditioning, shape| build_spec(name, &ModelOptions::new(100, shape).conditional(c, 10)).unwrap();
+    // Conditional WGAN with the dcgan-28 networks: G input 110 channels, D input 11 planes.
+    let s = cond("dcgan-28", Conditioning::Concat, [1, 28, 28]);
+    assert_eq!((s.g_in_shape(), s.d_in_shape()), ([110, 1, 1], [11, 28, 28]));
+    // MLPs: G input 110, D input 784 + 10.
+    for m in ["mlp-bn", "mlp-small", "mlp-cgan"] {
+        let s = cond(m, Conditioning::Concat, [1, 28, 28]);
+        assert_eq!((s.g_in_shape(), s.d_in_shape()), ([110, 1, 1], [794, 1, 1]), "{m}");
+    }
+    // The reference conditional MLP discriminator: 794-512-512-512-1 with two Dropout(0.4).
+    let s = cond("mlp-cgan", Conditioning::Concat, [1, 28, 28]);
+    assert_eq!(s.d.num_params(), 794 * 512 + 512 + 2 * (512 * 512 + 512) + 512 + 1);
+    // ACGAN / projection: D sees the image only and has 1 + 10 outputs.
+    for c in [Conditioning::Acgan, Conditioning::Projection] {
+        let s = cond("dcgan-32", c, [3, 32, 32]);
+        assert_eq!((s.g_in_shape(), s.d_in_shape()), ([110, 1, 1], [3, 32, 32]));
+        assert_eq!(s.d.shapes(s.d_in_shape()).unwrap().last(), Some(&[11, 1, 1]));
+    }
+    let e = build_spec("dcgan-infogan", &ModelOptions::new(100, [1, 28, 28]).conditional(Conditioning::Concat, 10)).unwrap_err();
+    assert!(e.to_string().contains("no conditional variant"), "{e}");
 }

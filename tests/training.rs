@@ -141,3 +141,84 @@ mod optimisers {
         assert!(close(&w, &[0.98, 1.02]), "{w:?}");
     }
 }
+
+fn log_lines(run: &Path) -> Vec<serde_json::Value> {
+    std::fs::read_to_string(run.join("log.jsonl")).unwrap().lines().map(|l| serde_json::from_str(l).unwrap()).collect()
+}
+
+#[test]
+fn weight_clipping_keeps_every_critic_parameter_within_c() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut c = tiny("dcgan-28", "synth-digits");
+    c.loss = gantry::loss::GanLoss::Wgan;
+    c.clip = Some(0.01);
+    c.d_steps = 2;
+    c.optim_d = gantry::train::optim::OptimConfig::Rmsprop { lr: 5e-2, alpha: 0.99, eps: 1e-8, momentum: 0.0 };
+    c.max_steps = Some(3);
+    run(c, dir.path(), false);
+    let l = checkpoint::load(dir.path()).unwrap();
+    let mut checked = 0;
+    for (name, t) in &l.file.tensors {
+        if name.starts_with("D.") && !name.contains("running") && !name.contains("num_batches") {
+            assert!(t.data.iter().all(|v| v.abs() <= 0.01), "{name} leaves [-0.01, 0.01]");
+            checked += 1;
+        }
+    }
+    assert_eq!(checked, 12, "every parameter of the dcgan-28 critic");
+    let log = log_lines(dir.path());
+    assert!(log.iter().all(|r| r["wasserstein"].is_number()), "critic runs log the Wasserstein estimate");
+}
+
+#[test]
+fn gradient_penalty_runs_log_norms_and_refuse_batch_norm_critics() {
+    let dir = tempfile::tempdir().unwrap();
+    for (model, penalty) in [
+        ("dcgan-28-ln", gantry::loss::Penalty::Gp { weight: 10.0 }),
+        ("mlp-small", gantry::loss::Penalty::R1 { gamma: 1.0 }),
+        ("mlp-small", gantry::loss::Penalty::Dragan { weight: 10.0, scale: 0.5 }),
+    ] {
+        let mut c = tiny(model, "synth-digits");
+        c.loss = gantry::loss::GanLoss::Wgan;
+        c.penalty = Some(penalty.clone());
+        c.max_steps = Some(2);
+        let out = dir.path().join(penalty.name());
+        run(c, &out, false);
+        for r in log_lines(&out) {
+            assert!(r["penalty"].as_f64().unwrap().is_finite() && r["grad_norm_mean"].as_f64().unwrap() > 0.0, "{r}");
+        }
+    }
+    let mut c = tiny("dcgan-28", "synth-digits");
+    c.penalty = Some(gantry::loss::Penalty::Gp { weight: 10.0 });
+    let err = train(c, &TrainOptions { out: dir.path().join("bn"), resume: false, quiet: true }).err().unwrap().to_string();
+    assert!(err.contains("BatchNorm") && err.contains("penalty"), "{err}");
+}
+
+#[test]
+fn conditional_models_need_labels_and_train_with_them() {
+    use gantry::model::zoo::Conditioning;
+    let dir = tempfile::tempdir().unwrap();
+    // An image folder has no labels.
+    let images = dir.path().join("images");
+    std::fs::create_dir_all(&images).unwrap();
+    for i in 0..4u8 {
+        image::RgbImage::from_pixel(40, 40, image::Rgb([i * 60, 10, 200])).save(images.join(format!("{i}.png"))).unwrap();
+    }
+    let mut c = tiny("dcgan-32", &format!("folder:{}", images.display()));
+    c.image_size = Some(32);
+    c.conditioning = Conditioning::Concat;
+    let err = train(c, &TrainOptions { out: dir.path().join("x"), resume: false, quiet: true }).err().unwrap().to_string();
+    assert!(err.contains("no labels") && err.contains("conditional"), "{err}");
+
+    for (model, cond) in [("mlp-cgan", Conditioning::Concat), ("dcgan-28", Conditioning::Concat), ("dcgan-28", Conditioning::Acgan), ("dcgan-28-ln", Conditioning::Projection)] {
+        let mut c = tiny(model, "synth-digits");
+        c.conditioning = cond;
+        c.max_steps = Some(2);
+        let out = dir.path().join(format!("{model}-{cond:?}"));
+        run(c, &out, false);
+        // Class grid: one row of 8 per digit, captions in a left margin.
+        let img = image::open(out.join("samples/step_0000002.png")).unwrap();
+        assert_eq!(img.height(), 10 * 30 + 2, "{model} {cond:?}");
+        let log = log_lines(&out);
+        assert_eq!(log[0]["class_accuracy"].is_number(), cond == Conditioning::Acgan, "{model} {cond:?}");
+    }
+}

@@ -6,7 +6,8 @@ use anyhow::{Context, Result, bail};
 use clap::{Parser, Subcommand};
 
 use gantry::data::{self, download};
-use gantry::loss::GanLoss;
+use gantry::loss::{GanLoss, Penalty};
+use gantry::model::zoo::Conditioning;
 use gantry::model::{self, ModelOptions};
 use gantry::presets;
 use gantry::train::checkpoint;
@@ -43,6 +44,16 @@ enum Command {
         /// training grids do); the default is eval mode.
         #[arg(long)]
         batch_stats: bool,
+        /// Conditional models: draw every sample from this class (a number or a class name).
+        #[arg(long, conflicts_with = "classes")]
+        class: Option<String>,
+        /// Conditional models: a class-row grid (row = class, columns = noise), e.g. `0-9` or
+        /// `0,3,7`; the default for conditional models is every class.
+        #[arg(long)]
+        classes: Option<String>,
+        /// Columns of a class-row grid.
+        #[arg(long, default_value_t = 8)]
+        per_class: usize,
     },
     /// Print each model's layers, output shapes and parameter counts.
     Models {
@@ -107,9 +118,21 @@ struct TrainArgs {
     lr_d: Option<f64>,
     #[arg(long)]
     d_steps: Option<usize>,
-    /// bce, bce-minimax or lsgan.
+    /// bce, bce-minimax, lsgan, wgan or hinge.
     #[arg(long)]
     loss: Option<String>,
+    /// Input-gradient penalty: gp, r1 or dragan (weight with --penalty-weight).
+    #[arg(long)]
+    penalty: Option<String>,
+    /// λ of gp/dragan, γ of r1 (default 10).
+    #[arg(long)]
+    penalty_weight: Option<f64>,
+    /// WGAN weight clipping bound c.
+    #[arg(long)]
+    clip: Option<f64>,
+    /// Class conditioning: none, concat, acgan or projection.
+    #[arg(long)]
+    conditioning: Option<String>,
     #[arg(long)]
     z_dim: Option<usize>,
     /// normal or uniform.
@@ -141,7 +164,9 @@ pub fn run() -> Result<()> {
     let cli = Cli::parse();
     match cli.command {
         Command::Train(a) => train(a),
-        Command::Sample { checkpoint, n, seed, grid, out_dir, batch_stats } => sample(checkpoint, n, seed, grid, out_dir, batch_stats),
+        Command::Sample { checkpoint, n, seed, grid, out_dir, batch_stats, class, classes, per_class } => {
+            sample(SampleArgs { ckpt: checkpoint, n, seed, grid, out_dir, batch_stats, class, classes, per_class })
+        }
         Command::Models { name, z_dim, channels } => models(name, z_dim, channels),
         Command::Presets => {
             for (name, text) in presets::PRESETS {
@@ -189,6 +214,32 @@ fn apply(c: &mut TrainConfig, a: &TrainArgs) -> Result<()> {
     };
     if let Some(g) = parse(a.g_noise.clone(), "g-noise", gn, "reuse, fresh")? {
         c.g_noise = g;
+    }
+    let penalty = |s: &str| {
+        let w = a.penalty_weight.unwrap_or(10.0);
+        match s {
+            "gp" => Some(Some(Penalty::Gp { weight: w })),
+            "r1" => Some(Some(Penalty::R1 { gamma: w })),
+            "dragan" => Some(Some(Penalty::Dragan { weight: w, scale: 0.5 })),
+            "none" => Some(None),
+            _ => None,
+        }
+    };
+    if let Some(p) = parse(a.penalty.clone(), "penalty", penalty, "gp, r1, dragan, none")? {
+        c.penalty = p;
+    }
+    if let Some(c_) = a.clip {
+        c.clip = Some(c_);
+    }
+    let cond = |s: &str| match s {
+        "none" => Some(Conditioning::None),
+        "concat" => Some(Conditioning::Concat),
+        "acgan" => Some(Conditioning::Acgan),
+        "projection" => Some(Conditioning::Projection),
+        _ => None,
+    };
+    if let Some(k) = parse(a.conditioning.clone(), "conditioning", cond, "none, concat, acgan, projection")? {
+        c.conditioning = k;
     }
     if let Some(lr) = a.lr_g {
         c.optim_g.set_lr(lr);
@@ -254,21 +305,80 @@ fn train(a: TrainArgs) -> Result<()> {
     Ok(())
 }
 
-fn sample(ckpt: PathBuf, n: usize, seed: u64, grid: Option<PathBuf>, out_dir: Option<PathBuf>, batch_stats: bool) -> Result<()> {
+struct SampleArgs {
+    ckpt: PathBuf,
+    n: usize,
+    seed: u64,
+    grid: Option<PathBuf>,
+    out_dir: Option<PathBuf>,
+    batch_stats: bool,
+    class: Option<String>,
+    classes: Option<String>,
+    per_class: usize,
+}
+
+/// A class given as a number or as a name (case-insensitive).
+fn parse_class(s: &str, names: &[String]) -> Result<u8> {
+    let s = s.trim();
+    let k = names.len();
+    let idx = match s.parse::<usize>() {
+        Ok(i) => i,
+        Err(_) => names.iter().position(|n| n.eq_ignore_ascii_case(s)).ok_or_else(|| anyhow::anyhow!("--class: `{s}` is not a class of this model ({})", names.join(", ")))?,
+    };
+    if idx >= k {
+        bail!("--class: {idx} is out of range; this model has {k} classes (0-{})", k - 1);
+    }
+    Ok(idx as u8)
+}
+
+/// `0-9`, `0,3,7` or names, for `--classes`.
+fn parse_classes(s: &str, names: &[String]) -> Result<Vec<u8>> {
+    let mut out = Vec::new();
+    for part in s.split(',') {
+        match part.split_once('-') {
+            Some((a, b)) if a.trim().parse::<usize>().is_ok() => {
+                let (a, b) = (parse_class(a, names)?, parse_class(b, names)?);
+                if a > b {
+                    bail!("--classes: empty range `{part}`");
+                }
+                out.extend(a..=b);
+            }
+            _ => out.push(parse_class(part, names)?),
+        }
+    }
+    Ok(out)
+}
+
+fn sample(a: SampleArgs) -> Result<()> {
     use burn::tensor::Device;
-    let l = checkpoint::load(&ckpt)?;
-    let spec = trainer::gan_spec(&l.config, l.data_shape)?;
+    use trainer::SampleGrid;
+    let l = checkpoint::load(&a.ckpt)?;
+    let spec = trainer::gan_spec(&l.config, l.data_shape, l.class_names.len())?;
     let device = Device::flex();
-    let mut gan = gantry::train::gan::Gan::new(spec.clone(), l.config.loss, l.config.optim_g.clone(), l.config.optim_d.clone(), 0, &device);
+    let mut gan = gantry::train::gan::Gan::from_config(spec.clone(), &l.config, l.class_names.clone(), &device);
     l.restore(&mut gan)?;
-    let z = trainer::noise(l.config.noise, n, spec.z_shape, &mut gantry::rng::Rng::derived(seed, "sample", 0), &device);
-    let run_dir = if ckpt.is_dir() { ckpt.clone() } else { ckpt.parent().and_then(|p| p.parent()).map(PathBuf::from).unwrap_or_default() };
-    if let Some(dir) = out_dir {
-        let g = trainer::eval_generator(&gan.g);
-        let x = if batch_stats { g.forward_batch_stats(z) } else { g.forward(z, None) };
+    let mut rng = gantry::rng::Rng::derived(a.seed, "sample", 0);
+    let conditional = spec.classes > 0;
+    if !conditional && (a.class.is_some() || a.classes.is_some()) {
+        bail!("--class/--classes need a conditional model; {} was trained without labels", l.path.display());
+    }
+    let names: Vec<String> = if l.class_names.len() == spec.classes { l.class_names.clone() } else { (0..spec.classes).map(|c| c.to_string()).collect() };
+    let grid = match (&a.class, &a.classes) {
+        (Some(c), _) => SampleGrid::noise(l.config.noise, &spec, a.n, Some(parse_class(c, &names)?), &mut rng, &device),
+        (None, Some(list)) => SampleGrid::classes(l.config.noise, &spec, &parse_classes(list, &names)?, &names, a.per_class, &mut rng, &device),
+        (None, None) if conditional && a.out_dir.is_none() => {
+            let all: Vec<u8> = (0..spec.classes as u8).collect();
+            SampleGrid::classes(l.config.noise, &spec, &all, &names, a.per_class, &mut rng, &device)
+        }
+        (None, None) => SampleGrid::noise(l.config.noise, &spec, a.n, None, &mut rng, &device),
+    };
+    let run_dir = if a.ckpt.is_dir() { a.ckpt.clone() } else { a.ckpt.parent().and_then(|p| p.parent()).map(PathBuf::from).unwrap_or_default() };
+    if let Some(dir) = a.out_dir {
         if spec.x_shape == [2, 1, 1] {
             bail!("--out-dir writes images; this model generates 2-D points (use --grid for a scatter plot)");
         }
+        let x = trainer::generate_grid(&gan.g, &spec, &grid, !a.batch_stats);
+        let n = x.dims()[0];
         std::fs::create_dir_all(&dir).with_context(|| format!("cannot create {}", dir.display()))?;
         for i in 0..n {
             let one = x.clone().narrow(0, i, 1);
@@ -276,8 +386,9 @@ fn sample(ckpt: PathBuf, n: usize, seed: u64, grid: Option<PathBuf>, out_dir: Op
         }
         println!("wrote {n} images to {}", dir.display());
     } else {
-        let path = grid.unwrap_or_else(|| run_dir.join("sample.png"));
-        trainer::write_samples(&gan.g, z, &spec, &l.config.dataset, &path, &format!("{n} samples"), !batch_stats)?;
+        let path = a.grid.unwrap_or_else(|| run_dir.join("sample.png"));
+        let n = grid.z.dims()[0];
+        trainer::write_samples(&gan.g, &spec, &grid, &l.config.dataset, &path, &format!("{n} samples"), !a.batch_stats)?;
         println!("wrote {}", path.display());
     }
     Ok(())
@@ -299,7 +410,7 @@ fn models(name: Option<String>, z_dim: usize, channels: Option<usize>) -> Result
         None => model::model_names(),
     };
     for n in names {
-        let spec = model::build_spec(n, &ModelOptions { z_dim, data_shape: default_shape(n, channels) })?;
+        let spec = model::build_spec(n, &ModelOptions::new(z_dim, default_shape(n, channels)))?;
         let desc = model::zoo::MODELS.iter().find(|m| m.0 == n).map(|m| m.1).unwrap_or("");
         println!("== {n}: {desc}");
         for (label, net, input) in [("G", &spec.g, spec.z_shape), ("D", &spec.d, spec.x_shape)] {

@@ -143,6 +143,12 @@ pub enum BnMode {
     BatchUpdate,
 }
 
+/// Replace a parameter's value by `f(value)` (computed off the autodiff graph), keeping its id.
+pub fn replace_param<const D: usize>(p: &mut Param<Tensor<D>>, f: impl FnOnce(Tensor<D>) -> Tensor<D>) {
+    let value = f(p.val().inner());
+    *p = Param::initialized(p.id, Tensor::from_inner(value).require_grad());
+}
+
 /// A mutable view of one parameter, whatever its rank.
 pub enum ParamMut<'a> {
     R1(&'a mut Param<Tensor<1>>),

@@ -73,6 +73,16 @@ impl Net {
         }
     }
 
+    /// WGAN weight clipping: clamp every parameter to [-c, c].
+    pub fn clamp_params(&mut self, c: f64) {
+        use super::layers::replace_param;
+        self.params_mut(&mut |_, p| match p {
+            ParamMut::R1(p) => replace_param(p, |v| v.clamp(-c, c)),
+            ParamMut::R2(p) => replace_param(p, |v| v.clamp(-c, c)),
+            ParamMut::R4(p) => replace_param(p, |v| v.clamp(-c, c)),
+        });
+    }
+
     /// Gradients of every parameter present in `grads`, in PyTorch names, shapes and layouts.
     pub fn grad_dict(&mut self, grads: &burn::tensor::Gradients) -> Vec<NamedTensor> {
         let mut out = Vec::new();

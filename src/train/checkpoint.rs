@@ -49,6 +49,7 @@ pub fn save(path: &Path, gan: &Gan, config: &TrainConfig, progress: &Progress, n
     meta.insert("opt_g_steps".into(), gan.opt_g.steps.to_string());
     meta.insert("opt_d_steps".into(), gan.opt_d.steps.to_string());
     meta.insert("data_shape".into(), serde_json::to_string(&gan.spec.x_shape).unwrap());
+    meta.insert("class_names".into(), serde_json::to_string(&gan.class_names).unwrap());
     tensor_file::write(path, &tensors, meta)
 }
 
@@ -59,6 +60,8 @@ pub struct Loaded {
     pub noise_rng: Rng,
     /// Shape of the training data, so the networks can be rebuilt without loading the dataset.
     pub data_shape: [usize; 3],
+    /// The dataset's class names (empty when unlabelled); their count is the model's class count.
+    pub class_names: Vec<String>,
     pub path: PathBuf,
 }
 
@@ -80,7 +83,11 @@ pub fn load(path: &Path) -> Result<Loaded> {
     let state: [u64; 4] = serde_json::from_str(&get("noise_rng")?).map_err(|_| bad("metadata `noise_rng` is malformed".into()))?;
     let data_shape: [usize; 3] =
         serde_json::from_str(&get("data_shape")?).map_err(|_| bad("metadata `data_shape` is malformed".into()))?;
-    Ok(Loaded { file, config, progress, noise_rng: Rng::from_state(state), data_shape, path: file_path })
+    let class_names: Vec<String> = match file.metadata.get("class_names") {
+        Some(v) => serde_json::from_str(v).map_err(|_| bad("metadata `class_names` is malformed".into()))?,
+        None => vec![],
+    };
+    Ok(Loaded { file, config, progress, noise_rng: Rng::from_state(state), data_shape, class_names, path: file_path })
 }
 
 impl Loaded {

@@ -7,7 +7,8 @@ use serde::{Deserialize, Serialize};
 
 use super::optim::OptimConfig;
 use crate::error::{Error, Result};
-use crate::loss::GanLoss;
+use crate::loss::{GanLoss, Penalty};
+use crate::model::zoo::Conditioning;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -105,6 +106,15 @@ pub struct TrainConfig {
     pub g_noise: GNoise,
     #[serde(default = "d_loss")]
     pub loss: GanLoss,
+    /// Input-gradient penalty on the critic: `{ kind = "gp", weight = 10 }`, `r1`, `dragan`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub penalty: Option<Penalty>,
+    /// WGAN weight clipping bound c (every critic parameter kept in [-c, c]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub clip: Option<f64>,
+    /// Class conditioning: none, concat, acgan, projection.
+    #[serde(default)]
+    pub conditioning: Conditioning,
     #[serde(default = "d_adam")]
     pub optim_g: OptimConfig,
     #[serde(default = "d_adam")]
@@ -167,7 +177,15 @@ impl TrainConfig {
         }
         self.optim_g.validate("optim_g")?;
         self.optim_d.validate("optim_d")?;
-        crate::model::build_spec(&self.model, &crate::model::ModelOptions { z_dim: self.z_dim, data_shape: [1, 1, 1] })
+        if let Some(p) = &self.penalty {
+            p.validate()?;
+        }
+        if let Some(c) = self.clip
+            && !(c.is_finite() && c > 0.0)
+        {
+            return Err(Error::config("clip", format!("must be a positive number, got {c}")));
+        }
+        crate::model::build_spec(&self.model, &crate::model::ModelOptions::new(self.z_dim, [1, 1, 1]).conditional(self.conditioning, 10))
             .map(|_| ())
             .or_else(|e| match e {
                 // Shape mismatches are checked once the dataset is known.

@@ -1,10 +1,15 @@
-//! A GAN under training: both networks, their optimisers and the loss, with the two halves of a
-//! step (Algorithm 1 of Goodfellow et al.: k discriminator steps, then one generator step).
+//! A GAN under training: both networks, their optimisers, the loss and its regularisers, with the
+//! two halves of a step (Algorithm 1 of Goodfellow et al.: k discriminator steps, then one
+//! generator step). Conditioning (label concatenation, ACGAN, projection) lives here too, so the
+//! networks themselves stay plain sequential nets.
 
-use burn::tensor::{Device, Tensor};
+use burn::tensor::{Device, Tensor, TensorData, activation};
 
 use super::optim::{OptimConfig, Optimizer};
-use crate::loss::GanLoss;
+use crate::error::Result;
+use crate::loss::{GanLoss, Penalty};
+use crate::model::input_grad::critic_pass;
+use crate::model::zoo::Conditioning;
 use crate::model::{GanSpec, Net};
 use crate::rng::Rng;
 
@@ -15,9 +20,15 @@ pub struct Gan {
     pub opt_g: Optimizer,
     pub opt_d: Optimizer,
     pub loss: GanLoss,
+    /// Input-gradient penalty added to the critic loss.
+    pub penalty: Option<Penalty>,
+    /// WGAN weight clipping: every critic parameter clamped to [-c, c] after each critic step.
+    pub clip: Option<f64>,
+    /// Names of the classes of a conditional model (captions; saved in checkpoints).
+    pub class_names: Vec<String>,
 }
 
-/// Scalars of one half-step, read back from the device.
+/// Scalars of one critic step, read back from the device.
 #[derive(Clone, Copy, Debug, Default)]
 pub struct DStats {
     pub loss_d: f32,
@@ -25,6 +36,10 @@ pub struct DStats {
     pub d_real: f32,
     /// Mean D(G(z)) on the fake batch, before the D update.
     pub d_fake: f32,
+    /// The weighted penalty, and the mean and max of the per-sample input-gradient norms.
+    pub penalty: Option<(f32, f32, f32)>,
+    /// ACGAN: accuracy of the class head on the real batch.
+    pub class_accuracy: Option<f32>,
 }
 
 #[derive(Clone, Copy, Debug, Default)]
@@ -38,45 +53,202 @@ pub fn scalar(t: Tensor<1>) -> f32 {
     t.into_data().convert::<f32>().try_to_vec::<f32>().expect("float")[0]
 }
 
+fn host_vec(t: Tensor<1>) -> Vec<f32> {
+    t.into_data().convert::<f32>().try_to_vec::<f32>().expect("float")
+}
+
+/// `[N, K]` one-hot rows for `labels`.
+pub fn one_hot(labels: &[u8], classes: usize, device: &Device) -> Tensor<2> {
+    let mut v = vec![0f32; labels.len() * classes];
+    for (i, &y) in labels.iter().enumerate() {
+        v[i * classes + y as usize] = 1.0;
+    }
+    Tensor::from_data(TensorData::new(v, [labels.len(), classes]), device)
+}
+
+/// What G's first layer gets: z, with the one-hot label appended for conditional models.
+pub fn g_input(spec: &GanSpec, z: Tensor<4>, labels: Option<&[u8]>) -> Tensor<4> {
+    match labels {
+        Some(y) if spec.conditioning != Conditioning::None => {
+            let device = z.device();
+            let h = one_hot(y, spec.classes, &device).reshape([y.len(), spec.classes, 1, 1]);
+            Tensor::cat(vec![z, h], 1)
+        }
+        _ => z,
+    }
+}
+
+/// Mean cross-entropy of class logits `[N, K]` against `labels` (log-softmax inside: no softmax
+/// may be applied before it).
+pub fn cross_entropy(logits: Tensor<2>, labels: &[u8]) -> Tensor<1> {
+    let k = logits.dims()[1];
+    let device = logits.device();
+    let picked = activation::log_softmax(logits, 1) * one_hot(labels, k, &device);
+    picked.sum_dim(1).mean().neg()
+}
+
+/// D's output split into the adversarial score `[N]` and, for ACGAN, class logits `[N, K]`.
+struct Heads {
+    score: Tensor<1>,
+    class_logits: Option<Tensor<2>>,
+}
+
 impl Gan {
     pub fn new(spec: GanSpec, loss: GanLoss, opt_g: OptimConfig, opt_d: OptimConfig, seed: u64, device: &Device) -> Self {
         let mut init_rng = Rng::derived(seed, "init", 0);
         let g = Net::build(&spec.g, &mut init_rng, device);
         let d = Net::build(&spec.d, &mut init_rng, device);
-        Self { spec, g, d, opt_g: Optimizer::new(opt_g), opt_d: Optimizer::new(opt_d), loss }
+        Self { spec, g, d, opt_g: Optimizer::new(opt_g), opt_d: Optimizer::new(opt_d), loss, penalty: None, clip: None, class_names: vec![] }
     }
 
-    fn scores(&self, x: Tensor<4>, rng: &mut Rng) -> Tensor<1> {
-        let n = x.dims()[0];
-        self.d.forward_logits(x, Some(rng)).reshape([n])
+    /// The GAN a training config describes, freshly initialised from its seed.
+    pub fn from_config(spec: GanSpec, c: &super::config::TrainConfig, class_names: Vec<String>, device: &Device) -> Self {
+        let mut gan = Self::new(spec, c.loss, c.optim_g.clone(), c.optim_d.clone(), c.seed, device);
+        gan.penalty = c.penalty.clone();
+        gan.clip = c.clip;
+        gan.class_names = class_names;
+        gan
+    }
+
+    pub fn is_conditional(&self) -> bool {
+        self.spec.conditioning != Conditioning::None
     }
 
     /// Generator forward in training mode (batch statistics).
-    pub fn generate(&self, z: Tensor<4>, rng: &mut Rng) -> Tensor<4> {
-        self.g.forward(z, Some(rng))
+    pub fn generate(&self, z: Tensor<4>, labels: Option<&[u8]>, rng: &mut Rng) -> Tensor<4> {
+        self.g.forward(g_input(&self.spec, z, labels), Some(rng))
     }
 
-    /// One discriminator update on a real batch and a fake batch (detached from G here).
-    pub fn d_step(&mut self, real: Tensor<4>, fake: Tensor<4>, rng: &mut Rng) -> DStats {
-        let s_real = self.scores(real, rng);
-        let s_fake = self.scores(fake.detach(), rng);
-        let loss = self.loss.d_loss(s_real.clone(), s_fake.clone());
+    /// D's input: the image, with the label concatenated for `Concat` conditioning.
+    fn d_input(&self, x: Tensor<4>, labels: Option<&[u8]>) -> Tensor<4> {
+        let (Conditioning::Concat, Some(y)) = (self.spec.conditioning, labels) else { return x };
+        let [n, c, h, w] = x.dims();
+        let k = self.spec.classes;
+        let hot = one_hot(y, k, &x.device());
+        if self.spec.label_planes {
+            let planes = hot.reshape([n, k, 1, 1]).repeat_dim(2, h).repeat_dim(3, w);
+            Tensor::cat(vec![x, planes], 1)
+        } else {
+            Tensor::cat(vec![x.reshape([n, c * h * w, 1, 1]), hot.reshape([n, k, 1, 1])], 1)
+        }
+    }
+
+    /// The part of ∇(D's input) that belongs to the image (the label's VJP is a slice).
+    fn image_grad(&self, grad: Tensor<4>, x_dims: [usize; 4]) -> Tensor<4> {
+        if self.spec.conditioning != Conditioning::Concat {
+            return grad;
+        }
+        let [n, c, h, w] = x_dims;
+        if self.spec.label_planes {
+            grad.slice([0..n, 0..c, 0..h, 0..w])
+        } else {
+            grad.slice([0..n, 0..c * h * w, 0..1, 0..1]).reshape(x_dims)
+        }
+    }
+
+    fn heads(&self, out: Tensor<4>, labels: Option<&[u8]>) -> Heads {
+        let [n, o, _, _] = out.dims();
+        let out = out.reshape([n, o]);
+        let score = out.clone().slice([0..n, 0..1]).reshape([n]);
+        match (self.spec.conditioning, labels) {
+            (Conditioning::Acgan, _) => Heads { score, class_logits: Some(out.slice([0..n, 1..o])) },
+            (Conditioning::Projection, Some(y)) => {
+                let proj = (out.slice([0..n, 1..o]) * one_hot(y, o - 1, &self.d.device())).sum_dim(1).reshape([n]);
+                Heads { score: score + proj, class_logits: None }
+            }
+            _ => Heads { score, class_logits: None },
+        }
+    }
+
+    fn discriminate(&self, x: Tensor<4>, labels: Option<&[u8]>, rng: &mut Rng) -> Heads {
+        let out = self.d.forward_logits(self.d_input(x, labels), Some(rng));
+        self.heads(out, labels)
+    }
+
+    /// D's heads and ∇x of the adversarial score, per sample, as differentiable tensors.
+    fn discriminate_with_grad(&self, x: Tensor<4>, labels: Option<&[u8]>, rng: &mut Rng) -> Result<(Heads, Tensor<4>)> {
+        let dims = x.dims();
+        let n = dims[0];
+        let device = x.device();
+        let o = self.d_outputs();
+        // Only the adversarial score is differentiated: seed 1 on it (plus the projection term).
+        let seed = match (self.spec.conditioning, labels) {
+            (Conditioning::Acgan, _) => Some(Tensor::cat(vec![Tensor::ones([n, 1], &device), Tensor::zeros([n, o - 1], &device)], 1)),
+            (Conditioning::Projection, Some(y)) => Some(Tensor::cat(vec![Tensor::ones([n, 1], &device), one_hot(y, o - 1, &device)], 1)),
+            _ => None,
+        }
+        .map(|s: Tensor<2>| s.reshape([n, o, 1, 1]));
+        let pass = critic_pass(&self.d, self.d_input(x, labels), Some(rng), seed)?;
+        Ok((self.heads(pass.output, labels), self.image_grad(pass.input_grad, dims)))
+    }
+
+    fn d_outputs(&self) -> usize {
+        match self.spec.conditioning {
+            Conditioning::Acgan | Conditioning::Projection => 1 + self.spec.classes,
+            _ => 1,
+        }
+    }
+
+    /// One discriminator (critic) update on a real batch and a fake batch (detached from G here).
+    pub fn d_step(&mut self, real: Tensor<4>, real_labels: Option<&[u8]>, fake: Tensor<4>, fake_labels: Option<&[u8]>, rng: &mut Rng) -> Result<DStats> {
+        let fake = fake.detach();
+        // R1 needs the real batch's input gradient: that pass also gives the real scores.
+        let (real_heads, r1_grad) = match self.penalty {
+            Some(Penalty::R1 { .. }) => {
+                let (h, g) = self.discriminate_with_grad(real.clone(), real_labels, rng)?;
+                (h, Some(g))
+            }
+            _ => (self.discriminate(real.clone(), real_labels, rng), None),
+        };
+        let fake_heads = self.discriminate(fake.clone(), fake_labels, rng);
+        let mut loss = self.loss.d_loss(real_heads.score.clone(), fake_heads.score.clone());
+        let mut class_accuracy = None;
+        if let (Some(lr), Some(lf), Some(yr), Some(yf)) = (&real_heads.class_logits, &fake_heads.class_logits, real_labels, fake_labels) {
+            loss = loss + cross_entropy(lr.clone(), yr) + cross_entropy(lf.clone(), yf);
+            let pred = host_vec(lr.clone().detach().argmax(1).float().reshape([yr.len()]));
+            class_accuracy = Some(pred.iter().zip(yr).filter(|(p, y)| **p as u8 == **y).count() as f32 / yr.len() as f32);
+        }
+        let mut penalty_stats = None;
+        if let Some(penalty) = self.penalty.clone() {
+            let grad = match r1_grad {
+                Some(g) => g,
+                None => {
+                    let points = penalty.points(&real, &fake, rng).expect("GP and DRAGAN have points");
+                    // Interpolates take the real labels (the conditional WGAN-GP convention).
+                    self.discriminate_with_grad(points, real_labels, rng)?.1
+                }
+            };
+            let (value, norms) = penalty.value(grad);
+            let norms = host_vec(norms.detach());
+            let mean = norms.iter().sum::<f32>() / norms.len().max(1) as f32;
+            let max = norms.iter().cloned().fold(0f32, f32::max);
+            penalty_stats = Some((scalar(value.clone().detach()), mean, max));
+            loss = loss + value;
+        }
         let grads = loss.backward();
         let stats = DStats {
             loss_d: scalar(loss.detach()),
-            d_real: scalar(self.loss.d_output(s_real.detach()).mean()),
-            d_fake: scalar(self.loss.d_output(s_fake.detach()).mean()),
+            d_real: scalar(self.loss.d_output(real_heads.score.detach()).mean()),
+            d_fake: scalar(self.loss.d_output(fake_heads.score.detach()).mean()),
+            penalty: penalty_stats,
+            class_accuracy,
         };
         self.opt_d.step(&mut self.d, &grads);
-        stats
+        if let Some(c) = self.clip {
+            self.d.clamp_params(c);
+        }
+        Ok(stats)
     }
 
     /// One generator update through `fake`, which must still carry G's graph.
-    pub fn g_step(&mut self, fake: Tensor<4>, rng: &mut Rng) -> GStats {
-        let s_fake = self.scores(fake, rng);
-        let loss = self.loss.g_loss(s_fake.clone());
+    pub fn g_step(&mut self, fake: Tensor<4>, fake_labels: Option<&[u8]>, rng: &mut Rng) -> GStats {
+        let heads = self.discriminate(fake, fake_labels, rng);
+        let mut loss = self.loss.g_loss(heads.score.clone());
+        if let (Some(logits), Some(y)) = (heads.class_logits, fake_labels) {
+            loss = loss + cross_entropy(logits, y);
+        }
         let grads = loss.backward();
-        let stats = GStats { loss_g: scalar(loss.detach()), d_fake: scalar(self.loss.d_output(s_fake.detach()).mean()) };
+        let stats = GStats { loss_g: scalar(loss.detach()), d_fake: scalar(self.loss.d_output(heads.score.detach()).mean()) };
         self.opt_g.step(&mut self.g, &grads);
         stats
     }

@@ -165,12 +165,12 @@ fn update_param<const D: usize>(
     grads: &Gradients,
     update: impl FnOnce(Tensor<1>, Tensor<1>) -> Tensor<1>,
 ) {
-    let value = p.val();
-    let Some(grad) = value.grad(grads) else { return };
-    let shape: [usize; D] = value.dims();
-    let n: usize = shape.iter().product();
-    let new = update(value.inner().reshape([n]), grad.reshape([n]));
-    *p = Param::initialized(p.id, Tensor::from_inner(new.reshape(shape)).require_grad());
+    let Some(grad) = p.val().grad(grads) else { return };
+    crate::model::layers::replace_param(p, |value| {
+        let shape: [usize; D] = value.dims();
+        let n: usize = shape.iter().product();
+        update(value.reshape([n]), grad.reshape([n])).reshape(shape)
+    });
 }
 
 fn apply(c: &OptimConfig, t: i32, p: Tensor<1>, g: Tensor<1>, bufs: Option<Vec<Tensor<1>>>) -> (Tensor<1>, Vec<Tensor<1>>) {

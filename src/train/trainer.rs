@@ -11,9 +11,10 @@ use serde::{Deserialize, Serialize};
 
 use super::checkpoint::{self, Progress};
 use super::config::{GNoise, Noise, TrainConfig};
-use super::gan::Gan;
+use super::gan::{DStats, Gan};
 use crate::data::{self, DataOptions};
 use crate::error::{Error, Result};
+use crate::model::zoo::Conditioning;
 use crate::model::{GanSpec, ModelOptions, Net, build_spec};
 use crate::rng::Rng;
 use crate::viz;
@@ -33,6 +34,19 @@ pub struct LogRecord {
     /// Mean D(G(z)) seen by the discriminator step.
     pub d_fake: f32,
     pub images_per_s: f32,
+    /// Critic losses: the Wasserstein estimate mean D(x) − mean D(G(z)).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub wasserstein: Option<f32>,
+    /// Weighted gradient penalty, and the mean and max per-sample ‖∇x D‖ at its points.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub penalty: Option<f32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub grad_norm_mean: Option<f32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub grad_norm_max: Option<f32>,
+    /// ACGAN: the class head's accuracy on the real batch.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub class_accuracy: Option<f32>,
 }
 
 pub struct TrainOptions {
@@ -68,8 +82,21 @@ pub fn data_options(c: &TrainConfig, quiet: bool, test_split: bool) -> DataOptio
     }
 }
 
-pub fn gan_spec(c: &TrainConfig, data_shape: [usize; 3]) -> Result<GanSpec> {
-    build_spec(&c.model, &ModelOptions { z_dim: c.z_dim, data_shape })
+/// The model pair for `c` on data of `data_shape` with `classes` labels (0: unlabelled). Also
+/// refuses what cannot work: conditioning without labels, penalties on BatchNorm critics.
+pub fn gan_spec(c: &TrainConfig, data_shape: [usize; 3], classes: usize) -> Result<GanSpec> {
+    if c.conditioning != Conditioning::None && classes == 0 {
+        return Err(Error::config(
+            "conditioning",
+            format!("dataset `{}` has no labels; a conditional model needs a labelled dataset (mnist, fashion-mnist, emnist-*, cifar10, synth-digits)", c.dataset),
+        ));
+    }
+    let spec = build_spec(&c.model, &ModelOptions::new(c.z_dim, data_shape).conditional(c.conditioning, classes))?;
+    if let Some(p) = &c.penalty {
+        crate::model::input_grad::check_penalty_support(&spec.d, &format!("the {} penalty", p.name()))
+            .map_err(|_| Error::config("penalty", format!("the {} penalty needs a critic without BatchNorm; model {} has BatchNorm in D (use dcgan-28-ln or an MLP critic)", p.name(), c.model)))?;
+    }
+    Ok(spec)
 }
 
 pub fn noise(kind: Noise, n: usize, z: [usize; 3], rng: &mut Rng, device: &Device) -> Tensor<4> {
@@ -81,9 +108,50 @@ pub fn noise(kind: Noise, n: usize, z: [usize; 3], rng: &mut Rng, device: &Devic
     Tensor::from_data(TensorData::new(v, [n, z[0], z[1], z[2]]), device)
 }
 
-/// The 64 fixed noise vectors of a run's sample grids (a function of the seed only).
-pub fn fixed_noise(c: &TrainConfig, spec: &GanSpec, n: usize, device: &Device) -> Tensor<4> {
-    noise(c.noise, n, spec.z_shape, &mut Rng::derived(c.seed, "fixed-noise", 0), device)
+/// What a sample grid shows: generator noise, labels for conditional models, the layout.
+#[derive(Clone)]
+pub struct SampleGrid {
+    pub z: Tensor<4>,
+    pub labels: Option<Vec<u8>>,
+    /// Images per row.
+    pub per_row: usize,
+    /// Row captions (class names of a class grid).
+    pub captions: Vec<String>,
+}
+
+impl SampleGrid {
+    /// `n` samples of `noise_rng`'s noise, 8 per row; conditional models draw class `class`.
+    pub fn noise(kind: Noise, spec: &GanSpec, n: usize, class: Option<u8>, rng: &mut Rng, device: &Device) -> SampleGrid {
+        let labels = (spec.classes > 0).then(|| vec![class.unwrap_or(0); n]);
+        SampleGrid { z: noise(kind, n, spec.z_shape, rng, device), labels, per_row: 8, captions: vec![] }
+    }
+
+    /// One row per class in `classes`, `cols` noise vectors shared by every row (a column shows
+    /// one z across classes).
+    pub fn classes(kind: Noise, spec: &GanSpec, classes: &[u8], names: &[String], cols: usize, rng: &mut Rng, device: &Device) -> SampleGrid {
+        let z = noise(kind, cols, spec.z_shape, rng, device);
+        let z = z.repeat_dim(0, classes.len());
+        let labels: Vec<u8> = classes.iter().flat_map(|&c| std::iter::repeat_n(c, cols)).collect();
+        let captions = classes.iter().map(|&c| short_name(names, c)).collect();
+        SampleGrid { z, labels: Some(labels), per_row: cols, captions }
+    }
+}
+
+fn short_name(names: &[String], class: u8) -> String {
+    let name = names.get(class as usize).cloned().unwrap_or_else(|| class.to_string());
+    name.chars().take(10).collect()
+}
+
+/// The fixed grid of a run (a function of the seed only): 64 noise vectors, or for conditional
+/// models one row of 8 per class.
+pub fn fixed_grid(c: &TrainConfig, spec: &GanSpec, class_names: &[String], device: &Device) -> SampleGrid {
+    let mut rng = Rng::derived(c.seed, "fixed-noise", 0);
+    if spec.classes > 0 {
+        let all: Vec<u8> = (0..spec.classes as u8).collect();
+        SampleGrid::classes(c.noise, spec, &all, class_names, 8, &mut rng, device)
+    } else {
+        SampleGrid::noise(c.noise, spec, 64, None, &mut rng, device)
+    }
 }
 
 /// Generator in eval mode (running BatchNorm statistics, no dropout) on a plain device.
@@ -96,18 +164,23 @@ fn is_points(spec: &GanSpec) -> bool {
     spec.x_shape == [2, 1, 1]
 }
 
-/// Write what the generator makes of `z`: an image grid, or a scatter plot for 2-D data.
-pub fn write_samples(g: &Net, z: Tensor<4>, spec: &GanSpec, dataset: &str, path: &Path, title: &str, eval_mode: bool) -> Result<()> {
+/// What the generator makes of a grid's inputs (eval mode, or batch statistics).
+pub fn generate_grid(g: &Net, spec: &GanSpec, grid: &SampleGrid, eval_mode: bool) -> Tensor<4> {
     let g = eval_generator(g);
-    let z = z.to_device(&g.device());
-    let x = if eval_mode { g.forward(z, None) } else { g.forward_batch_stats(z) };
+    let input = super::gan::g_input(spec, grid.z.clone().to_device(&g.device()), grid.labels.as_deref());
+    if eval_mode { g.forward(input, None) } else { g.forward_batch_stats(input) }
+}
+
+/// Write a grid's samples: an image grid, or a scatter plot for 2-D data.
+pub fn write_samples(g: &Net, spec: &GanSpec, grid: &SampleGrid, dataset: &str, path: &Path, title: &str, eval_mode: bool) -> Result<()> {
+    let x = generate_grid(g, spec, grid, eval_mode);
     if is_points(spec) {
         let v: Vec<f32> = x.into_data().convert::<f32>().try_to_vec().unwrap();
         let pts: Vec<[f32; 2]> = v.chunks_exact(2).map(|p| [p[0], p[1]]).collect();
         let centres = data::toy::modes(dataset).map(|m| m.0).unwrap_or_default();
         viz::plot::scatter(title, &pts, &centres, 2.2, &path.with_extension("png"))
     } else {
-        viz::grid::save_grid(&x, 8, &[], path)
+        viz::grid::save_grid(&x, grid.per_row, &grid.captions, path)
     }
 }
 
@@ -155,8 +228,8 @@ pub fn train(mut config: TrainConfig, opts: &TrainOptions) -> Result<Summary> {
     }
     config.validate()?;
     let data = data::load(&config.dataset, &data_options(&config, opts.quiet, false))?;
-    let spec = gan_spec(&config, data.shape)?;
-    let mut gan = Gan::new(spec.clone(), config.loss, config.optim_g.clone(), config.optim_d.clone(), config.seed, &device);
+    let spec = gan_spec(&config, data.shape, data.num_classes())?;
+    let mut gan = Gan::from_config(spec.clone(), &config, data.class_names.clone(), &device);
     let (mut progress, mut noise_rng) = match &loaded {
         Some(l) => {
             l.restore(&mut gan)?;
@@ -178,7 +251,7 @@ pub fn train(mut config: TrainConfig, opts: &TrainOptions) -> Result<Summary> {
         io(writeln!(log_file, "{}", serde_json::to_string(r).unwrap()), &log_path)?;
     }
 
-    let z_fixed = fixed_noise(&config, &spec, 64, &device.clone().inner());
+    let fixed = fixed_grid(&config, &spec, &gan.class_names, &device.clone().inner());
     if !opts.resume {
         let first: Vec<usize> = (0..data.len.min(64)).collect();
         let real = data.batch(&first, &Device::flex());
@@ -223,25 +296,30 @@ pub fn train(mut config: TrainConfig, opts: &TrainOptions) -> Result<Summary> {
                 break 'epochs;
             }
             let t0 = Instant::now();
-            let mut d = Default::default();
+            let mut d = DStats::default();
             let mut fake = None;
+            // Labels of fakes are drawn uniformly after their noise, from the same RNG.
+            let draw_labels = |n: usize, rng: &mut Rng| (spec.classes > 0).then(|| (0..n).map(|_| rng.below(spec.classes) as u8).collect::<Vec<u8>>());
             for k in 0..config.d_steps {
                 let idx = &batches[progress.batch + k];
                 let real = data.batch(idx, &device);
+                let real_labels = if spec.classes > 0 { data.labels_at(idx) } else { None };
                 let z = noise(config.noise, idx.len(), spec.z_shape, &mut noise_rng, &device);
-                let f = gan.generate(z, &mut layer_rng);
-                d = gan.d_step(real, f.clone(), &mut layer_rng);
-                fake = Some(f);
+                let fake_labels = draw_labels(idx.len(), &mut noise_rng);
+                let f = gan.generate(z, fake_labels.as_deref(), &mut layer_rng);
+                d = gan.d_step(real, real_labels.as_deref(), f.clone(), fake_labels.as_deref(), &mut layer_rng)?;
+                fake = Some((f, fake_labels));
             }
             let n = batches[progress.batch].len();
-            let fake = match config.g_noise {
+            let (fake, fake_labels) = match config.g_noise {
                 GNoise::Reuse => fake.expect("at least one D step"),
                 GNoise::Fresh => {
                     let z = noise(config.noise, n, spec.z_shape, &mut noise_rng, &device);
-                    gan.generate(z, &mut layer_rng)
+                    let labels = draw_labels(n, &mut noise_rng);
+                    (gan.generate(z, labels.as_deref(), &mut layer_rng), labels)
                 }
             };
-            let g = gan.g_step(fake, &mut layer_rng);
+            let g = gan.g_step(fake, fake_labels.as_deref(), &mut layer_rng);
             progress.batch += config.d_steps;
             progress.step += 1;
             for (what, v) in [("loss_d", d.loss_d), ("loss_g", g.loss_g)] {
@@ -251,13 +329,26 @@ pub fn train(mut config: TrainConfig, opts: &TrainOptions) -> Result<Summary> {
                 }
             }
             let ips = (n * config.d_steps) as f32 / t0.elapsed().as_secs_f32();
-            let rec = LogRecord { step: progress.step, epoch: progress.epoch, loss_d: d.loss_d, loss_g: g.loss_g, d_real: d.d_real, d_fake: d.d_fake, images_per_s: ips };
+            let rec = LogRecord {
+                step: progress.step,
+                epoch: progress.epoch,
+                loss_d: d.loss_d,
+                loss_g: g.loss_g,
+                d_real: d.d_real,
+                d_fake: d.d_fake,
+                images_per_s: ips,
+                wasserstein: config.loss.is_critic().then_some(d.d_real - d.d_fake),
+                penalty: d.penalty.map(|p| p.0),
+                grad_norm_mean: d.penalty.map(|p| p.1),
+                grad_norm_max: d.penalty.map(|p| p.2),
+                class_accuracy: d.class_accuracy,
+            };
             io(writeln!(log_file, "{}", serde_json::to_string(&rec).unwrap()), &log_path)?;
             bar.set_message(format!("epoch {} loss_d {:.3} loss_g {:.3} {:.0} img/s", progress.epoch + 1, d.loss_d, g.loss_g, ips));
             bar.inc(1);
             history.push(rec);
             if progress.step % config.sample_every == 0 {
-                write_samples(&gan.g, z_fixed.clone(), &spec, &config.dataset, &run.join(format!("samples/step_{:07}.png", progress.step)), &format!("step {}", progress.step), false)?;
+                write_samples(&gan.g, &spec, &fixed, &config.dataset, &run.join(format!("samples/step_{:07}.png", progress.step)), &format!("step {}", progress.step), false)?;
             }
             if progress.step % config.checkpoint_every == 0 {
                 save(&gan, &progress, &noise_rng, &config)?;
@@ -270,7 +361,7 @@ pub fn train(mut config: TrainConfig, opts: &TrainOptions) -> Result<Summary> {
         // End of epoch: grid, plot, checkpoint.
         progress.epoch += 1;
         progress.batch = 0;
-        write_samples(&gan.g, z_fixed.clone(), &spec, &config.dataset, &run.join(format!("samples/epoch_{:03}.png", progress.epoch)), &format!("epoch {}", progress.epoch), false)?;
+        write_samples(&gan.g, &spec, &fixed, &config.dataset, &run.join(format!("samples/epoch_{:03}.png", progress.epoch)), &format!("epoch {}", progress.epoch), false)?;
         write_loss_plot(&history, &run.join("loss.png"))?;
         save(&gan, &progress, &noise_rng, &config)?;
         if config.keep_epoch_checkpoints {
@@ -280,7 +371,7 @@ pub fn train(mut config: TrainConfig, opts: &TrainOptions) -> Result<Summary> {
     }
     if outcome != Outcome::Finished {
         // Stopped mid-epoch: written as at an epoch end.
-        write_samples(&gan.g, z_fixed, &spec, &config.dataset, &run.join(format!("samples/step_{:07}.png", progress.step)), &format!("step {}", progress.step), false)?;
+        write_samples(&gan.g, &spec, &fixed, &config.dataset, &run.join(format!("samples/step_{:07}.png", progress.step)), &format!("step {}", progress.step), false)?;
         write_loss_plot(&history, &run.join("loss.png"))?;
         save(&gan, &progress, &noise_rng, &config)?;
     }

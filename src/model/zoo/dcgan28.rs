@@ -1,27 +1,47 @@
-//! The 28x28 DCGAN of the course material (and of `../shared/golden/dcgan_step`).
+//! The 28x28 DCGAN of the course material (and of `../shared/golden/dcgan_step`), and its
+//! LayerNorm-critic variant for gradient penalties (WGAN-GP refuses BatchNorm critics).
 
 use super::{GanSpec, ModelOptions, require_shape};
 use crate::error::Result;
-use crate::model::spec::{Init, LayerSpec::*, NetSpec};
+use crate::model::spec::{Init, LayerSpec, LayerSpec::*, NetSpec};
 
-pub fn build(o: &ModelOptions) -> Result<GanSpec> {
-    require_shape("dcgan-28", o, &[[1, 28, 28]])?;
+fn generator(o: &ModelOptions) -> NetSpec {
     let convt = |inp, out, k, s, p| ConvT { inp, out, k, s, p, bias: false };
-    let conv = |inp, out, k, s, p| Conv { inp, out, k, s, p, bias: false };
     let bn = |f| BatchNorm { features: f, eps: 1e-5 };
-    let g = NetSpec::new(Init::PytorchDefault, vec![
-        convt(o.z_dim, 256, 4, 2, 1), bn(256), Relu,
+    NetSpec::new(Init::PytorchDefault, vec![
+        convt(o.g_in(), 256, 4, 2, 1), bn(256), Relu,
         convt(256, 128, 4, 2, 1), bn(128), Relu,
         convt(128, 64, 4, 2, 1), bn(64), Relu,
         convt(64, 32, 4, 2, 1), bn(32), Relu,
         convt(32, 1, 2, 2, 2), Tanh,
-    ]);
-    let d = NetSpec::new(Init::PytorchDefault, vec![
-        conv(1, 32, 2, 2, 2), LeakyRelu(0.02),
-        conv(32, 64, 4, 2, 1), bn(64), LeakyRelu(0.02),
-        conv(64, 128, 4, 2, 1), bn(128), LeakyRelu(0.02),
-        conv(128, 256, 4, 2, 1), bn(256), LeakyRelu(0.02),
-        Conv { inp: 256, out: 1, k: 4, s: 2, p: 1, bias: true }, Sigmoid,
-    ]);
-    Ok(GanSpec { name: "dcgan-28".into(), g, d, z_shape: [o.z_dim, 1, 1], x_shape: [1, 28, 28] })
+    ])
+}
+
+/// D with `norm(channels, side)` after the 2nd-4th convolutions; `sigmoid` for the BCE original.
+fn discriminator(o: &ModelOptions, norm: impl Fn(usize, usize) -> LayerSpec, sigmoid: bool) -> NetSpec {
+    let conv = |inp, out, k, s, p| Conv { inp, out, k, s, p, bias: false };
+    let mut layers = vec![
+        conv(1 + o.d_extra(), 32, 2, 2, 2), LeakyRelu(0.02),
+        conv(32, 64, 4, 2, 1), norm(64, 8), LeakyRelu(0.02),
+        conv(64, 128, 4, 2, 1), norm(128, 4), LeakyRelu(0.02),
+        conv(128, 256, 4, 2, 1), norm(256, 2), LeakyRelu(0.02),
+        Conv { inp: 256, out: o.d_out(), k: 4, s: 2, p: 1, bias: true },
+    ];
+    if sigmoid {
+        layers.push(Sigmoid);
+    }
+    NetSpec::new(Init::PytorchDefault, layers)
+}
+
+pub fn build(o: &ModelOptions) -> Result<GanSpec> {
+    require_shape("dcgan-28", o, &[[1, 28, 28]])?;
+    let d = discriminator(o, |f, _| BatchNorm { features: f, eps: 1e-5 }, true);
+    Ok(GanSpec::new("dcgan-28", generator(o), d, o, [1, 28, 28], true))
+}
+
+/// `dcgan-28` with LayerNorm([C, H, W]) in place of the critic's BatchNorm and no Sigmoid.
+pub fn layer_norm(o: &ModelOptions) -> Result<GanSpec> {
+    require_shape("dcgan-28-ln", o, &[[1, 28, 28]])?;
+    let d = discriminator(o, |f, side| LayerNorm { shape: vec![f, side, side] }, false);
+    Ok(GanSpec::new("dcgan-28-ln", generator(o), d, o, [1, 28, 28], true))
 }

@@ -12,16 +12,16 @@ pub fn build(o: &ModelOptions) -> Result<GanSpec> {
     let conv = |inp, out, k, s, p| Conv { inp, out, k, s, p, bias: false };
     let bn = |f| BatchNorm { features: f, eps: 1e-5 };
     let g = NetSpec::new(Init::DcganPaper, vec![
-        convt(o.z_dim, 512, 4, 1, 0), bn(512), Relu,
+        convt(o.g_in(), 512, 4, 1, 0), bn(512), Relu,
         convt(512, 256, 4, 2, 1), bn(256), Relu,
         convt(256, 128, 4, 2, 1), bn(128), Relu,
         convt(128, c, 4, 2, 1), Tanh,
     ]);
     let d = NetSpec::new(Init::DcganPaper, vec![
-        conv(c, 128, 4, 2, 1), LeakyRelu(0.2),
+        conv(c + o.d_extra(), 128, 4, 2, 1), LeakyRelu(0.2),
         conv(128, 256, 4, 2, 1), bn(256), LeakyRelu(0.2),
         conv(256, 512, 4, 2, 1), bn(512), LeakyRelu(0.2),
-        conv(512, 1, 4, 1, 0), Sigmoid,
+        Conv { inp: 512, out: o.d_out(), k: 4, s: 1, p: 0, bias: false }, Sigmoid,
     ]);
-    Ok(GanSpec { name: "dcgan-32".into(), g, d, z_shape: [o.z_dim, 1, 1], x_shape: [c, 32, 32] })
+    Ok(GanSpec::new("dcgan-32", g, d, o, [c, 32, 32], true))
 }

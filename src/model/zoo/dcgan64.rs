@@ -6,6 +6,7 @@ use crate::error::Result;
 use crate::model::spec::{Init, LayerSpec::*, NetSpec};
 
 pub fn build(o: &ModelOptions) -> Result<GanSpec> {
+    o.require_unconditional("dcgan-64")?;
     require_shape("dcgan-64", o, &[[3, 64, 64], [1, 64, 64]])?;
     let c = o.data_shape[0];
     let convt = |inp, out, k, s, p| ConvT { inp, out, k, s, p, bias: false };
@@ -25,5 +26,5 @@ pub fn build(o: &ModelOptions) -> Result<GanSpec> {
         conv(256, 512, 4, 2, 1), bn(512), LeakyRelu(0.2),
         conv(512, 1, 4, 1, 0), Sigmoid,
     ]);
-    Ok(GanSpec { name: "dcgan-64".into(), g, d, z_shape: [o.z_dim, 1, 1], x_shape: [c, 64, 64] })
+    Ok(GanSpec::new("dcgan-64", g, d, o, [c, 64, 64], true))
 }

@@ -5,6 +5,7 @@ use crate::error::Result;
 use crate::model::spec::{Init, LayerSpec::*, NetSpec};
 
 pub fn build(o: &ModelOptions) -> Result<GanSpec> {
+    o.require_unconditional("dcgan-infogan")?;
     require_shape("dcgan-infogan", o, &[[1, 28, 28]])?;
     let lin = |inp, out| Linear { inp, out, bias: true };
     let bn = |f| BatchNorm { features: f, eps: 1e-5 };
@@ -20,5 +21,5 @@ pub fn build(o: &ModelOptions) -> Result<GanSpec> {
         Conv { inp: 32, out: 64, k: 5, s: 1, p: 0, bias: true }, LeakyRelu(0.01), MaxPool2d(2),
         Flatten, lin(1024, 1024), LeakyRelu(0.01), lin(1024, 1),
     ]);
-    Ok(GanSpec { name: "dcgan-infogan".into(), g, d, z_shape: [o.z_dim, 1, 1], x_shape: [1, 28, 28] })
+    Ok(GanSpec::new("dcgan-infogan", g, d, o, [1, 28, 28], true))
 }

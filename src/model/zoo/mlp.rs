@@ -1,4 +1,5 @@
-//! Fully connected GANs on 28x28 images.
+//! Fully connected GANs on 28x28 images. Conditional variants take [z, one-hot] in G and
+//! [flatten(x), one-hot] in D.
 
 use super::{GanSpec, ModelOptions, require_shape};
 use crate::error::Result;
@@ -12,12 +13,12 @@ fn lin(inp: usize, out: usize) -> crate::model::LayerSpec {
 pub fn small(o: &ModelOptions) -> Result<GanSpec> {
     require_shape("mlp-small", o, &[[1, 28, 28]])?;
     let g = NetSpec::new(Init::XavierLinear, vec![
-        lin(o.z_dim, 1024), Relu, lin(1024, 1024), Relu, lin(1024, 784), Tanh, Reshape([1, 28, 28]),
+        lin(o.g_in(), 1024), Relu, lin(1024, 1024), Relu, lin(1024, 784), Tanh, Reshape([1, 28, 28]),
     ]);
     let d = NetSpec::new(Init::XavierLinear, vec![
-        Flatten, lin(784, 256), LeakyRelu(0.01), lin(256, 256), LeakyRelu(0.01), lin(256, 1),
+        Flatten, lin(784 + o.d_extra(), 256), LeakyRelu(0.01), lin(256, 256), LeakyRelu(0.01), lin(256, o.d_out()),
     ]);
-    Ok(GanSpec { name: "mlp-small".into(), g, d, z_shape: [o.z_dim, 1, 1], x_shape: [1, 28, 28] })
+    Ok(GanSpec::new("mlp-small", g, d, o, [1, 28, 28], false))
 }
 
 /// The widely copied PyTorch-GAN reference. Its `BatchNorm1d(n, 0.8)` passes 0.8 as *eps*
@@ -25,7 +26,24 @@ pub fn small(o: &ModelOptions) -> Result<GanSpec> {
 /// published results were trained with.
 pub fn bn(o: &ModelOptions) -> Result<GanSpec> {
     require_shape("mlp-bn", o, &[[1, 28, 28]])?;
-    Ok(GanSpec { name: "mlp-bn".into(), g: bn_generator(o.z_dim), d: bn_discriminator(), z_shape: [o.z_dim, 1, 1], x_shape: [1, 28, 28] })
+    let d = NetSpec::new(Init::PytorchDefault, vec![
+        Flatten, lin(784 + o.d_extra(), 512), LeakyRelu(0.2), lin(512, 256), LeakyRelu(0.2), lin(256, o.d_out()), Sigmoid,
+    ]);
+    Ok(GanSpec::new("mlp-bn", bn_generator(o.g_in()), d, o, [1, 28, 28], false))
+}
+
+/// The conditional GAN of the same reference: the `mlp-bn` generator and a D with Dropout(0.4)
+/// and no Sigmoid (it is trained with the least-squares loss).
+pub fn cgan(o: &ModelOptions) -> Result<GanSpec> {
+    require_shape("mlp-cgan", o, &[[1, 28, 28]])?;
+    let d = NetSpec::new(Init::PytorchDefault, vec![
+        Flatten,
+        lin(784 + o.d_extra(), 512), LeakyRelu(0.2),
+        lin(512, 512), Dropout(0.4), LeakyRelu(0.2),
+        lin(512, 512), Dropout(0.4), LeakyRelu(0.2),
+        lin(512, o.d_out()),
+    ]);
+    Ok(GanSpec::new("mlp-cgan", bn_generator(o.g_in()), d, o, [1, 28, 28], false))
 }
 
 pub fn bn_generator(inp: usize) -> NetSpec {
@@ -36,11 +54,5 @@ pub fn bn_generator(inp: usize) -> NetSpec {
         lin(256, 512), bn(512), LeakyRelu(0.2),
         lin(512, 1024), bn(1024), LeakyRelu(0.2),
         lin(1024, 784), Tanh, Reshape([1, 28, 28]),
-    ])
-}
-
-fn bn_discriminator() -> NetSpec {
-    NetSpec::new(Init::PytorchDefault, vec![
-        Flatten, lin(784, 512), LeakyRelu(0.2), lin(512, 256), LeakyRelu(0.2), lin(256, 1), Sigmoid,
     ])
 }

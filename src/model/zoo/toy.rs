@@ -8,10 +8,10 @@ pub fn mlp_toy(o: &ModelOptions) -> Result<GanSpec> {
     require_shape("mlp-toy", o, &[[2, 1, 1]])?;
     let lin = |inp, out| Linear { inp, out, bias: true };
     let g = NetSpec::new(Init::PytorchDefault, vec![
-        lin(o.z_dim, 512), Relu, lin(512, 512), Relu, lin(512, 512), Relu, lin(512, 2),
+        lin(o.g_in(), 512), Relu, lin(512, 512), Relu, lin(512, 512), Relu, lin(512, 2),
     ]);
     let d = NetSpec::new(Init::PytorchDefault, vec![
-        lin(2, 512), Relu, lin(512, 512), Relu, lin(512, 512), Relu, lin(512, 1),
+        lin(2 + o.d_extra(), 512), Relu, lin(512, 512), Relu, lin(512, 512), Relu, lin(512, o.d_out()),
     ]);
-    Ok(GanSpec { name: "mlp-toy".into(), g, d, z_shape: [o.z_dim, 1, 1], x_shape: [2, 1, 1] })
+    Ok(GanSpec::new("mlp-toy", g, d, o, [2, 1, 1], true))
 }

@@ -6,6 +6,7 @@ use crate::error::Result;
 use crate::model::spec::{Init, LayerSpec::*, NetSpec};
 
 pub fn build(o: &ModelOptions) -> Result<GanSpec> {
+    o.require_unconditional("dcgan-upsample")?;
     require_shape("dcgan-upsample", o, &[[1, 32, 32], [3, 32, 32]])?;
     let c = o.data_shape[0];
     let conv = |inp, out, k, s, p| Conv { inp, out, k, s, p, bias: true };
@@ -25,5 +26,5 @@ pub fn build(o: &ModelOptions) -> Result<GanSpec> {
     }
     d.extend([Flatten, Linear { inp: 128 * 2 * 2, out: 1, bias: true }, Sigmoid]);
     let d = NetSpec::new(Init::DcganPaper, d);
-    Ok(GanSpec { name: "dcgan-upsample".into(), g, d, z_shape: [o.z_dim, 1, 1], x_shape: [c, 32, 32] })
+    Ok(GanSpec::new("dcgan-upsample", g, d, o, [c, 32, 32], true))
 }
