@@ -12,3 +12,4 @@ pub mod data;
 pub mod progress;
 pub mod viz;
 pub mod presets;
+pub mod bench;

@@ -66,6 +66,26 @@ enum Command {
     },
     /// List the presets.
     Presets,
+    /// Time a workload (w1-w5; `gantry bench list`): median steps/s and images/s over repeats
+    /// after warm-up, and peak memory.
+    Bench {
+        workload: String,
+        #[arg(long)]
+        batch_size: Option<usize>,
+        /// Timed steps per repeat.
+        #[arg(long, default_value_t = 10)]
+        steps: usize,
+        #[arg(long, default_value_t = 5)]
+        repeats: usize,
+        #[arg(long, default_value_t = 3)]
+        warmup: usize,
+        /// Worker threads (default: all cores).
+        #[arg(long)]
+        threads: Option<usize>,
+        /// Print one JSON line instead of the table row.
+        #[arg(long)]
+        json: bool,
+    },
     /// List, fetch or verify datasets.
     Datasets {
         #[command(subcommand)]
@@ -176,6 +196,29 @@ pub fn run() -> Result<()> {
             Ok(())
         }
         Command::Datasets { action } => datasets(action),
+        Command::Bench { workload, batch_size, steps, repeats, warmup, threads, json } => {
+            if workload == "list" {
+                for (name, desc, batch) in gantry::bench::WORKLOADS {
+                    println!("{name}  {desc} (batch {batch})");
+                }
+                return Ok(());
+            }
+            if let Some(n) = threads {
+                rayon::ThreadPoolBuilder::new().num_threads(n).build_global().context("cannot set the thread count")?;
+            }
+            let r = gantry::bench::run(&workload, &gantry::bench::BenchOptions { batch_size, steps, repeats, warmup })?;
+            let r = gantry::bench::BenchResult { threads: threads.unwrap_or(r.threads), ..r };
+            if json {
+                println!("{}", serde_json::to_string(&r)?);
+            } else {
+                println!(
+                    "{}: batch {}, {:.2} steps/s, {:.0} images/s (median of {}; {:?}), peak RSS {:.0} MiB, {} threads",
+                    r.workload, r.batch_size, r.steps_per_s, r.images_per_s, r.repeats.len(),
+                    r.repeats.iter().map(|v| (v * 100.0).round() / 100.0).collect::<Vec<_>>(), r.peak_rss_mib, r.threads
+                );
+            }
+            Ok(())
+        }
     }
 }
 

@@ -1,0 +1,155 @@
+"""The gantry bench workloads in PyTorch (same layers, initialisation, optimiser and batch).
+
+Usage: python workloads.py W [--batch-size N] [--steps S] [--repeats R] [--warmup K] [--threads T]
+Prints one JSON line like `gantry bench W --json`.
+"""
+import argparse, json, resource, statistics, time
+
+import torch
+import torch.nn as nn
+
+WORKLOADS = {"w1": 64, "w2": 128, "w3": 64, "w4": 64, "w5": 256}
+
+
+def dcgan28(d_norm="bn", sigmoid=True):
+    G = nn.Sequential(
+        nn.ConvTranspose2d(100, 256, 4, 2, 1, bias=False), nn.BatchNorm2d(256), nn.ReLU(),
+        nn.ConvTranspose2d(256, 128, 4, 2, 1, bias=False), nn.BatchNorm2d(128), nn.ReLU(),
+        nn.ConvTranspose2d(128, 64, 4, 2, 1, bias=False), nn.BatchNorm2d(64), nn.ReLU(),
+        nn.ConvTranspose2d(64, 32, 4, 2, 1, bias=False), nn.BatchNorm2d(32), nn.ReLU(),
+        nn.ConvTranspose2d(32, 1, 2, 2, 2, bias=False), nn.Tanh())
+    norm = (lambda c, s: nn.BatchNorm2d(c)) if d_norm == "bn" else (lambda c, s: nn.LayerNorm([c, s, s]))
+    D = [nn.Conv2d(1, 32, 2, 2, 2, bias=False), nn.LeakyReLU(0.02),
+         nn.Conv2d(32, 64, 4, 2, 1, bias=False), norm(64, 8), nn.LeakyReLU(0.02),
+         nn.Conv2d(64, 128, 4, 2, 1, bias=False), norm(128, 4), nn.LeakyReLU(0.02),
+         nn.Conv2d(128, 256, 4, 2, 1, bias=False), norm(256, 2), nn.LeakyReLU(0.02),
+         nn.Conv2d(256, 1, 4, 2, 1, bias=True)]
+    # BCE on logits (the trailing Sigmoid is folded into the loss, as gantry does).
+    return G, nn.Sequential(*D)
+
+
+def mlp_small():
+    G = nn.Sequential(nn.Linear(96, 1024), nn.ReLU(), nn.Linear(1024, 1024), nn.ReLU(), nn.Linear(1024, 784), nn.Tanh())
+    D = nn.Sequential(nn.Flatten(), nn.Linear(784, 256), nn.LeakyReLU(0.01), nn.Linear(256, 256), nn.LeakyReLU(0.01), nn.Linear(256, 1))
+    for m in list(G) + list(D):
+        if isinstance(m, nn.Linear):
+            nn.init.xavier_uniform_(m.weight)
+    return G, D
+
+
+def dcgan32():
+    G = nn.Sequential(
+        nn.ConvTranspose2d(100, 512, 4, 1, 0, bias=False), nn.BatchNorm2d(512), nn.ReLU(),
+        nn.ConvTranspose2d(512, 256, 4, 2, 1, bias=False), nn.BatchNorm2d(256), nn.ReLU(),
+        nn.ConvTranspose2d(256, 128, 4, 2, 1, bias=False), nn.BatchNorm2d(128), nn.ReLU(),
+        nn.ConvTranspose2d(128, 3, 4, 2, 1, bias=False), nn.Tanh())
+    D = nn.Sequential(
+        nn.Conv2d(3, 128, 4, 2, 1, bias=False), nn.LeakyReLU(0.2),
+        nn.Conv2d(128, 256, 4, 2, 1, bias=False), nn.BatchNorm2d(256), nn.LeakyReLU(0.2),
+        nn.Conv2d(256, 512, 4, 2, 1, bias=False), nn.BatchNorm2d(512), nn.LeakyReLU(0.2),
+        nn.Conv2d(512, 1, 4, 1, 0, bias=False))
+    for m in list(G) + list(D):
+        if isinstance(m, (nn.Conv2d, nn.ConvTranspose2d)):
+            nn.init.normal_(m.weight, 0.0, 0.02)
+        elif isinstance(m, nn.BatchNorm2d):
+            nn.init.normal_(m.weight, 1.0, 0.02)
+            nn.init.zeros_(m.bias)
+    return G, D
+
+
+def gan_step(G, D, real, z_dim, lr, betas, noise="normal", fresh=False):
+    oG = torch.optim.Adam(G.parameters(), lr, betas=betas)
+    oD = torch.optim.Adam(D.parameters(), lr, betas=betas)
+    bce = nn.BCEWithLogitsLoss()
+    n = real.shape[0]
+    conv = isinstance(G[0], nn.ConvTranspose2d)
+
+    def z():
+        shape = (n, z_dim, 1, 1) if conv else (n, z_dim)
+        return torch.randn(shape) if noise == "normal" else torch.rand(shape) * 2 - 1
+
+    def step():
+        fake = G(z())
+        sr, sf = D(real).view(-1), D(fake.detach()).view(-1)
+        ld = bce(sr, torch.ones_like(sr)) + bce(sf, torch.zeros_like(sf))
+        oD.zero_grad(); ld.backward(); oD.step()
+        if fresh:
+            fake = G(z())
+        sg = D(fake).view(-1)
+        lg = bce(sg, torch.ones_like(sg))
+        oG.zero_grad(); lg.backward(); oG.step()
+    return step
+
+
+def wgan_gp_step(real):
+    G, D = dcgan28(d_norm="ln")
+    oG = torch.optim.Adam(G.parameters(), 1e-4, betas=(0.0, 0.9))
+    oD = torch.optim.Adam(D.parameters(), 1e-4, betas=(0.0, 0.9))
+    n = real.shape[0]
+
+    def step():
+        for _ in range(5):
+            fake = G(torch.randn(n, 100, 1, 1)).detach()
+            alpha = torch.rand(n, 1, 1, 1)
+            xh = (alpha * real + (1 - alpha) * fake).requires_grad_(True)
+            g, = torch.autograd.grad(D(xh).sum(), xh, create_graph=True)
+            gp = ((g.view(n, -1).norm(2, dim=1) - 1) ** 2).mean()
+            loss = D(fake).mean() - D(real).mean() + 10 * gp
+            oD.zero_grad(); loss.backward(); oD.step()
+        lg = -D(G(torch.randn(n, 100, 1, 1))).mean()
+        oG.zero_grad(); lg.backward(); oG.step()
+    return step
+
+
+def main():
+    p = argparse.ArgumentParser()
+    p.add_argument("workload")
+    p.add_argument("--batch-size", type=int)
+    p.add_argument("--steps", type=int, default=10)
+    p.add_argument("--repeats", type=int, default=5)
+    p.add_argument("--warmup", type=int, default=3)
+    p.add_argument("--threads", type=int)
+    a = p.parse_args()
+    if a.threads:
+        torch.set_num_threads(a.threads)
+    torch.manual_seed(0)
+    w = a.workload.lower()
+    n = a.batch_size or WORKLOADS[w]
+    images = n
+    if w == "w1":
+        G, D = dcgan28()
+        step = gan_step(G, D, torch.rand(n, 1, 28, 28) * 2 - 1, 100, 2e-4, (0.5, 0.999))
+    elif w == "w2":
+        G, D = mlp_small()
+        step = gan_step(G, D, torch.rand(n, 1, 28, 28) * 2 - 1, 96, 1e-3, (0.5, 0.999), noise="uniform", fresh=True)
+    elif w == "w3":
+        step = wgan_gp_step(torch.rand(n, 1, 28, 28) * 2 - 1)
+        images = 5 * n
+    elif w == "w4":
+        G, D = dcgan32()
+        step = gan_step(G, D, torch.rand(n, 3, 32, 32) * 2 - 1, 100, 2e-4, (0.5, 0.999))
+    elif w == "w5":
+        G, _ = dcgan28()
+        G.eval()
+
+        def step():
+            with torch.no_grad():
+                G(torch.randn(n, 100, 1, 1)).numpy()
+    else:
+        raise SystemExit(f"unknown workload {w}")
+    for _ in range(a.warmup):
+        step()
+    rates = []
+    for _ in range(a.repeats):
+        t = time.perf_counter()
+        for _ in range(a.steps):
+            step()
+        rates.append(a.steps / (time.perf_counter() - t))
+    med = statistics.median(rates)
+    print(json.dumps({"workload": w, "batch_size": n, "steps_per_s": med, "images_per_s": med * images,
+                      "repeats": rates, "peak_rss_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+                      "threads": torch.get_num_threads()}))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,175 @@
+//! Benchmark workloads (`gantry bench`): the training steps and sampling users wait for, timed as
+//! steps/s (median of repeats after warm-up), with the process's peak resident memory. The same
+//! workloads are implemented in PyTorch under `bench/pytorch/` for a side-by-side comparison.
+
+use std::time::Instant;
+
+use burn::tensor::{Device, Tensor, TensorData};
+
+use crate::error::{Error, Result};
+use crate::loss::{GanLoss, Penalty};
+use crate::model::{ModelOptions, Net, build_spec};
+use crate::rng::Rng;
+use crate::train::gan::Gan;
+use crate::train::optim::OptimConfig;
+
+/// name, description, default batch size.
+pub const WORKLOADS: &[(&str, &str, usize)] = &[
+    ("w1", "dcgan-28 train step (BCE, Adam 2e-4, D step + G step)", 64),
+    ("w2", "mlp-small train step (BCE, Adam 1e-3)", 128),
+    ("w3", "WGAN-GP step, dcgan-28-ln LayerNorm critic: 5 critic steps with the penalty + 1 G step", 64),
+    ("w4", "dcgan-32 train step on 3x32x32 (BCE, Adam 2e-4)", 64),
+    ("w5", "dcgan-28 generator sampling, eval mode", 256),
+];
+
+#[derive(Clone, Debug)]
+pub struct BenchOptions {
+    pub batch_size: Option<usize>,
+    /// Timed steps per repeat.
+    pub steps: usize,
+    pub repeats: usize,
+    pub warmup: usize,
+}
+
+#[derive(Clone, Debug, serde::Serialize)]
+pub struct BenchResult {
+    pub workload: String,
+    pub batch_size: usize,
+    pub steps_per_s: f64,
+    pub images_per_s: f64,
+    /// Every repeat's steps/s.
+    pub repeats: Vec<f64>,
+    pub peak_rss_mib: f64,
+    pub threads: usize,
+}
+
+/// Peak resident set size of this process (Linux `VmHWM`), in MiB.
+pub fn peak_rss_mib() -> f64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| s.lines().find(|l| l.starts_with("VmHWM:")).and_then(|l| l.split_whitespace().nth(1)?.parse::<f64>().ok()))
+        .map_or(0.0, |kb| kb / 1024.0)
+}
+
+fn random(shape: [usize; 4], rng: &mut Rng, device: &Device) -> Tensor<4> {
+    let n = shape.iter().product();
+    Tensor::from_data(TensorData::new(rng.uniform_vec(n, -1.0, 1.0), shape), device)
+}
+
+fn adam(lr: f64, beta1: f64, beta2: f64) -> OptimConfig {
+    OptimConfig::Adam { lr, beta1, beta2, eps: 1e-8 }
+}
+
+/// One timed unit of work, built once and stepped many times.
+type Step = Box<dyn FnMut()>;
+
+fn workload(name: &str, batch: usize) -> Result<(Step, usize)> {
+    let train = Device::flex().autodiff();
+    let mut rng = Rng::new(0);
+    let gan_step = |model: &str, shape: [usize; 3], opt: OptimConfig, rng: &mut Rng| -> Result<Step> {
+        let train = train.clone();
+        let spec = build_spec(model, &ModelOptions::new(100, shape))?;
+        let mut gan = Gan::new(spec.clone(), GanLoss::Bce, opt.clone(), opt, 0, &train);
+        let real = random([batch, shape[0], shape[1], shape[2]], rng, &train);
+        let mut r = Rng::new(1);
+        let z_shape = spec.z_shape;
+        Ok(Box::new(move || {
+            let z = Tensor::from_data(TensorData::new(r.normal_vec(batch * z_shape[0]), [batch, z_shape[0], 1, 1]), &train);
+            let fake = gan.generate(z, None, &mut r);
+            gan.d_step(real.clone(), None, fake.clone(), None, &mut r).expect("no penalty");
+            gan.g_step(fake, None, &mut r);
+        }))
+    };
+    Ok(match name {
+        "w1" => (gan_step("dcgan-28", [1, 28, 28], adam(2e-4, 0.5, 0.999), &mut rng)?, batch),
+        "w2" => {
+            let spec = build_spec("mlp-small", &ModelOptions::new(96, [1, 28, 28]))?;
+            let opt = adam(1e-3, 0.5, 0.999);
+            let mut gan = Gan::new(spec, GanLoss::Bce, opt.clone(), opt, 0, &train);
+            let real = random([batch, 1, 28, 28], &mut rng, &train);
+            let mut r = Rng::new(1);
+            let step: Step = Box::new(move || {
+                let mut z = || Tensor::from_data(TensorData::new(r.uniform_vec(batch * 96, -1.0, 1.0), [batch, 96, 1, 1]), &train);
+                let (z1, z2) = (z(), z());
+                let mut layer_rng = Rng::new(2);
+                let fake = gan.generate(z1, None, &mut layer_rng);
+                gan.d_step(real.clone(), None, fake, None, &mut layer_rng).expect("no penalty");
+                let fake = gan.generate(z2, None, &mut layer_rng);
+                gan.g_step(fake, None, &mut layer_rng);
+            });
+            (step, batch)
+        }
+        "w3" => {
+            let spec = build_spec("dcgan-28-ln", &ModelOptions::new(100, [1, 28, 28]))?;
+            let opt = adam(1e-4, 0.0, 0.9);
+            let mut gan = Gan::new(spec, GanLoss::Wgan, opt.clone(), opt, 0, &train);
+            gan.penalty = Some(Penalty::Gp { weight: 10.0 });
+            let real = random([batch, 1, 28, 28], &mut rng, &train);
+            let mut r = Rng::new(1);
+            let step: Step = Box::new(move || {
+                for _ in 0..5 {
+                    let z = Tensor::from_data(TensorData::new(r.normal_vec(batch * 100), [batch, 100, 1, 1]), &train);
+                    let fake = gan.generate(z, None, &mut r);
+                    gan.d_step(real.clone(), None, fake, None, &mut r).expect("LayerNorm critic");
+                }
+                let z = Tensor::from_data(TensorData::new(r.normal_vec(batch * 100), [batch, 100, 1, 1]), &train);
+                let fake = gan.generate(z, None, &mut r);
+                gan.g_step(fake, None, &mut r);
+            });
+            (step, batch * 5)
+        }
+        "w4" => (gan_step("dcgan-32", [3, 32, 32], adam(2e-4, 0.5, 0.999), &mut rng)?, batch),
+        "w5" => {
+            let device = Device::flex();
+            let spec = build_spec("dcgan-28", &ModelOptions::new(100, [1, 28, 28]))?;
+            let g = Net::build(&spec.g, &mut rng, &device);
+            let mut r = Rng::new(1);
+            let step: Step = Box::new(move || {
+                let z = Tensor::<4>::from_data(TensorData::new(r.normal_vec(batch * 100), [batch, 100, 1, 1]), &device);
+                let x = g.forward(z, None);
+                // Read back, as a user saving images would.
+                let _ = x.into_data();
+            });
+            (step, batch)
+        }
+        other => {
+            let names: Vec<&str> = WORKLOADS.iter().map(|w| w.0).collect();
+            return Err(Error::config("workload", format!("unknown workload `{other}`; expected one of {}", names.join(", "))));
+        }
+    })
+}
+
+/// Run a workload: `warmup` untimed steps, then `repeats` timings of `steps` steps each.
+pub fn run(name: &str, opts: &BenchOptions) -> Result<BenchResult> {
+    let name = name.to_ascii_lowercase();
+    let default_batch = WORKLOADS.iter().find(|w| w.0 == name).map_or(64, |w| w.2);
+    let batch = opts.batch_size.unwrap_or(default_batch);
+    let (mut step, images_per_step) = workload(&name, batch)?;
+    for _ in 0..opts.warmup {
+        step();
+    }
+    let mut rates = Vec::with_capacity(opts.repeats);
+    for _ in 0..opts.repeats.max(1) {
+        let t = Instant::now();
+        for _ in 0..opts.steps.max(1) {
+            step();
+        }
+        rates.push(opts.steps.max(1) as f64 / t.elapsed().as_secs_f64());
+    }
+    let mut sorted = rates.clone();
+    sorted.sort_by(|a, b| a.total_cmp(b));
+    let median = sorted[sorted.len() / 2];
+    Ok(BenchResult {
+        workload: name,
+        batch_size: batch,
+        steps_per_s: median,
+        images_per_s: median * images_per_step as f64,
+        repeats: rates,
+        peak_rss_mib: peak_rss_mib(),
+        threads: rayon_threads(),
+    })
+}
+
+fn rayon_threads() -> usize {
+    std::env::var("RAYON_NUM_THREADS").ok().and_then(|v| v.parse().ok()).unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
+}
