@@ -104,3 +104,16 @@ fn sample_a_chosen_class_or_a_class_grid() {
     gantry(&["train", "--preset", "default", "--generated-size", "64", "--batch-size", "8", "--z-dim", "8", "--max-steps", "1", "--out", "plain", "--quiet"], d);
     one_line_error(&["sample", "--checkpoint", "plain", "--class", "3"], d, &["conditional"]);
 }
+
+#[test]
+fn bench_runs_every_workload_and_reports_json() {
+    let dir = tempfile::tempdir().unwrap();
+    for w in ["w1", "w2", "w3", "w4", "w5"] {
+        let (code, out, err) = gantry(&["bench", w, "--batch-size", "2", "--steps", "1", "--repeats", "1", "--warmup", "0", "--json"], dir.path());
+        assert_eq!(code, 0, "{w}: {err}");
+        let r: serde_json::Value = serde_json::from_str(out.trim()).unwrap();
+        assert_eq!(r["workload"], w);
+        assert!(r["steps_per_s"].as_f64().unwrap() > 0.0 && r["peak_rss_mib"].as_f64().unwrap() > 0.0, "{out}");
+    }
+    one_line_error(&["bench", "w9"], dir.path(), &["w9", "w1"]);
+}
