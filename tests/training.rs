@@ -33,12 +33,25 @@ fn run(c: TrainConfig, out: &Path, resume: bool) -> gantry::train::trainer::Summ
 
 #[test]
 fn resume_is_exact() {
-    // dcgan-upsample exercises BatchNorm running stats and Dropout2d masks; 2N steps in one go
-    // (crossing an epoch boundary) versus N, then resume to 2N.
-    let dir = tempfile::tempdir().unwrap();
     let mut c = tiny("dcgan-28", "synth-digits");
     c.d_steps = 2;
     c.g_noise = gantry::train::config::GNoise::Fresh;
+    check_resume(c);
+}
+
+#[test]
+fn resume_is_exact_for_conditional_models_with_label_embeddings() {
+    // mlp-cgan adds Dropout masks, labels drawn from the noise RNG and two embedding tables.
+    let mut c = tiny("mlp-cgan", "synth-digits");
+    c.conditioning = gantry::model::zoo::Conditioning::Concat;
+    c.label_embedding = Some(5);
+    c.d_steps = 2;
+    check_resume(c);
+}
+
+/// 2N steps in one go (crossing an epoch boundary) versus N, then resume to 2N.
+fn check_resume(c: TrainConfig) {
+    let dir = tempfile::tempdir().unwrap();
     let n = 7; // 96/8/2 = 6 steps per epoch: the resume happens mid-epoch 2
     let mut full = c.clone();
     full.max_steps = Some(2 * n);
@@ -209,12 +222,26 @@ fn conditional_models_need_labels_and_train_with_them() {
     let err = train(c, &TrainOptions { out: dir.path().join("x"), resume: false, quiet: true }).err().unwrap().to_string();
     assert!(err.contains("no labels") && err.contains("conditional"), "{err}");
 
-    for (model, cond) in [("mlp-cgan", Conditioning::Concat), ("dcgan-28", Conditioning::Concat), ("dcgan-28", Conditioning::Acgan), ("dcgan-28-ln", Conditioning::Projection)] {
+    let cases = [
+        ("mlp-cgan", Conditioning::Concat, None),
+        ("mlp-cgan", Conditioning::Concat, Some(6)),
+        ("dcgan-28", Conditioning::Concat, Some(4)),
+        ("dcgan-28", Conditioning::Acgan, None),
+        ("dcgan-28-ln", Conditioning::Projection, None),
+    ];
+    for (model, cond, embedding) in cases {
         let mut c = tiny(model, "synth-digits");
         c.conditioning = cond;
+        c.label_embedding = embedding;
         c.max_steps = Some(2);
-        let out = dir.path().join(format!("{model}-{cond:?}"));
+        let out = dir.path().join(format!("{model}-{cond:?}-{embedding:?}"));
         run(c, &out, false);
+        // Learned embeddings (10 classes x size) are saved beside the networks.
+        let l = checkpoint::load(&out).unwrap();
+        for prefix in ["G_label", "D_label"] {
+            let t = l.file.tensors.get(&format!("{prefix}.0.weight"));
+            assert_eq!(t.map(|t| t.shape.clone()), embedding.map(|e| vec![e, 10]), "{model} {cond:?} {prefix}");
+        }
         // Class grid: one row of 8 per digit, captions in a left margin.
         let img = image::open(out.join("samples/step_0000002.png")).unwrap();
         assert_eq!(img.height(), 10 * 30 + 2, "{model} {cond:?}");

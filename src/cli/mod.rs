@@ -153,6 +153,9 @@ struct TrainArgs {
     /// Class conditioning: none, concat, acgan or projection.
     #[arg(long)]
     conditioning: Option<String>,
+    /// Learned label embedding of this size instead of the one-hot.
+    #[arg(long)]
+    label_embedding: Option<usize>,
     #[arg(long)]
     z_dim: Option<usize>,
     /// normal or uniform.
@@ -270,6 +273,9 @@ fn apply(c: &mut TrainConfig, a: &TrainArgs) -> Result<()> {
     };
     if let Some(p) = parse(a.penalty.clone(), "penalty", penalty, "gp, r1, dragan, none")? {
         c.penalty = p;
+    }
+    if let Some(e) = a.label_embedding {
+        c.label_embedding = Some(e);
     }
     if let Some(c_) = a.clip {
         c.clip = Some(c_);
@@ -420,7 +426,7 @@ fn sample(a: SampleArgs) -> Result<()> {
         if spec.x_shape == [2, 1, 1] {
             bail!("--out-dir writes images; this model generates 2-D points (use --grid for a scatter plot)");
         }
-        let x = trainer::generate_grid(&gan.g, &spec, &grid, !a.batch_stats);
+        let x = trainer::generate_grid(&gan, &grid, !a.batch_stats);
         let n = x.dims()[0];
         std::fs::create_dir_all(&dir).with_context(|| format!("cannot create {}", dir.display()))?;
         for i in 0..n {
@@ -431,7 +437,7 @@ fn sample(a: SampleArgs) -> Result<()> {
     } else {
         let path = a.grid.unwrap_or_else(|| run_dir.join("sample.png"));
         let n = grid.z.dims()[0];
-        trainer::write_samples(&gan.g, &spec, &grid, &l.config.dataset, &path, &format!("{n} samples"), !a.batch_stats)?;
+        trainer::write_samples(&gan, &grid, &l.config.dataset, &path, &format!("{n} samples"), !a.batch_stats)?;
         println!("wrote {}", path.display());
     }
     Ok(())

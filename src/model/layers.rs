@@ -164,7 +164,7 @@ impl Layer {
                 let default_bound = 1.0 / (inp as f64).sqrt();
                 let wb = if xavier_linear { (6.0 / (inp + out) as f64).sqrt() } else { default_bound };
                 // Drawn in PyTorch's [out, in] order, then stored transposed.
-                let w = uniform(rng, inp * out, wb);
+                let w = if init == Init::Embedding { normal(rng, inp * out, 0.0, 1.0) } else { uniform(rng, inp * out, wb) };
                 let w = transpose(&w, out, inp);
                 let b = bias.then(|| param(uniform(rng, out, default_bound), [out], device));
                 Layer::Linear(Linear { weight: param(w, [inp, out], device), bias: b })

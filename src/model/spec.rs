@@ -39,6 +39,8 @@ pub enum Init {
     XavierLinear,
     /// The DCGAN paper: conv weights N(0, 0.02), BatchNorm weight N(1, 0.02), biases 0.
     DcganPaper,
+    /// A label embedding (PyTorch's nn.Embedding): Linear weights N(0, 1).
+    Embedding,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]

@@ -37,6 +37,12 @@ pub fn save(path: &Path, gan: &Gan, config: &TrainConfig, progress: &Progress, n
     }
     tensors.extend(prefixed("G.", gan.g.state_dict()));
     tensors.extend(prefixed("D.", gan.d.state_dict()));
+    if let Some(e) = &gan.g_label {
+        tensors.extend(prefixed("G_label.", e.state_dict()));
+    }
+    if let Some(e) = &gan.d_label {
+        tensors.extend(prefixed("D_label.", e.state_dict()));
+    }
     tensors.extend(gan.opt_g.state_dict("opt_g."));
     tensors.extend(gan.opt_d.state_dict("opt_d."));
     let mut meta = BTreeMap::new();
@@ -96,6 +102,12 @@ impl Loaded {
         let bad = |m: String| Error::Checkpoint { path: self.path.clone(), message: m };
         gan.g.load_state_dict("G.", &self.file.tensors).map_err(|m| bad(format!("generator: {m}")))?;
         gan.d.load_state_dict("D.", &self.file.tensors).map_err(|m| bad(format!("discriminator: {m}")))?;
+        if let Some(e) = &mut gan.g_label {
+            e.load_state_dict("G_label.", &self.file.tensors).map_err(|m| bad(format!("generator label embedding: {m}")))?;
+        }
+        if let Some(e) = &mut gan.d_label {
+            e.load_state_dict("D_label.", &self.file.tensors).map_err(|m| bad(format!("discriminator label embedding: {m}")))?;
+        }
         let device = gan.g.device();
         gan.opt_g.load_state_dict("opt_g.", &self.file.tensors, &device);
         gan.opt_d.load_state_dict("opt_d.", &self.file.tensors, &device);

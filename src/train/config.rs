@@ -115,6 +115,10 @@ pub struct TrainConfig {
     /// Class conditioning: none, concat, acgan, projection.
     #[serde(default)]
     pub conditioning: Conditioning,
+    /// A learned label embedding of this size (initialised N(0, 1), as nn.Embedding) instead of
+    /// the fixed one-hot.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub label_embedding: Option<usize>,
     #[serde(default = "d_adam")]
     pub optim_g: OptimConfig,
     #[serde(default = "d_adam")]
@@ -179,6 +183,9 @@ impl TrainConfig {
         self.optim_d.validate("optim_d")?;
         if let Some(p) = &self.penalty {
             p.validate()?;
+        }
+        if self.label_embedding == Some(0) {
+            return Err(Error::config("label_embedding", "must be at least 1"));
         }
         if let Some(c) = self.clip
             && !(c.is_finite() && c > 0.0)

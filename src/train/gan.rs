@@ -26,6 +26,10 @@ pub struct Gan {
     pub clip: Option<f64>,
     /// Names of the classes of a conditional model (captions; saved in checkpoints).
     pub class_names: Vec<String>,
+    /// Learned label embeddings (`label_embedding`): G's, and D's for concatenation. Trained by
+    /// G's and D's optimisers and saved as `G_label.*` / `D_label.*`.
+    pub g_label: Option<Net>,
+    pub d_label: Option<Net>,
 }
 
 /// Scalars of one critic step, read back from the device.
@@ -66,13 +70,21 @@ pub fn one_hot(labels: &[u8], classes: usize, device: &Device) -> Tensor<2> {
     Tensor::from_data(TensorData::new(v, [labels.len(), classes]), device)
 }
 
-/// What G's first layer gets: z, with the one-hot label appended for conditional models.
-pub fn g_input(spec: &GanSpec, z: Tensor<4>, labels: Option<&[u8]>) -> Tensor<4> {
+/// `[N, F, 1, 1]` label features: the one-hot, or its learned embedding.
+pub fn label_features(spec: &GanSpec, embedding: Option<&Net>, labels: &[u8], device: &Device) -> Tensor<4> {
+    let hot = one_hot(labels, spec.classes, device).reshape([labels.len(), spec.classes, 1, 1]);
+    match embedding {
+        Some(e) => e.forward(hot, None),
+        None => hot,
+    }
+}
+
+/// What G's first layer gets: z, with the label's features appended for conditional models.
+pub fn g_input(spec: &GanSpec, embedding: Option<&Net>, z: Tensor<4>, labels: Option<&[u8]>) -> Tensor<4> {
     match labels {
         Some(y) if spec.conditioning != Conditioning::None => {
             let device = z.device();
-            let h = one_hot(y, spec.classes, &device).reshape([y.len(), spec.classes, 1, 1]);
-            Tensor::cat(vec![z, h], 1)
+            Tensor::cat(vec![z, label_features(spec, embedding, y, &device)], 1)
         }
         _ => z,
     }
@@ -98,7 +110,27 @@ impl Gan {
         let mut init_rng = Rng::derived(seed, "init", 0);
         let g = Net::build(&spec.g, &mut init_rng, device);
         let d = Net::build(&spec.d, &mut init_rng, device);
-        Self { spec, g, d, opt_g: Optimizer::new(opt_g), opt_d: Optimizer::new(opt_d), loss, penalty: None, clip: None, class_names: vec![] }
+        let embedding = |rng: &mut Rng| {
+            spec.label_embedding.map(|e| {
+                let layer = crate::model::LayerSpec::Linear { inp: spec.classes, out: e, bias: false };
+                Net::build(&crate::model::NetSpec::new(crate::model::Init::Embedding, vec![layer]), rng, device)
+            })
+        };
+        let g_label = if spec.conditioning != Conditioning::None { embedding(&mut init_rng) } else { None };
+        let d_label = if spec.conditioning == Conditioning::Concat { embedding(&mut init_rng) } else { None };
+        Self {
+            spec,
+            g,
+            d,
+            opt_g: Optimizer::new(opt_g),
+            opt_d: Optimizer::new(opt_d),
+            loss,
+            penalty: None,
+            clip: None,
+            class_names: vec![],
+            g_label,
+            d_label,
+        }
     }
 
     /// The GAN a training config describes, freshly initialised from its seed.
@@ -116,20 +148,19 @@ impl Gan {
 
     /// Generator forward in training mode (batch statistics).
     pub fn generate(&self, z: Tensor<4>, labels: Option<&[u8]>, rng: &mut Rng) -> Tensor<4> {
-        self.g.forward(g_input(&self.spec, z, labels), Some(rng))
+        self.g.forward(g_input(&self.spec, self.g_label.as_ref(), z, labels), Some(rng))
     }
 
     /// D's input: the image, with the label concatenated for `Concat` conditioning.
     fn d_input(&self, x: Tensor<4>, labels: Option<&[u8]>) -> Tensor<4> {
         let (Conditioning::Concat, Some(y)) = (self.spec.conditioning, labels) else { return x };
         let [n, c, h, w] = x.dims();
-        let k = self.spec.classes;
-        let hot = one_hot(y, k, &x.device());
+        let feats = label_features(&self.spec, self.d_label.as_ref(), y, &x.device());
         if self.spec.label_planes {
-            let planes = hot.reshape([n, k, 1, 1]).repeat_dim(2, h).repeat_dim(3, w);
+            let planes = feats.repeat_dim(2, h).repeat_dim(3, w);
             Tensor::cat(vec![x, planes], 1)
         } else {
-            Tensor::cat(vec![x.reshape([n, c * h * w, 1, 1]), hot.reshape([n, k, 1, 1])], 1)
+            Tensor::cat(vec![x.reshape([n, c * h * w, 1, 1]), feats], 1)
         }
     }
 
@@ -233,9 +264,15 @@ impl Gan {
             penalty: penalty_stats,
             class_accuracy,
         };
-        self.opt_d.step(&mut self.d, &grads);
+        match &mut self.d_label {
+            Some(e) => self.opt_d.step_nets(&mut [("", &mut self.d), ("label.", e)], &grads),
+            None => self.opt_d.step(&mut self.d, &grads),
+        }
         if let Some(c) = self.clip {
             self.d.clamp_params(c);
+            if let Some(e) = &mut self.d_label {
+                e.clamp_params(c);
+            }
         }
         Ok(stats)
     }
@@ -249,7 +286,10 @@ impl Gan {
         }
         let grads = loss.backward();
         let stats = GStats { loss_g: scalar(loss.detach()), d_fake: scalar(self.loss.d_output(heads.score.detach()).mean()) };
-        self.opt_g.step(&mut self.g, &grads);
+        match &mut self.g_label {
+            Some(e) => self.opt_g.step_nets(&mut [("", &mut self.g), ("label.", e)], &grads),
+            None => self.opt_g.step(&mut self.g, &grads),
+        }
         stats
     }
 }

@@ -108,23 +108,31 @@ impl Optimizer {
 
     /// One update of every parameter of `net` that has a gradient in `grads`.
     pub fn step(&mut self, net: &mut Net, grads: &Gradients) {
+        self.step_nets(&mut [("", net)], grads);
+    }
+
+    /// One update (one time step) of several nets; state names get each net's prefix.
+    pub fn step_nets(&mut self, nets: &mut [(&str, &mut Net)], grads: &Gradients) {
         self.steps += 1;
         let t = self.steps as i32;
         let config = self.config.clone();
         let state = &mut self.state;
-        net.params_mut(&mut |name, p| {
-            let update = |value: Tensor<1>, grad: Tensor<1>| -> Tensor<1> {
-                let bufs = state.remove(name);
-                let (new, bufs) = apply(&config, t, value, grad, bufs);
-                state.insert(name.to_string(), bufs);
-                new
-            };
-            match p {
-                ParamMut::R1(p) => update_param(p, grads, update),
-                ParamMut::R2(p) => update_param(p, grads, update),
-                ParamMut::R4(p) => update_param(p, grads, update),
-            }
-        });
+        for (prefix, net) in nets.iter_mut() {
+            net.params_mut(&mut |name, p| {
+                let key = format!("{prefix}{name}");
+                let update = |value: Tensor<1>, grad: Tensor<1>| -> Tensor<1> {
+                    let bufs = state.remove(&key);
+                    let (new, bufs) = apply(&config, t, value, grad, bufs);
+                    state.insert(key.clone(), bufs);
+                    new
+                };
+                match p {
+                    ParamMut::R1(p) => update_param(p, grads, update),
+                    ParamMut::R2(p) => update_param(p, grads, update),
+                    ParamMut::R4(p) => update_param(p, grads, update),
+                }
+            });
+        }
     }
 
     pub fn state_dict(&self, prefix: &str) -> Vec<NamedTensor> {

@@ -91,7 +91,8 @@ pub fn gan_spec(c: &TrainConfig, data_shape: [usize; 3], classes: usize) -> Resu
             format!("dataset `{}` has no labels; a conditional model needs a labelled dataset (mnist, fashion-mnist, emnist-*, cifar10, synth-digits)", c.dataset),
         ));
     }
-    let spec = build_spec(&c.model, &ModelOptions::new(c.z_dim, data_shape).conditional(c.conditioning, classes))?;
+    let opts = ModelOptions::new(c.z_dim, data_shape).conditional(c.conditioning, classes).with_label_embedding(c.label_embedding);
+    let spec = build_spec(&c.model, &opts)?;
     if let Some(p) = &c.penalty {
         crate::model::input_grad::check_penalty_support(&spec.d, &format!("the {} penalty", p.name()))
             .map_err(|_| Error::config("penalty", format!("the {} penalty needs a critic without BatchNorm; model {} has BatchNorm in D (use dcgan-28-ln or an MLP critic)", p.name(), c.model)))?;
@@ -165,15 +166,17 @@ fn is_points(spec: &GanSpec) -> bool {
 }
 
 /// What the generator makes of a grid's inputs (eval mode, or batch statistics).
-pub fn generate_grid(g: &Net, spec: &GanSpec, grid: &SampleGrid, eval_mode: bool) -> Tensor<4> {
-    let g = eval_generator(g);
-    let input = super::gan::g_input(spec, grid.z.clone().to_device(&g.device()), grid.labels.as_deref());
+pub fn generate_grid(gan: &Gan, grid: &SampleGrid, eval_mode: bool) -> Tensor<4> {
+    let g = eval_generator(&gan.g);
+    let embedding = gan.g_label.as_ref().map(eval_generator);
+    let input = super::gan::g_input(&gan.spec, embedding.as_ref(), grid.z.clone().to_device(&g.device()), grid.labels.as_deref());
     if eval_mode { g.forward(input, None) } else { g.forward_batch_stats(input) }
 }
 
 /// Write a grid's samples: an image grid, or a scatter plot for 2-D data.
-pub fn write_samples(g: &Net, spec: &GanSpec, grid: &SampleGrid, dataset: &str, path: &Path, title: &str, eval_mode: bool) -> Result<()> {
-    let x = generate_grid(g, spec, grid, eval_mode);
+pub fn write_samples(gan: &Gan, grid: &SampleGrid, dataset: &str, path: &Path, title: &str, eval_mode: bool) -> Result<()> {
+    let spec = &gan.spec;
+    let x = generate_grid(gan, grid, eval_mode);
     if is_points(spec) {
         let v: Vec<f32> = x.into_data().convert::<f32>().try_to_vec().unwrap();
         let pts: Vec<[f32; 2]> = v.chunks_exact(2).map(|p| [p[0], p[1]]).collect();
@@ -237,7 +240,6 @@ pub fn train(mut config: TrainConfig, opts: &TrainOptions) -> Result<Summary> {
         }
         None => (Progress::default(), Rng::derived(config.seed, "noise", 0)),
     };
-    let mut layer_rng = Rng::derived(config.seed, "layers", progress.step);
 
     for d in ["samples", "checkpoints"] {
         io(std::fs::create_dir_all(run.join(d)), &run.join(d))?;
@@ -296,6 +298,8 @@ pub fn train(mut config: TrainConfig, opts: &TrainOptions) -> Result<Summary> {
                 break 'epochs;
             }
             let t0 = Instant::now();
+            // Dropout masks and penalty points: a stream per step, so a resumed run draws the same.
+            let mut layer_rng = Rng::derived(config.seed, "layers", progress.step);
             let mut d = DStats::default();
             let mut fake = None;
             // Labels of fakes are drawn uniformly after their noise, from the same RNG.
@@ -348,7 +352,7 @@ pub fn train(mut config: TrainConfig, opts: &TrainOptions) -> Result<Summary> {
             bar.inc(1);
             history.push(rec);
             if progress.step % config.sample_every == 0 {
-                write_samples(&gan.g, &spec, &fixed, &config.dataset, &run.join(format!("samples/step_{:07}.png", progress.step)), &format!("step {}", progress.step), false)?;
+                write_samples(&gan, &fixed, &config.dataset, &run.join(format!("samples/step_{:07}.png", progress.step)), &format!("step {}", progress.step), false)?;
             }
             if progress.step % config.checkpoint_every == 0 {
                 save(&gan, &progress, &noise_rng, &config)?;
@@ -361,7 +365,7 @@ pub fn train(mut config: TrainConfig, opts: &TrainOptions) -> Result<Summary> {
         // End of epoch: grid, plot, checkpoint.
         progress.epoch += 1;
         progress.batch = 0;
-        write_samples(&gan.g, &spec, &fixed, &config.dataset, &run.join(format!("samples/epoch_{:03}.png", progress.epoch)), &format!("epoch {}", progress.epoch), false)?;
+        write_samples(&gan, &fixed, &config.dataset, &run.join(format!("samples/epoch_{:03}.png", progress.epoch)), &format!("epoch {}", progress.epoch), false)?;
         write_loss_plot(&history, &run.join("loss.png"))?;
         save(&gan, &progress, &noise_rng, &config)?;
         if config.keep_epoch_checkpoints {
@@ -371,7 +375,7 @@ pub fn train(mut config: TrainConfig, opts: &TrainOptions) -> Result<Summary> {
     }
     if outcome != Outcome::Finished {
         // Stopped mid-epoch: written as at an epoch end.
-        write_samples(&gan.g, &spec, &fixed, &config.dataset, &run.join(format!("samples/step_{:07}.png", progress.step)), &format!("step {}", progress.step), false)?;
+        write_samples(&gan, &fixed, &config.dataset, &run.join(format!("samples/step_{:07}.png", progress.step)), &format!("step {}", progress.step), false)?;
         write_loss_plot(&history, &run.join("loss.png"))?;
         save(&gan, &progress, &noise_rng, &config)?;
     }

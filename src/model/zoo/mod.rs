@@ -40,11 +40,15 @@ pub struct ModelOptions {
     pub classes: usize,
     #[serde(default)]
     pub conditioning: Conditioning,
+    /// A learned label embedding of this size instead of the fixed one-hot (G's input, and D's
+    /// for concatenation).
+    #[serde(default)]
+    pub label_embedding: Option<usize>,
 }
 
 impl ModelOptions {
     pub fn new(z_dim: usize, data_shape: Shape3) -> Self {
-        Self { z_dim, data_shape, classes: 0, conditioning: Conditioning::None }
+        Self { z_dim, data_shape, classes: 0, conditioning: Conditioning::None, label_embedding: None }
     }
 
     pub fn conditional(mut self, conditioning: Conditioning, classes: usize) -> Self {
@@ -53,18 +57,28 @@ impl ModelOptions {
         self
     }
 
+    pub fn with_label_embedding(mut self, dim: Option<usize>) -> Self {
+        self.label_embedding = dim;
+        self
+    }
+
     fn k(&self) -> usize {
         if self.conditioning == Conditioning::None { 0 } else { self.classes }
     }
 
+    /// Features that represent a label: the embedding size, or the one-hot's K.
+    fn label_dim(&self) -> usize {
+        if self.k() == 0 { 0 } else { self.label_embedding.unwrap_or(self.classes) }
+    }
+
     /// Generator input features: z, plus the one-hot label for every conditional model.
     pub fn g_in(&self) -> usize {
-        self.z_dim + self.k()
+        self.z_dim + self.label_dim()
     }
 
     /// Extra discriminator input channels (or features, for MLPs): the label, when concatenated.
     pub fn d_extra(&self) -> usize {
-        if self.conditioning == Conditioning::Concat { self.classes } else { 0 }
+        if self.conditioning == Conditioning::Concat { self.label_dim() } else { 0 }
     }
 
     /// Discriminator outputs: the score, plus one per class for ACGAN (class logits) and the
@@ -106,6 +120,9 @@ pub struct GanSpec {
     /// Whether D takes a concatenated label as tiled image planes (conv) or as extra features (MLP).
     #[serde(default)]
     pub label_planes: bool,
+    /// Size of the learned label embedding (None: one-hot labels).
+    #[serde(default)]
+    pub label_embedding: Option<usize>,
 }
 
 impl GanSpec {
@@ -120,21 +137,26 @@ impl GanSpec {
             classes: 0,
             conditioning: Conditioning::None,
             label_planes,
+            label_embedding: None,
         }
+    }
+
+    /// Features per label: the embedding size or the one-hot's K (0 when unconditional).
+    pub fn label_dim(&self) -> usize {
+        if self.conditioning == Conditioning::None { 0 } else { self.label_embedding.unwrap_or(self.classes) }
     }
 
     /// What G's first layer sees per sample: `[z + classes, 1, 1]` for conditional models.
     pub fn g_in_shape(&self) -> Shape3 {
-        let k = if self.conditioning == Conditioning::None { 0 } else { self.classes };
-        [self.z_shape[0] + k, 1, 1]
+        [self.z_shape[0] + self.label_dim(), 1, 1]
     }
 
     /// What D's first layer sees per sample.
     pub fn d_in_shape(&self) -> Shape3 {
         let [c, h, w] = self.x_shape;
         match (self.conditioning, self.label_planes) {
-            (Conditioning::Concat, true) => [c + self.classes, h, w],
-            (Conditioning::Concat, false) => [c * h * w + self.classes, 1, 1],
+            (Conditioning::Concat, true) => [c + self.label_dim(), h, w],
+            (Conditioning::Concat, false) => [c * h * w + self.label_dim(), 1, 1],
             _ => self.x_shape,
         }
     }
@@ -170,6 +192,10 @@ pub fn build_spec(name: &str, opts: &ModelOptions) -> Result<GanSpec> {
     let mut spec = build(opts)?;
     spec.classes = opts.k();
     spec.conditioning = opts.conditioning;
+    spec.label_embedding = if opts.k() > 0 { opts.label_embedding } else { None };
+    if spec.label_embedding == Some(0) {
+        return Err(Error::config("label_embedding", "must be at least 1".to_string()));
+    }
     // Validate the wiring once, so a bad option is one clear message instead of a panic later.
     let g_out = spec.g.shapes(spec.g_in_shape()).map_err(|e| Error::config("model", format!("{name} generator: {e}")))?;
     if g_out.last() != Some(&spec.x_shape) {
