@@ -117,3 +117,32 @@ fn bench_runs_every_workload_and_reports_json() {
     }
     one_line_error(&["bench", "w9"], dir.path(), &["w9", "w1"]);
 }
+
+#[test]
+fn interrupt_saves_a_checkpoint_and_resume_continues() {
+    // SIGTERM (as `timeout` or `kill` send) takes the same path as Ctrl-C.
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_gantry"))
+        .args(["train", "--model", "mlp-small", "--generated-size", "20000", "--batch-size", "16", "--z-dim", "8", "--out", "run", "--quiet"])
+        .current_dir(d)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let log = d.join("run/log.jsonl");
+    let started = std::time::Instant::now();
+    while std::fs::read_to_string(&log).map_or(true, |s| s.lines().count() < 3) {
+        assert!(started.elapsed().as_secs() < 120, "training never logged a step");
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    std::process::Command::new("kill").args(["-TERM", &child.id().to_string()]).status().unwrap();
+    let out = child.wait_with_output().unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(130), "{stdout}");
+    assert!(stdout.contains("interrupted (checkpoint saved"), "{stdout}");
+    let saved: u64 = stdout.split("interrupted (checkpoint saved; continue with --resume): ").nth(1).unwrap().split(' ').next().unwrap().parse().unwrap();
+    let (code, stdout, err) = gantry(&["train", "--resume", "run", "--max-steps", &(saved + 2).to_string(), "--quiet"], d);
+    assert_eq!(code, 0, "{err}");
+    assert!(stdout.contains(&format!("{} generator steps", saved + 2)), "{stdout}");
+}
