@@ -11,7 +11,9 @@ use crate::loss::{GanLoss, Penalty};
 use crate::model::{ModelOptions, Net, build_spec};
 use crate::rng::Rng;
 use crate::train::gan::Gan;
+use crate::train::config::Noise;
 use crate::train::optim::OptimConfig;
+use crate::train::trainer::noise;
 
 /// name, description, default batch size.
 pub const WORKLOADS: &[(&str, &str, usize)] = &[
@@ -74,7 +76,7 @@ fn workload(name: &str, batch: usize) -> Result<(Step, usize)> {
         let mut r = Rng::new(1);
         let z_shape = spec.z_shape;
         Ok(Box::new(move || {
-            let z = Tensor::from_data(TensorData::new(r.normal_vec(batch * z_shape[0]), [batch, z_shape[0], 1, 1]), &train);
+            let z = noise(Noise::Normal, batch, z_shape, &mut r, &train);
             let fake = gan.generate(z, None, &mut r);
             gan.d_step(real.clone(), None, fake.clone(), None, &mut r).expect("no penalty");
             gan.g_step(fake, None, &mut r);
@@ -89,7 +91,7 @@ fn workload(name: &str, batch: usize) -> Result<(Step, usize)> {
             let real = random([batch, 1, 28, 28], &mut rng, &train);
             let mut r = Rng::new(1);
             let step: Step = Box::new(move || {
-                let mut z = || Tensor::from_data(TensorData::new(r.uniform_vec(batch * 96, -1.0, 1.0), [batch, 96, 1, 1]), &train);
+                let mut z = || noise(Noise::Uniform, batch, [96, 1, 1], &mut r, &train);
                 let (z1, z2) = (z(), z());
                 let mut layer_rng = Rng::new(2);
                 let fake = gan.generate(z1, None, &mut layer_rng);
@@ -108,11 +110,11 @@ fn workload(name: &str, batch: usize) -> Result<(Step, usize)> {
             let mut r = Rng::new(1);
             let step: Step = Box::new(move || {
                 for _ in 0..5 {
-                    let z = Tensor::from_data(TensorData::new(r.normal_vec(batch * 100), [batch, 100, 1, 1]), &train);
+                    let z = noise(Noise::Normal, batch, [100, 1, 1], &mut r, &train);
                     let fake = gan.generate(z, None, &mut r);
                     gan.d_step(real.clone(), None, fake, None, &mut r).expect("LayerNorm critic");
                 }
-                let z = Tensor::from_data(TensorData::new(r.normal_vec(batch * 100), [batch, 100, 1, 1]), &train);
+                let z = noise(Noise::Normal, batch, [100, 1, 1], &mut r, &train);
                 let fake = gan.generate(z, None, &mut r);
                 gan.g_step(fake, None, &mut r);
             });
@@ -125,7 +127,7 @@ fn workload(name: &str, batch: usize) -> Result<(Step, usize)> {
             let g = Net::build(&spec.g, &mut rng, &device);
             let mut r = Rng::new(1);
             let step: Step = Box::new(move || {
-                let z = Tensor::<4>::from_data(TensorData::new(r.normal_vec(batch * 100), [batch, 100, 1, 1]), &device);
+                let z = noise(Noise::Normal, batch, [100, 1, 1], &mut r, &device);
                 let x = g.forward(z, None);
                 // Read back, as a user saving images would.
                 let _ = x.into_data();

@@ -13,7 +13,6 @@ use burn::tensor::{Tensor, activation};
 
 use super::layers::{Layer, Op};
 use super::net::Net;
-use super::spec::{LayerSpec, NetSpec};
 use crate::error::{Error, Result};
 use crate::rng::Rng;
 
@@ -21,20 +20,6 @@ use crate::rng::Rng;
 pub struct CriticPass {
     pub output: Tensor<4>,
     pub input_grad: Tensor<4>,
-}
-
-/// Refuse critics whose input gradient is not per-sample (BatchNorm mixes the batch) or that
-/// contain a layer without a VJP here.
-pub fn check_penalty_support(spec: &NetSpec, what: &str) -> Result<()> {
-    for l in &spec.layers {
-        if let LayerSpec::BatchNorm { .. } = l {
-            return Err(Error::config(
-                "model",
-                format!("{what} needs a critic without BatchNorm (it couples the samples of a batch); use LayerNorm or no normalisation"),
-            ));
-        }
-    }
-    Ok(())
 }
 
 /// Forward through `net` (training behaviour: dropout masks from `rng`) and the input gradient of

@@ -10,6 +10,7 @@ use crate::error::Result;
 use crate::loss::{GanLoss, Penalty};
 use crate::model::input_grad::critic_pass;
 use crate::model::zoo::Conditioning;
+use crate::model::net::host;
 use crate::model::{GanSpec, Net};
 use crate::rng::Rng;
 
@@ -55,10 +56,6 @@ pub struct GStats {
 
 pub fn scalar(t: Tensor<1>) -> f32 {
     t.into_data().convert::<f32>().try_to_vec::<f32>().expect("float")[0]
-}
-
-fn host_vec(t: Tensor<1>) -> Vec<f32> {
-    t.into_data().convert::<f32>().try_to_vec::<f32>().expect("float")
 }
 
 /// `[N, K]` one-hot rows for `labels`.
@@ -201,7 +198,7 @@ impl Gan {
         let dims = x.dims();
         let n = dims[0];
         let device = x.device();
-        let o = self.d_outputs();
+        let o = self.spec.d.shapes(self.spec.d_in_shape()).expect("wiring validated by build_spec").last().map_or(1, |s| s[0]);
         // Only the adversarial score is differentiated: seed 1 on it (plus the projection term).
         let seed = match (self.spec.conditioning, labels) {
             (Conditioning::Acgan, _) => Some(Tensor::cat(vec![Tensor::ones([n, 1], &device), Tensor::zeros([n, o - 1], &device)], 1)),
@@ -211,13 +208,6 @@ impl Gan {
         .map(|s: Tensor<2>| s.reshape([n, o, 1, 1]));
         let pass = critic_pass(&self.d, self.d_input(x, labels), Some(rng), seed)?;
         Ok((self.heads(pass.output, labels), self.image_grad(pass.input_grad, dims)))
-    }
-
-    fn d_outputs(&self) -> usize {
-        match self.spec.conditioning {
-            Conditioning::Acgan | Conditioning::Projection => 1 + self.spec.classes,
-            _ => 1,
-        }
     }
 
     /// One discriminator (critic) update on a real batch and a fake batch (detached from G here).
@@ -236,7 +226,7 @@ impl Gan {
         let mut class_accuracy = None;
         if let (Some(lr), Some(lf), Some(yr), Some(yf)) = (&real_heads.class_logits, &fake_heads.class_logits, real_labels, fake_labels) {
             loss = loss + cross_entropy(lr.clone(), yr) + cross_entropy(lf.clone(), yf);
-            let pred = host_vec(lr.clone().detach().argmax(1).float().reshape([yr.len()]));
+            let pred = host(&lr.clone().detach().argmax(1).float().reshape([yr.len()]));
             class_accuracy = Some(pred.iter().zip(yr).filter(|(p, y)| **p as u8 == **y).count() as f32 / yr.len() as f32);
         }
         let mut penalty_stats = None;
@@ -250,7 +240,7 @@ impl Gan {
                 }
             };
             let (value, norms) = penalty.value(grad);
-            let norms = host_vec(norms.detach());
+            let norms = host(&norms.detach());
             let mean = norms.iter().sum::<f32>() / norms.len().max(1) as f32;
             let max = norms.iter().cloned().fold(0f32, f32::max);
             penalty_stats = Some((scalar(value.clone().detach()), mean, max));

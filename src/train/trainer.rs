@@ -93,9 +93,11 @@ pub fn gan_spec(c: &TrainConfig, data_shape: [usize; 3], classes: usize) -> Resu
     }
     let opts = ModelOptions::new(c.z_dim, data_shape).conditional(c.conditioning, classes).with_label_embedding(c.label_embedding);
     let spec = build_spec(&c.model, &opts)?;
-    if let Some(p) = &c.penalty {
-        crate::model::input_grad::check_penalty_support(&spec.d, &format!("the {} penalty", p.name()))
-            .map_err(|_| Error::config("penalty", format!("the {} penalty needs a critic without BatchNorm; model {} has BatchNorm in D (use dcgan-28-ln or an MLP critic)", p.name(), c.model)))?;
+    // BatchNorm couples the samples of a batch, so the per-sample input gradient is undefined.
+    if let Some(p) = &c.penalty
+        && spec.d.has_batch_norm()
+    {
+        return Err(Error::config("penalty", format!("the {} penalty needs a critic without BatchNorm; model {} has BatchNorm in D (use dcgan-28-ln or an MLP critic)", p.name(), c.model)));
     }
     Ok(spec)
 }
