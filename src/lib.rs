@@ -13,3 +13,4 @@ pub mod progress;
 pub mod viz;
 pub mod presets;
 pub mod bench;
+pub mod eval;

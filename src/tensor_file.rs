@@ -41,6 +41,7 @@ pub fn read_f64(path: &Path) -> Result<HashMap<String, (Vec<usize>, Vec<f64>)>> 
         let data = match view.dtype() {
             Dtype::F64 => view.data().chunks_exact(8).map(|b| f64::from_le_bytes(b.try_into().unwrap())).collect(),
             Dtype::F32 => view.data().chunks_exact(4).map(|b| f32::from_le_bytes(b.try_into().unwrap()) as f64).collect(),
+            Dtype::I64 => view.data().chunks_exact(8).map(|b| i64::from_le_bytes(b.try_into().unwrap()) as f64).collect(),
             other => return Err(Error::bad_file(path, format!("tensor `{name}` has dtype {other:?}"))),
         };
         out.insert(name, (view.shape().to_vec(), data));

@@ -123,7 +123,7 @@ fn interrupt_saves_a_checkpoint_and_resume_continues() {
     // SIGTERM (as `timeout` or `kill` send) takes the same path as Ctrl-C.
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
-    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_gantry"))
+    let child = std::process::Command::new(env!("CARGO_BIN_EXE_gantry"))
         .args(["train", "--model", "mlp-small", "--generated-size", "20000", "--batch-size", "16", "--z-dim", "8", "--out", "run", "--quiet"])
         .current_dir(d)
         .stdout(std::process::Stdio::piped())
@@ -145,4 +145,51 @@ fn interrupt_saves_a_checkpoint_and_resume_continues() {
     let (code, stdout, err) = gantry(&["train", "--resume", "run", "--max-steps", &(saved + 2).to_string(), "--quiet"], d);
     assert_eq!(code, 0, "{err}");
     assert!(stdout.contains(&format!("{} generator steps", saved + 2)), "{stdout}");
+}
+
+#[test]
+fn eval_interpolate_and_minimax_commands() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let (code, out, _) = gantry(&["minimax", "--steps", "6", "--out", "mm"], d);
+    assert_eq!(code, 0);
+    assert!(out.contains("it circles") && out.contains("spirals out"), "{out}");
+    assert!(d.join("mm/minimax_alternating.png").exists() && d.join("mm/minimax_simultaneous.png").exists());
+
+    // A 2-D toy run: `eval modes` reports the VEEGAN/PacGAN numbers and a scatter plot.
+    let (code, _, err) = gantry(&["train", "--preset", "toy-ring8", "--max-steps", "5", "--batch-size", "16", "--generated-size", "256", "--out", "toy", "--quiet"], d);
+    assert_eq!(code, 0, "{err}");
+    let (code, out, err) = gantry(&["eval", "modes", "--checkpoint", "toy", "--n", "500", "--quiet"], d);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("of 8 modes covered") && out.contains("high-quality") && out.contains("reverse KL"), "{out}");
+    assert!(d.join("toy/eval/modes_scatter.png").exists() && d.join("toy/eval/modes.json").exists());
+
+    // Interpolation between seeds, saved z vectors and latent arithmetic on an image model.
+    let (code, _, err) = gantry(&["train", "--preset", "default", "--generated-size", "64", "--batch-size", "8", "--z-dim", "8", "--max-steps", "2", "--out", "run", "--quiet"], d);
+    assert_eq!(code, 0, "{err}");
+    let (code, _, err) = gantry(&["interpolate", "--checkpoint", "run", "--seeds", "1", "2", "3", "--steps", "5", "--spherical", "--out", "i.png"], d);
+    assert_eq!(code, 0, "{err}");
+    let img = image::open(d.join("i.png")).unwrap();
+    assert_eq!((img.width(), img.height()), (5 * 30 + 2, 2 * 30 + 2), "two rows of five");
+    let (code, _, err) = gantry(&["sample", "--checkpoint", "run", "--n", "8", "--grid", "s.png", "--save-z", "z.safetensors"], d);
+    assert_eq!(code, 0, "{err}");
+    let (code, _, err) = gantry(&["interpolate", "--checkpoint", "run", "--z-file", "z.safetensors", "--expr", "3 - 1 + 5", "--out", "a.png"], d);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(image::open(d.join("a.png")).unwrap().width(), 4 * 30 + 2, "three operands and the result");
+    one_line_error(&["interpolate", "--checkpoint", "run", "--z-file", "z.safetensors", "--expr", "3 - 99"], d, &["99"]);
+
+    // Without the Inception weights, FID says where to get them.
+    std::fs::create_dir_all(d.join("imgs")).unwrap();
+    let home = d.join("home");
+    let out = Command::new(env!("CARGO_BIN_EXE_gantry"))
+        .args(["eval", "fid", "imgs", "imgs"])
+        .current_dir(d)
+        .env("GANTRY_OFFLINE", "1")
+        .env("GANTRY_HOME", &home)
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_ne!(out.status.code(), Some(0));
+    assert!(err.contains("--inception-weights") && err.contains("pt_inception-2015-12-05-6726825d.pth"), "{err}");
+    one_line_error(&["eval", "fid", "imgs", "imgs", "--inception-weights", "nope.pth"], d, &["nope.pth"]);
 }

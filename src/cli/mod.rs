@@ -1,5 +1,7 @@
 //! The `gantry` command line (clap derive). Library errors become one line and a non-zero exit.
 
+mod eval;
+
 use std::path::PathBuf;
 
 use anyhow::{Context, Result, bail};
@@ -54,7 +56,19 @@ enum Command {
         /// Columns of a class-row grid.
         #[arg(long, default_value_t = 8)]
         per_class: usize,
+        /// Also save the z vectors of these samples (safetensors, tensor `z`) for
+        /// `gantry interpolate --z-file`.
+        #[arg(long)]
+        save_z: Option<PathBuf>,
     },
+    /// Evaluate: FID/IS/KID/precision-recall of a checkpoint (`--checkpoint RUN --against
+    /// mnist-test`), `fid A B`, `modes --checkpoint RUN`, `classifier DATASET`.
+    Eval(eval::EvalArgs),
+    /// Interpolate in latent space between seeds or saved z vectors (linear or spherical), or do
+    /// latent arithmetic; writes a grid PNG.
+    Interpolate(eval::InterpolateArgs),
+    /// The bilinear game min_x max_y x*y with plain gradient steps: a table and trajectory plots.
+    Minimax(eval::MinimaxArgs),
     /// Print each model's layers, output shapes and parameter counts.
     Models {
         name: Option<String>,
@@ -187,9 +201,12 @@ pub fn run() -> Result<()> {
     let cli = Cli::parse();
     match cli.command {
         Command::Train(a) => train(a),
-        Command::Sample { checkpoint, n, seed, grid, out_dir, batch_stats, class, classes, per_class } => {
-            sample(SampleArgs { ckpt: checkpoint, n, seed, grid, out_dir, batch_stats, class, classes, per_class })
+        Command::Sample { checkpoint, n, seed, grid, out_dir, batch_stats, class, classes, per_class, save_z } => {
+            sample(SampleArgs { ckpt: checkpoint, n, seed, grid, out_dir, batch_stats, class, classes, per_class, save_z })
         }
+        Command::Eval(a) => eval::run(a),
+        Command::Interpolate(a) => eval::interpolate_cmd(a),
+        Command::Minimax(a) => eval::minimax_cmd(a),
         Command::Models { name, z_dim, channels } => models(name, z_dim, channels),
         Command::Presets => {
             for (name, text) in presets::PRESETS {
@@ -364,10 +381,11 @@ struct SampleArgs {
     class: Option<String>,
     classes: Option<String>,
     per_class: usize,
+    save_z: Option<PathBuf>,
 }
 
 /// A class given as a number or as a name (case-insensitive).
-fn parse_class(s: &str, names: &[String]) -> Result<u8> {
+pub(crate) fn parse_class(s: &str, names: &[String]) -> Result<u8> {
     let s = s.trim();
     let k = names.len();
     let idx = match s.parse::<usize>() {
@@ -401,11 +419,9 @@ fn parse_classes(s: &str, names: &[String]) -> Result<Vec<u8>> {
 fn sample(a: SampleArgs) -> Result<()> {
     use burn::tensor::Device;
     use trainer::SampleGrid;
-    let l = checkpoint::load(&a.ckpt)?;
-    let spec = trainer::gan_spec(&l.config, l.data_shape, l.class_names.len())?;
+    let (l, gan) = eval::load_gan(&a.ckpt)?;
+    let spec = gan.spec.clone();
     let device = Device::flex();
-    let mut gan = gantry::train::gan::Gan::from_config(spec.clone(), &l.config, l.class_names.clone(), &device);
-    l.restore(&mut gan)?;
     let mut rng = gantry::rng::Rng::derived(a.seed, "sample", 0);
     let conditional = spec.classes > 0;
     if !conditional && (a.class.is_some() || a.classes.is_some()) {
@@ -421,7 +437,13 @@ fn sample(a: SampleArgs) -> Result<()> {
         }
         (None, None) => SampleGrid::noise(l.config.noise, &spec, a.n, None, &mut rng, &device),
     };
-    let run_dir = if a.ckpt.is_dir() { a.ckpt.clone() } else { a.ckpt.parent().and_then(|p| p.parent()).map(PathBuf::from).unwrap_or_default() };
+    let run_dir = eval::run_dir(&a.ckpt);
+    if let Some(path) = &a.save_z {
+        let [n, c, h, w] = grid.z.dims();
+        let z = gantry::model::NamedTensor { name: "z".into(), shape: vec![n, c * h * w], data: grid.z.to_data().convert::<f32>().try_to_vec::<f32>().expect("float") };
+        gantry::tensor_file::write(path, &[z], Default::default())?;
+        println!("wrote {n} z vectors to {} (gantry interpolate --z-file)", path.display());
+    }
     if let Some(dir) = a.out_dir {
         if spec.x_shape == [2, 1, 1] {
             bail!("--out-dir writes images; this model generates 2-D points (use --grid for a scatter plot)");
@@ -510,10 +532,10 @@ fn datasets(action: DatasetsAction) -> Result<()> {
                     .collect();
                 match candidates.iter().find(|p| p.exists()) {
                     Some(p) => {
-                        let got = download::md5_file(p)?;
-                        let ok = got == f.md5;
+                        let got = f.checksum.of_file(p)?;
+                        let ok = f.checksum.matches(&got);
                         bad += usize::from(!ok);
-                        println!("{} {} (md5 {got}{})", if ok { "ok " } else { "BAD" }, p.display(), if ok { "" } else { ", expected the official sum" });
+                        println!("{} {} ({got}{})", if ok { "ok " } else { "BAD" }, p.display(), if ok { "" } else { ", expected the official sum" });
                     }
                     None => {
                         bad += 1;

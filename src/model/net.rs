@@ -59,7 +59,8 @@ impl Net {
         x
     }
 
-    fn forward_range(&self, mut x: Tensor<4>, n: usize, mut rng: Option<&mut Rng>) -> Tensor<4> {
+    /// Output of the first `n` layers (e.g. a classifier's penultimate features).
+    pub fn forward_range(&self, mut x: Tensor<4>, n: usize, mut rng: Option<&mut Rng>) -> Tensor<4> {
         for layer in &self.layers[..n] {
             x = layer.forward(x, rng.as_deref_mut());
         }

@@ -79,3 +79,33 @@ pub fn scatter(title: &str, points: &[[f32; 2]], centres: &[[f32; 2]], range: f3
     c.text(8, 6, title, BLACK);
     c.save(path)
 }
+
+/// Vertical bars (e.g. class shares) with their labels underneath and a dashed reference level
+/// (e.g. the uniform share).
+pub fn bar_chart(title: &str, labels: &[String], values: &[f64], reference: Option<f64>, path: &Path) -> Result<()> {
+    let slot = (labels.iter().map(|l| l.len()).max().unwrap_or(1) * 8 + 8).max(24) as f64;
+    let (l, r, t, b) = (60.0, 20.0, 30.0, 30.0);
+    let (w, h) = (l + r + slot * labels.len() as f64, 320.0);
+    let mut c = Canvas::new(w as u32, h as u32);
+    let top = values.iter().cloned().chain(reference).fold(0.0f64, f64::max).max(1e-12) * 1.1;
+    let y = |v: f64| h - b - v / top * (h - t - b);
+    c.line(l, y(0.0), w - r, y(0.0), BLACK);
+    for (i, (&v, label)) in values.iter().zip(labels).enumerate() {
+        let x0 = l + i as f64 * slot + 4.0;
+        for px in x0 as i64..(x0 + slot - 8.0) as i64 {
+            c.line(px as f64, y(0.0), px as f64, y(v), super::canvas::BLUE);
+        }
+        c.text(x0 as i64, (h - b + 8.0) as i64, label, BLACK);
+    }
+    if let Some(rv) = reference {
+        let mut x = l;
+        while x < w - r {
+            c.line(x, y(rv), (x + 6.0).min(w - r), y(rv), RED);
+            x += 12.0;
+        }
+        c.text(4, y(rv) as i64 - 4, &fmt(rv), RED);
+    }
+    c.text(4, y(top / 1.1) as i64 - 4, &fmt(top / 1.1), GREY);
+    c.text(8, 8, title, BLACK);
+    c.save(path)
+}

@@ -1,0 +1,613 @@
+//! Reader for PyTorch checkpoints written by `torch.save(state_dict)`: the zip format (torch ≥ 1.6)
+//! and the older legacy format (a sequence of pickles followed by raw storages) that files saved
+//! before 2020 use, such as pytorch-fid's Inception weights. It runs a small pickle machine that
+//! knows just what state dicts contain: ordered dicts, tensors rebuilt from storages (with offsets
+//! and arbitrary strides, so transposed views read correctly) and scalars. No Python is involved.
+
+use std::collections::{BTreeMap, HashMap};
+use std::io::Read;
+use std::path::Path;
+
+use crate::error::{Error, Result};
+use crate::model::NamedTensor;
+
+/// Element type of a storage.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum DType {
+    F32,
+    F64,
+    F16,
+    I64,
+    I32,
+    I16,
+    I8,
+    U8,
+    Bool,
+}
+
+impl DType {
+    fn from_storage(name: &str) -> Option<DType> {
+        Some(match name.rsplit('.').next()? {
+            "FloatStorage" => DType::F32,
+            "DoubleStorage" => DType::F64,
+            "HalfStorage" => DType::F16,
+            "LongStorage" => DType::I64,
+            "IntStorage" => DType::I32,
+            "ShortStorage" => DType::I16,
+            "CharStorage" => DType::I8,
+            "ByteStorage" => DType::U8,
+            "BoolStorage" => DType::Bool,
+            _ => return None,
+        })
+    }
+
+    pub fn size(self) -> usize {
+        match self {
+            DType::F64 | DType::I64 => 8,
+            DType::F32 | DType::I32 => 4,
+            DType::F16 | DType::I16 => 2,
+            DType::I8 | DType::U8 | DType::Bool => 1,
+        }
+    }
+
+    pub fn is_float(self) -> bool {
+        matches!(self, DType::F32 | DType::F64 | DType::F16)
+    }
+
+    /// Element `i` of little-endian storage bytes, widened to f64.
+    fn read(self, b: &[u8], i: usize) -> f64 {
+        let s = &b[i * self.size()..(i + 1) * self.size()];
+        match self {
+            DType::F32 => f32::from_le_bytes(s.try_into().unwrap()) as f64,
+            DType::F64 => f64::from_le_bytes(s.try_into().unwrap()),
+            DType::F16 => half_to_f32(u16::from_le_bytes(s.try_into().unwrap())) as f64,
+            DType::I64 => i64::from_le_bytes(s.try_into().unwrap()) as f64,
+            DType::I32 => i32::from_le_bytes(s.try_into().unwrap()) as f64,
+            DType::I16 => i16::from_le_bytes(s.try_into().unwrap()) as f64,
+            DType::I8 => s[0] as i8 as f64,
+            DType::U8 | DType::Bool => s[0] as f64,
+        }
+    }
+}
+
+fn half_to_f32(h: u16) -> f32 {
+    let sign = if h & 0x8000 != 0 { -1.0 } else { 1.0 };
+    let exp = ((h >> 10) & 0x1f) as i32;
+    let frac = (h & 0x3ff) as f32;
+    match exp {
+        0 => sign * frac * 2f32.powi(-24),
+        31 => if frac == 0.0 { sign * f32::INFINITY } else { f32::NAN },
+        _ => sign * (1.0 + frac / 1024.0) * 2f32.powi(exp - 15),
+    }
+}
+
+/// One tensor of a checkpoint, made contiguous (row-major). Values are widened to f64 so that
+/// int64 buffers and float64 tensors read exactly.
+#[derive(Clone, Debug, PartialEq)]
+pub struct PthTensor {
+    pub dtype: DType,
+    pub shape: Vec<usize>,
+    pub values: Vec<f64>,
+}
+
+impl PthTensor {
+    pub fn to_named(&self, name: &str) -> NamedTensor {
+        NamedTensor { name: name.to_string(), shape: self.shape.clone(), data: self.values.iter().map(|&v| v as f32).collect() }
+    }
+}
+
+/// Read a state dict (name → tensor, in file order by name). A checkpoint that wraps the state
+/// dict as `{"state_dict": {...}}` is unwrapped.
+pub fn read_state_dict(path: &Path) -> Result<BTreeMap<String, PthTensor>> {
+    let bytes = std::fs::read(path).map_err(|e| Error::io(path, e))?;
+    let bad = |m: String| Error::bad_file(path, m);
+    let (root, storages) = if bytes.starts_with(b"PK\x03\x04") { read_zip(&bytes).map_err(bad)? } else { read_legacy(&bytes).map_err(bad)? };
+    let dict = match root {
+        Value::Dict(items) => items,
+        other => return Err(bad(format!("expected a state dict (a dict of tensors), found {}", other.kind()))),
+    };
+    let dict = match dict.iter().find(|(k, _)| matches!(k, Value::Str(s) if s == "state_dict")) {
+        Some((_, Value::Dict(inner))) => inner.clone(),
+        _ => dict,
+    };
+    let mut out = BTreeMap::new();
+    for (k, v) in dict {
+        let Value::Str(name) = k else { continue };
+        if let Value::Tensor(t) = v {
+            out.insert(name.clone(), materialise(&t, &storages).map_err(|m| bad(format!("tensor `{name}`: {m}")))?);
+        }
+    }
+    if out.is_empty() {
+        return Err(bad("no tensors found: not a PyTorch state dict".into()));
+    }
+    Ok(out)
+}
+
+#[derive(Clone, Debug)]
+struct StorageRef {
+    dtype: DType,
+    key: String,
+    /// Element offset into the root storage (legacy view storages only).
+    base: usize,
+}
+
+#[derive(Clone, Debug)]
+struct TensorRef {
+    storage: StorageRef,
+    offset: usize,
+    shape: Vec<usize>,
+    stride: Vec<usize>,
+}
+
+// Scalars and bytes are parsed (the machine must step over them) but no state dict tensor needs them.
+#[allow(dead_code)]
+#[derive(Clone, Debug)]
+enum Value {
+    Mark,
+    None,
+    Bool(bool),
+    Int(i64),
+    BigInt(i128),
+    Float(f64),
+    Str(String),
+    Bytes(Vec<u8>),
+    Tuple(Vec<Value>),
+    List(Vec<Value>),
+    Dict(Vec<(Value, Value)>),
+    Global(String),
+    Storage(StorageRef),
+    Tensor(TensorRef),
+    /// Something a state dict does not need (kept so the machine can go on).
+    Object(String),
+}
+
+impl Value {
+    fn kind(&self) -> String {
+        match self {
+            Value::Object(name) | Value::Global(name) => name.clone(),
+            other => format!("{other:?}").split(['(', ' ']).next().unwrap_or("?").to_string(),
+        }
+    }
+    fn int(&self) -> std::result::Result<i64, String> {
+        match self {
+            Value::Int(i) => Ok(*i),
+            other => Err(format!("expected an integer, found {}", other.kind())),
+        }
+    }
+    fn ints(&self) -> std::result::Result<Vec<usize>, String> {
+        match self {
+            Value::Tuple(v) | Value::List(v) => v.iter().map(|x| x.int().map(|i| i as usize)).collect(),
+            other => Err(format!("expected a tuple of integers, found {}", other.kind())),
+        }
+    }
+}
+
+struct Unpickler<'a> {
+    data: &'a [u8],
+    pos: usize,
+    stack: Vec<Value>,
+    memo: HashMap<u32, Value>,
+}
+
+impl<'a> Unpickler<'a> {
+    fn new(data: &'a [u8]) -> Self {
+        Self { data, pos: 0, stack: Vec::new(), memo: HashMap::new() }
+    }
+
+    fn take(&mut self, n: usize) -> std::result::Result<&'a [u8], String> {
+        let end = self.pos.checked_add(n).filter(|&e| e <= self.data.len()).ok_or("truncated pickle")?;
+        let s = &self.data[self.pos..end];
+        self.pos = end;
+        Ok(s)
+    }
+    fn u8(&mut self) -> std::result::Result<u8, String> {
+        Ok(self.take(1)?[0])
+    }
+    fn u16(&mut self) -> std::result::Result<u16, String> {
+        Ok(u16::from_le_bytes(self.take(2)?.try_into().unwrap()))
+    }
+    fn u32(&mut self) -> std::result::Result<u32, String> {
+        Ok(u32::from_le_bytes(self.take(4)?.try_into().unwrap()))
+    }
+    fn line(&mut self) -> std::result::Result<String, String> {
+        let rest = &self.data[self.pos..];
+        let n = rest.iter().position(|&b| b == b'\n').ok_or("truncated pickle")?;
+        let s = String::from_utf8_lossy(&rest[..n]).into_owned();
+        self.pos += n + 1;
+        Ok(s)
+    }
+    fn string(&mut self, n: usize) -> std::result::Result<String, String> {
+        Ok(String::from_utf8_lossy(self.take(n)?).into_owned())
+    }
+    fn pop(&mut self) -> std::result::Result<Value, String> {
+        self.stack.pop().ok_or_else(|| "pickle stack underflow".to_string())
+    }
+    fn pop_mark(&mut self) -> std::result::Result<Vec<Value>, String> {
+        let at = self.stack.iter().rposition(|v| matches!(v, Value::Mark)).ok_or("pickle MARK missing")?;
+        let items = self.stack.split_off(at + 1);
+        self.stack.pop();
+        Ok(items)
+    }
+    fn top(&mut self) -> std::result::Result<&mut Value, String> {
+        self.stack.last_mut().ok_or_else(|| "pickle stack underflow".to_string())
+    }
+
+    /// Run to STOP and return the pickled object.
+    fn load(mut self) -> std::result::Result<(Value, usize), String> {
+        loop {
+            let op = self.u8()?;
+            match op {
+                0x80 => {
+                    self.u8()?; // PROTO
+                }
+                0x95 => {
+                    self.take(8)?; // FRAME
+                }
+                b'.' => return Ok((self.pop()?, self.pos)),
+                b'(' => self.stack.push(Value::Mark),
+                b'}' => self.stack.push(Value::Dict(Vec::new())),
+                b']' => self.stack.push(Value::List(Vec::new())),
+                b')' => self.stack.push(Value::Tuple(Vec::new())),
+                b'N' => self.stack.push(Value::None),
+                0x88 => self.stack.push(Value::Bool(true)),
+                0x89 => self.stack.push(Value::Bool(false)),
+                b'K' => {
+                    let v = self.u8()? as i64;
+                    self.stack.push(Value::Int(v))
+                }
+                b'M' => {
+                    let v = self.u16()? as i64;
+                    self.stack.push(Value::Int(v))
+                }
+                b'J' => {
+                    let v = self.u32()? as i32 as i64;
+                    self.stack.push(Value::Int(v))
+                }
+                0x8a | 0x8b => {
+                    // LONG1 / LONG4: little-endian two's complement; kept if it fits in i64.
+                    let n = if op == 0x8a { self.u8()? as usize } else { self.u32()? as usize };
+                    let b = self.take(n)?;
+                    let mut v: i128 = 0;
+                    for (i, &byte) in b.iter().enumerate().take(16) {
+                        v |= (byte as i128) << (8 * i);
+                    }
+                    if n > 0 && n < 16 && b[n - 1] & 0x80 != 0 {
+                        v -= 1i128 << (8 * n);
+                    }
+                    self.stack.push(match i64::try_from(v) {
+                        Ok(i) => Value::Int(i),
+                        Err(_) => Value::BigInt(v),
+                    })
+                }
+                b'G' => {
+                    let v = f64::from_be_bytes(self.take(8)?.try_into().unwrap());
+                    self.stack.push(Value::Float(v))
+                }
+                b'X' => {
+                    let n = self.u32()? as usize;
+                    let s = self.string(n)?;
+                    self.stack.push(Value::Str(s))
+                }
+                0x8c => {
+                    let n = self.u8()? as usize;
+                    let s = self.string(n)?;
+                    self.stack.push(Value::Str(s))
+                }
+                0x8d => {
+                    let n = u64::from_le_bytes(self.take(8)?.try_into().unwrap()) as usize;
+                    let s = self.string(n)?;
+                    self.stack.push(Value::Str(s))
+                }
+                b'U' => {
+                    let n = self.u8()? as usize;
+                    let s = self.string(n)?;
+                    self.stack.push(Value::Str(s))
+                }
+                b'T' => {
+                    let n = self.u32()? as usize;
+                    let s = self.string(n)?;
+                    self.stack.push(Value::Str(s))
+                }
+                b'C' => {
+                    let n = self.u8()? as usize;
+                    let b = self.take(n)?.to_vec();
+                    self.stack.push(Value::Bytes(b))
+                }
+                b'B' => {
+                    let n = self.u32()? as usize;
+                    let b = self.take(n)?.to_vec();
+                    self.stack.push(Value::Bytes(b))
+                }
+                b'q' => {
+                    let i = self.u8()? as u32;
+                    let v = self.top()?.clone();
+                    self.memo.insert(i, v);
+                }
+                b'r' => {
+                    let i = self.u32()?;
+                    let v = self.top()?.clone();
+                    self.memo.insert(i, v);
+                }
+                0x94 => {
+                    let i = self.memo.len() as u32;
+                    let v = self.top()?.clone();
+                    self.memo.insert(i, v);
+                }
+                b'h' => {
+                    let i = self.u8()? as u32;
+                    let v = self.memo.get(&i).cloned().ok_or("pickle memo entry missing")?;
+                    self.stack.push(v)
+                }
+                b'j' => {
+                    let i = self.u32()?;
+                    let v = self.memo.get(&i).cloned().ok_or("pickle memo entry missing")?;
+                    self.stack.push(v)
+                }
+                b't' => {
+                    let items = self.pop_mark()?;
+                    self.stack.push(Value::Tuple(items))
+                }
+                0x85..=0x87 => {
+                    let n = (op - 0x84) as usize;
+                    if self.stack.len() < n {
+                        return Err("pickle stack underflow".into());
+                    }
+                    let items = self.stack.split_off(self.stack.len() - n);
+                    self.stack.push(Value::Tuple(items))
+                }
+                b'l' => {
+                    let items = self.pop_mark()?;
+                    self.stack.push(Value::List(items))
+                }
+                b'd' => {
+                    let items = self.pop_mark()?;
+                    self.stack.push(Value::Dict(pairs(items)))
+                }
+                b'a' => {
+                    let v = self.pop()?;
+                    if let Value::List(l) = self.top()? {
+                        l.push(v)
+                    }
+                }
+                b'e' => {
+                    let items = self.pop_mark()?;
+                    if let Value::List(l) = self.top()? {
+                        l.extend(items)
+                    }
+                }
+                b's' => {
+                    let v = self.pop()?;
+                    let k = self.pop()?;
+                    if let Value::Dict(d) = self.top()? {
+                        d.push((k, v))
+                    }
+                }
+                b'u' => {
+                    let items = self.pop_mark()?;
+                    if let Value::Dict(d) = self.top()? {
+                        d.extend(pairs(items))
+                    }
+                }
+                b'c' => {
+                    let module = self.line()?;
+                    let name = self.line()?;
+                    self.stack.push(Value::Global(format!("{module}.{name}")))
+                }
+                0x93 => {
+                    let name = self.pop()?;
+                    let module = self.pop()?;
+                    match (module, name) {
+                        (Value::Str(m), Value::Str(n)) => self.stack.push(Value::Global(format!("{m}.{n}"))),
+                        _ => return Err("STACK_GLOBAL expects two strings".into()),
+                    }
+                }
+                b'Q' => {
+                    let pid = self.pop()?;
+                    self.stack.push(persistent_load(pid)?)
+                }
+                b'R' => {
+                    let args = self.pop()?;
+                    let callable = self.pop()?;
+                    self.stack.push(reduce(callable, args)?)
+                }
+                0x81 => {
+                    let _args = self.pop()?;
+                    let cls = self.pop()?;
+                    self.stack.push(Value::Object(cls.kind()))
+                }
+                b'b' => {
+                    // BUILD: object state (e.g. a state dict's `_metadata`) is not needed.
+                    self.pop()?;
+                }
+                b'0' => {
+                    self.pop()?;
+                }
+                b'1' => {
+                    self.pop_mark()?;
+                }
+                b'2' => {
+                    let v = self.top()?.clone();
+                    self.stack.push(v)
+                }
+                other => return Err(format!("unsupported pickle opcode 0x{other:02x} at byte {}", self.pos - 1)),
+            }
+        }
+    }
+}
+
+fn pairs(items: Vec<Value>) -> Vec<(Value, Value)> {
+    let mut it = items.into_iter();
+    let mut out = Vec::new();
+    while let (Some(k), Some(v)) = (it.next(), it.next()) {
+        out.push((k, v));
+    }
+    out
+}
+
+/// `('storage', storage_type, key, location, numel[, view_metadata])`.
+fn persistent_load(pid: Value) -> std::result::Result<Value, String> {
+    let Value::Tuple(t) = pid else { return Err("persistent id is not a tuple".into()) };
+    match t.as_slice() {
+        [Value::Str(tag), Value::Global(ty), key, _location, _numel, rest @ ..] if tag == "storage" => {
+            let dtype = DType::from_storage(ty).ok_or_else(|| format!("unsupported storage type {ty}"))?;
+            let key = match key {
+                Value::Str(s) => s.clone(),
+                Value::Int(i) => i.to_string(),
+                other => return Err(format!("storage key is {}", other.kind())),
+            };
+            // Legacy view storages: (view_key, offset, size) into the root storage.
+            let base = match rest.first() {
+                Some(Value::Tuple(view)) if view.len() == 3 => view[1].int()? as usize,
+                _ => 0,
+            };
+            Ok(Value::Storage(StorageRef { dtype, key, base }))
+        }
+        _ => Err("unsupported persistent id (expected a storage)".into()),
+    }
+}
+
+fn reduce(callable: Value, args: Value) -> std::result::Result<Value, String> {
+    let name = match &callable {
+        Value::Global(n) => n.as_str(),
+        _ => return Ok(Value::Object(callable.kind())),
+    };
+    let args = match args {
+        Value::Tuple(a) => a,
+        _ => return Ok(Value::Object(name.to_string())),
+    };
+    match name {
+        "torch._utils._rebuild_tensor_v2" | "torch._utils._rebuild_tensor" => {
+            let [Value::Storage(storage), offset, shape, stride, ..] = args.as_slice() else {
+                return Err(format!("{name} with unexpected arguments"));
+            };
+            Ok(Value::Tensor(TensorRef { storage: storage.clone(), offset: offset.int()? as usize, shape: shape.ints()?, stride: stride.ints()? }))
+        }
+        "torch._utils._rebuild_parameter" | "torch._utils._rebuild_parameter_with_state" => {
+            Ok(args.into_iter().next().ok_or("parameter without data")?)
+        }
+        "collections.OrderedDict" => Ok(Value::Dict(Vec::new())),
+        _ => Ok(Value::Object(name.to_string())),
+    }
+}
+
+type Storages = HashMap<String, (DType, Vec<u8>)>;
+
+fn materialise(t: &TensorRef, storages: &Storages) -> std::result::Result<PthTensor, String> {
+    let (dtype, bytes) = storages.get(&t.storage.key).ok_or_else(|| format!("storage {} missing", t.storage.key))?;
+    if *dtype != t.storage.dtype {
+        return Err(format!("storage {} read as {:?} and {:?}", t.storage.key, dtype, t.storage.dtype));
+    }
+    if t.shape.len() != t.stride.len() {
+        return Err("shape and stride lengths differ".into());
+    }
+    let numel_storage = bytes.len() / dtype.size();
+    let n: usize = t.shape.iter().product();
+    let start = t.storage.base + t.offset;
+    if n > 0 {
+        let last = start + t.shape.iter().zip(&t.stride).map(|(s, st)| (s - 1) * st).sum::<usize>();
+        if last >= numel_storage {
+            return Err(format!("view reaches element {last} of a storage of {numel_storage}"));
+        }
+    }
+    let mut values = Vec::with_capacity(n);
+    let mut index = vec![0usize; t.shape.len()];
+    for _ in 0..n {
+        let at = start + index.iter().zip(&t.stride).map(|(i, s)| i * s).sum::<usize>();
+        values.push(dtype.read(bytes, at));
+        for d in (0..index.len()).rev() {
+            index[d] += 1;
+            if index[d] < t.shape[d] {
+                break;
+            }
+            index[d] = 0;
+        }
+    }
+    Ok(PthTensor { dtype: *dtype, shape: t.shape.clone(), values })
+}
+
+/// Storage keys and types referenced by the pickled object.
+fn storage_refs(v: &Value, out: &mut BTreeMap<String, DType>) {
+    match v {
+        Value::Tensor(t) => {
+            out.insert(t.storage.key.clone(), t.storage.dtype);
+        }
+        Value::Storage(s) => {
+            out.insert(s.key.clone(), s.dtype);
+        }
+        Value::Tuple(items) | Value::List(items) => items.iter().for_each(|i| storage_refs(i, out)),
+        Value::Dict(items) => items.iter().for_each(|(k, v)| {
+            storage_refs(k, out);
+            storage_refs(v, out)
+        }),
+        _ => {}
+    }
+}
+
+fn read_zip(bytes: &[u8]) -> std::result::Result<(Value, Storages), String> {
+    let mut zip = zip::ZipArchive::new(std::io::Cursor::new(bytes)).map_err(|e| format!("not a valid zip archive ({e})"))?;
+    let pkl = (0..zip.len())
+        .filter_map(|i| zip.by_index(i).ok().map(|f| f.name().to_string()))
+        .find(|n| n.ends_with("data.pkl"))
+        .ok_or("zip archive without data.pkl: not a PyTorch checkpoint")?;
+    let prefix = pkl.trim_end_matches("data.pkl").to_string();
+    let read = |zip: &mut zip::ZipArchive<std::io::Cursor<&[u8]>>, name: &str| -> std::result::Result<Vec<u8>, String> {
+        let mut f = zip.by_name(name).map_err(|_| format!("{name} missing from the archive"))?;
+        let mut buf = Vec::new();
+        f.read_to_end(&mut buf).map_err(|e| format!("{name}: {e}"))?;
+        Ok(buf)
+    };
+    if let Ok(order) = read(&mut zip, &format!("{prefix}byteorder")) {
+        if order.trim_ascii() != b"little" {
+            return Err("big-endian checkpoints are not supported".into());
+        }
+    }
+    let (root, _) = Unpickler::new(&read(&mut zip, &pkl)?).load()?;
+    let mut refs = BTreeMap::new();
+    storage_refs(&root, &mut refs);
+    let mut storages = HashMap::new();
+    for (key, dtype) in refs {
+        let data = read(&mut zip, &format!("{prefix}data/{key}"))?;
+        storages.insert(key, (dtype, data));
+    }
+    Ok((root, storages))
+}
+
+const LEGACY_MAGIC: i128 = 0x1950a86a20f9469cfc6c;
+
+fn read_legacy(bytes: &[u8]) -> std::result::Result<(Value, Storages), String> {
+    let mut pos = 0;
+    let mut next = |what: &str| -> std::result::Result<Value, String> {
+        let (v, used) = Unpickler::new(&bytes[pos..]).load().map_err(|e| format!("{what}: {e}"))?;
+        pos += used;
+        Ok(v)
+    };
+    let magic = next("not a PyTorch checkpoint (neither zip nor legacy pickle format)")?;
+    if !matches!(magic, Value::BigInt(m) if m == LEGACY_MAGIC) {
+        return Err("wrong magic number: not a PyTorch checkpoint".into());
+    }
+    let protocol = next("protocol version")?.int()?;
+    if protocol != 1001 {
+        return Err(format!("legacy protocol version {protocol}, expected 1001"));
+    }
+    let _sys_info = next("system info")?;
+    let root = next("state dict")?;
+    let keys = match next("storage keys")? {
+        Value::List(k) => k,
+        other => return Err(format!("storage keys: expected a list, found {}", other.kind())),
+    };
+    let mut refs = BTreeMap::new();
+    storage_refs(&root, &mut refs);
+    let mut storages = HashMap::new();
+    for key in keys {
+        let Value::Str(key) = key else { return Err("storage key is not a string".into()) };
+        let dtype = *refs.get(&key).ok_or_else(|| format!("storage {key} is not referenced"))?;
+        let header = bytes.get(pos..pos + 8).ok_or("truncated: storage header missing")?;
+        let numel = i64::from_le_bytes(header.try_into().unwrap()) as usize;
+        pos += 8;
+        let len = numel * dtype.size();
+        let data = bytes.get(pos..pos + len).ok_or_else(|| format!("truncated: storage {key} needs {len} bytes"))?;
+        pos += len;
+        storages.insert(key, (dtype, data.to_vec()));
+    }
+    Ok((root, storages))
+}

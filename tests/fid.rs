@@ -1,0 +1,207 @@
+//! The Inception metrics against pytorch-fid / SciPy / NumPy reference values in
+//! `../shared/golden/fid` (see its README): checkpoint readers, the resize, the FID network with
+//! formula weights, Fréchet distance, IS and KID.
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+
+use gantry::eval::stats::{self, Features, Gaussian};
+use gantry::eval::{self, FidExtractor, inception, pth};
+use gantry::model::NamedTensor;
+use gantry::tensor_file;
+
+fn golden_dir() -> Option<PathBuf> {
+    let d = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared/golden/fid");
+    if d.exists() {
+        Some(d)
+    } else {
+        eprintln!("skipping: {} not found (the golden reference values live beside the repository)", d.display());
+        None
+    }
+}
+
+fn rel_err(a: &[f64], b: &[f64]) -> f64 {
+    let num: f64 = a.iter().zip(b).map(|(x, y)| (x - y).powi(2)).sum::<f64>().sqrt();
+    let den: f64 = b.iter().map(|y| y * y).sum::<f64>().sqrt().max(1e-30);
+    num / den
+}
+
+fn f64s(v: &[f32]) -> Vec<f64> {
+    v.iter().map(|&x| x as f64).collect()
+}
+
+#[test]
+fn both_checkpoint_formats_read_the_same_tensors() {
+    let Some(dir) = golden_dir() else { return };
+    let expected = tensor_file::read_f64(&dir.join("small_expected.safetensors")).unwrap();
+    for file in ["small_zip.pth", "small_legacy.pth"] {
+        let sd = pth::read_state_dict(&dir.join(file)).unwrap_or_else(|e| panic!("{file}: {e}"));
+        assert_eq!(sd.len(), expected.len(), "{file}: tensor count");
+        for (name, (shape, values)) in &expected {
+            let t = sd.get(name).unwrap_or_else(|| panic!("{file}: `{name}` missing"));
+            assert_eq!(&t.shape, shape, "{file}: `{name}` shape");
+            assert_eq!(&t.values, values, "{file}: `{name}` values");
+        }
+        assert_eq!(sd["bn.num_batches_tracked"].dtype, pth::DType::I64);
+        // The transposed view shares fc.weight's storage: strides must be honoured.
+        let (w, wt) = (&sd["fc.weight"], &sd["fc.weight_t"]);
+        assert_eq!(wt.values[1], w.values[2], "{file}: fc.weight_t[0][1] == fc.weight[1][0]");
+    }
+}
+
+#[test]
+fn truncated_or_foreign_checkpoints_are_refused_with_the_file_name() {
+    let Some(dir) = golden_dir() else { return };
+    let tmp = tempfile::tempdir().unwrap();
+    let bytes = std::fs::read(dir.join("small_legacy.pth")).unwrap();
+    let cut = tmp.path().join("cut.pth");
+    std::fs::write(&cut, &bytes[..bytes.len() - 10]).unwrap();
+    let msg = pth::read_state_dict(&cut).unwrap_err().to_string();
+    assert!(msg.contains("cut.pth") && msg.contains("truncated"), "{msg}");
+    let other = tmp.path().join("other.pth");
+    std::fs::write(&other, b"\x80\x02K\x05.").unwrap();
+    let msg = pth::read_state_dict(&other).unwrap_err().to_string();
+    assert!(msg.contains("other.pth") && msg.contains("magic"), "{msg}");
+}
+
+/// The README's formula weights, over the state-dict names sorted as byte strings.
+fn formula_weights() -> HashMap<String, NamedTensor> {
+    let mut shapes = inception::state_dict_shapes();
+    shapes.sort_by(|a, b| a.0.as_bytes().cmp(b.0.as_bytes()));
+    shapes
+        .into_iter()
+        .enumerate()
+        .map(|(k, (name, shape))| {
+            let n: usize = shape.iter().product();
+            let base = |i: usize| ((0.7 * i as f64 + 1.3 * k as f64 + 0.1).sin() as f32) as f64;
+            let fan_in = n as f64 / shape.first().copied().unwrap_or(1) as f64;
+            let data: Vec<f32> = (0..n)
+                .map(|i| {
+                    let b = base(i);
+                    let v = if name.ends_with("running_var") {
+                        1.0 + 0.5 * b.abs()
+                    } else if name.ends_with("running_mean") || name.ends_with("bn.bias") {
+                        0.1 * b
+                    } else if name.ends_with("bn.weight") {
+                        1.0 + 0.1 * b
+                    } else if name == "fc.bias" {
+                        0.01 * b
+                    } else if name.ends_with("num_batches_tracked") {
+                        0.0
+                    } else {
+                        b * (3.0 / fan_in).sqrt()
+                    };
+                    v as f32
+                })
+                .collect();
+            (name.clone(), NamedTensor { name, shape, data })
+        })
+        .collect()
+}
+
+fn golden_images(dir: &std::path::Path) -> Vec<eval::Image8> {
+    let order = std::fs::read_to_string(dir.join("images/ORDER.txt")).unwrap();
+    order.lines().filter(|l| !l.trim().is_empty()).map(|f| eval::read_image(&dir.join("images").join(f.trim())).unwrap()).collect()
+}
+
+#[test]
+fn resize_matches_pytorch_bilinear() {
+    let Some(dir) = golden_dir() else { return };
+    let golden = tensor_file::read(&dir.join("features.safetensors")).unwrap();
+    let corner = &golden.tensors["resized_corner"].data;
+    for (i, img) in golden_images(&dir).iter().enumerate() {
+        let x = inception::preprocess(img);
+        let s = inception::SIZE;
+        for ch in 0..3 {
+            for y in 0..4 {
+                for xx in 0..4 {
+                    let got = (x[(ch * s + y) * s + xx] + 1.0) / 2.0;
+                    let want = corner[((i * 3 + ch) * 4 + y) * 4 + xx];
+                    assert!((got - want).abs() < 2e-6, "image {i} channel {ch} ({y},{xx}): {got} vs {want}");
+                }
+            }
+        }
+    }
+}
+
+#[test]
+fn fid_inception_features_and_logits_match_pytorch_fid() {
+    let Some(dir) = golden_dir() else { return };
+    let golden = tensor_file::read(&dir.join("features.safetensors")).unwrap();
+    let net = FidExtractor::from_tensors(&formula_weights()).unwrap();
+    let images = golden_images(&dir);
+    let pool3 = net.pool3(&images, true, "golden");
+    let want = &golden.tensors["pool3"].data;
+    let n = images.len();
+    for i in 0..n {
+        let r = rel_err(&f64s(&pool3[i * 2048..(i + 1) * 2048]), &f64s(&want[i * 2048..(i + 1) * 2048]));
+        assert!(r < 1e-4, "image {i}: pool3 relative error {r}");
+    }
+    for (bias, key) in [(true, "logits"), (false, "logits_unbiased")] {
+        let r = rel_err(&f64s(&net.net.logits(&pool3, bias)), &f64s(&golden.tensors[key].data));
+        assert!(r < 1e-4, "{key}: relative error {r}");
+    }
+}
+
+fn stats_file(dir: &std::path::Path) -> HashMap<String, (Vec<usize>, Vec<f64>)> {
+    tensor_file::read_f64(&dir.join("statistics.safetensors")).unwrap()
+}
+
+fn features(s: &HashMap<String, (Vec<usize>, Vec<f64>)>, key: &str) -> Features {
+    let (shape, v) = &s[key];
+    Features::new(shape[0], shape[1], v.clone())
+}
+
+#[test]
+fn gaussian_fit_and_frechet_distance_match_pytorch_fid() {
+    let Some(dir) = golden_dir() else { return };
+    let s = stats_file(&dir);
+    let (a, b) = (Gaussian::fit(&features(&s, "feat_a_f64")), Gaussian::fit(&features(&s, "feat_b_f64")));
+    assert!(rel_err(&a.mu, &s["mu_a_f64"].1) < 1e-12);
+    assert!(rel_err(&a.sigma, &s["sigma_a_f64"].1) < 1e-12);
+    assert!(rel_err(&b.sigma, &s["sigma_b_f64"].1) < 1e-12);
+    let fid = stats::frechet_distance(&a, &b);
+    let want = s["fid_ab_f64"].1[0];
+    assert!(((fid - want) / want).abs() < 1e-6, "FID {fid} vs {want}");
+    assert!(stats::frechet_distance(&a, &a).abs() < 1e-6 * want, "FID of a set against itself");
+    // Fewer samples than dimensions: singular covariances.
+    let (c, d) = (Gaussian::fit(&features(&s, "feat_c_f64")), Gaussian::fit(&features(&s, "feat_d_f64")));
+    let fid = stats::frechet_distance(&c, &d);
+    let want = s["fid_cd_f64"].1[0];
+    assert!(((fid - want) / want).abs() < 1e-4, "singular FID {fid} vs {want}");
+}
+
+#[test]
+fn inception_score_and_kid_match_the_reference() {
+    let Some(dir) = golden_dir() else { return };
+    let s = stats_file(&dir);
+    let (mean, std) = stats::inception_score(&s["is_logits_f64"].1, 10, 10);
+    let (wm, ws) = (s["is_mean_f64"].1[0], s["is_std_f64"].1[0]);
+    assert!(((mean - wm) / wm).abs() < 1e-9 && ((std - ws) / ws).abs() < 1e-6, "IS {mean}±{std} vs {wm}±{ws}");
+    let kid = stats::mmd2_polynomial(&features(&s, "feat_a_f64"), &features(&s, "feat_b_f64"));
+    let want = s["kid_ab_f64"].1[0];
+    assert!(((kid - want) / want).abs() < 1e-8, "KID {kid} vs {want}");
+}
+
+#[test]
+fn statistics_files_round_trip_as_npz() {
+    let Some(dir) = golden_dir() else { return };
+    let s = stats_file(&dir);
+    let g = Gaussian { mu: s["mu_a_f64"].1.clone(), sigma: s["sigma_a_f64"].1.clone() };
+    let tmp = tempfile::tempdir().unwrap();
+    let path = tmp.path().join("stats.npz");
+    eval::npz::save_stats(&path, &g).unwrap();
+    assert_eq!(eval::npz::load_stats(&path).unwrap(), g);
+}
+
+#[test]
+fn precision_recall_follow_the_knn_manifold_definition() {
+    // Real points on a line 0..10; fakes: half on the real manifold, half far away.
+    let real = Features::new(11, 1, (0..=10).map(|i| i as f64).collect());
+    let fake = Features::new(4, 1, vec![2.5, 7.0, 100.0, 200.0]);
+    let (p, r) = stats::precision_recall(&real, &fake, 3);
+    assert_eq!(p, 0.5, "two of four fakes lie within a real sample's 3-NN ball");
+    // The fakes' 3-NN radii are huge (their 3rd neighbour is far away), so every real point is
+    // inside the ball around 2.5.
+    assert_eq!(r, 1.0);
+}
