@@ -205,3 +205,38 @@ fn precision_recall_follow_the_knn_manifold_definition() {
     // inside the ball around 2.5.
     assert_eq!(r, 1.0);
 }
+
+#[test]
+fn eval_commands_run_end_to_end_with_given_weights() {
+    let Some(dir) = golden_dir() else { return };
+    let tmp = tempfile::tempdir().unwrap();
+    let d = tmp.path();
+    let mut w: Vec<NamedTensor> = formula_weights().into_values().collect();
+    w.sort_by(|a, b| a.name.cmp(&b.name));
+    tensor_file::write(&d.join("fid.safetensors"), &w, Default::default()).unwrap();
+    std::fs::create_dir_all(d.join("a")).unwrap();
+    for f in ["mnist_0.png", "mnist_1.png", "pattern_0.png", "celeba_000001.png"] {
+        std::fs::copy(dir.join("images").join(f), d.join("a").join(f)).unwrap();
+    }
+    let gantry = |args: &[&str]| {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_gantry")).args(args).current_dir(d).env("GANTRY_OFFLINE", "1").output().unwrap();
+        assert!(out.status.success(), "{args:?}: {}", String::from_utf8_lossy(&out.stderr));
+        String::from_utf8_lossy(&out.stdout).to_string()
+    };
+    // A set against itself: ~0. Against its saved statistics: the same.
+    let out = gantry(&["eval", "fid", "a", "a", "--inception-weights", "fid.safetensors", "--quiet"]);
+    let fid: f64 = out.trim().strip_prefix("FID: ").unwrap().parse().unwrap();
+    assert!(fid.abs() < 1e-3, "{out}");
+    gantry(&["eval", "fid", "--save-stats", "a", "a.npz", "--inception-weights", "fid.safetensors", "--quiet"]);
+    let out = gantry(&["eval", "fid", "a", "a.npz", "--inception-weights", "fid.safetensors", "--quiet"]);
+    assert!(out.trim().strip_prefix("FID: ").unwrap().parse::<f64>().unwrap().abs() < 1e-3, "{out}");
+    // A generator's own samples against a folder: every metric is reported and saved.
+    gantry(&["train", "--preset", "default", "--generated-size", "64", "--batch-size", "8", "--z-dim", "8", "--max-steps", "2", "--out", "run", "--quiet"]);
+    let out = gantry(&["eval", "--checkpoint", "run", "--n", "12", "--against", "a", "--inception-weights", "fid.safetensors", "--quiet"]);
+    for m in ["FID", "IS", "KID", "precision"] {
+        assert!(out.contains(m), "{m} missing from:\n{out}");
+    }
+    let report: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(d.join("run/eval/inception.json")).unwrap()).unwrap();
+    assert_eq!(report["n_generated"], 12);
+    assert!(report["fid"].as_f64().unwrap() > 0.0);
+}

@@ -35,7 +35,8 @@ pub struct EvalArgs {
 
 #[derive(clap::Args, Clone)]
 struct Common {
-    /// pytorch-fid's `pt_inception-2015-12-05-6726825d.pth` (default: cached, or downloaded).
+    /// pytorch-fid's `pt_inception-2015-12-05-6726825d.pth`, or its state dict as .safetensors
+    /// (default: the cached copy, else a download).
     #[arg(long)]
     inception_weights: Option<PathBuf>,
     /// Where dataset files are (as for `train`).
@@ -76,7 +77,7 @@ enum EvalAction {
     /// test accuracy.
     Classifier {
         dataset: String,
-        #[arg(long, default_value_t = 3)]
+        #[arg(long, default_value_t = 5)]
         epochs: usize,
         #[command(flatten)]
         common: Common,
@@ -191,11 +192,16 @@ fn fid(a: &str, b: &str, save_stats: bool, c: &Common) -> Result<()> {
     }
     let gb = gaussian(&net, &source(b, c, None)?, b, c.quiet);
     let n: usize = [&first].iter().map(|s| if let Source::Images(i) = s { i.len() } else { 0 }).sum();
-    println!("FID: {:.4}", stats::frechet_distance(&ga, &gb));
+    println!("FID: {:.4}", shown(stats::frechet_distance(&ga, &gb)));
     if n > 0 && !c.quiet {
         eprintln!("({} images of {a} in {:.1} s)", n, start.elapsed().as_secs_f64());
     }
     Ok(())
+}
+
+/// FID is non-negative; a rounding-level negative value (a set against itself) prints as 0.
+fn shown(fid: f64) -> f64 {
+    if fid < 0.0 && fid > -1e-6 { 0.0 } else { fid }
 }
 
 fn inception_eval(ckpt: &Path, n: usize, against: &str, c: &Common) -> Result<()> {

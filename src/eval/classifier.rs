@@ -55,7 +55,7 @@ pub struct TrainOptions {
 
 impl Default for TrainOptions {
     fn default() -> Self {
-        Self { epochs: 3, batch_size: 64, lr: 1e-3, seed: 0, quiet: false }
+        Self { epochs: 5, batch_size: 64, lr: 1e-3, seed: 0, quiet: false }
     }
 }
 
@@ -154,10 +154,13 @@ pub fn train(train: &Dataset, test: &Dataset, opts: &TrainOptions) -> Result<Cla
     let spec = lenet(train.shape, train.num_classes());
     let mut net = Net::build(&spec, &mut Rng::derived(opts.seed, "classifier-init", 0), &device);
     let mut opt = Optimizer::new(OptimConfig::Adam { lr: opts.lr, beta1: 0.9, beta2: 0.999, eps: 1e-8 });
-    let batches: Vec<Vec<usize>> =
-        (0..opts.epochs).flat_map(|e| data::epoch_batches(train.len, opts.batch_size, true, opts.seed, e as u64)).collect();
+    // Adam, with the learning rate halved after every epoch.
+    let batches: Vec<(usize, Vec<usize>)> = (0..opts.epochs)
+        .flat_map(|e| data::epoch_batches(train.len, opts.batch_size, true, opts.seed, e as u64).into_iter().map(move |b| (e, b)))
+        .collect();
     let bar = crate::progress::bar(batches.len() as u64, opts.quiet, &format!("training the {} classifier", train.name));
-    for (i, idx) in batches.iter().enumerate() {
+    for (i, (epoch, idx)) in batches.iter().enumerate() {
+        opt.config.set_lr(opts.lr * 0.5f64.powi(*epoch as i32));
         let x = train.batch(idx, &device);
         let y: Vec<u8> = idx.iter().map(|&j| labels[j]).collect();
         let logits = net.forward(x, None);
@@ -179,6 +182,9 @@ pub fn train(train: &Dataset, test: &Dataset, opts: &TrainOptions) -> Result<Cla
     Ok(c)
 }
 
+/// Names the architecture and training recipe in cache file names: a changed recipe retrains.
+const RECIPE: &str = "lenet-v2";
+
 /// A short content checksum of a dataset (pixels and labels), so a cached classifier is reused only
 /// for exactly the data it was trained on.
 pub fn fingerprint(ds: &Dataset) -> String {
@@ -193,7 +199,7 @@ pub fn fingerprint(ds: &Dataset) -> String {
 }
 
 pub fn cache_path(ds: &Dataset) -> PathBuf {
-    crate::data::download::gantry_home().join("classifiers").join(format!("{}-{}.safetensors", ds.name, fingerprint(ds)))
+    crate::data::download::gantry_home().join("classifiers").join(format!("{}-{}-{RECIPE}.safetensors", ds.name, fingerprint(ds)))
 }
 
 /// The cached classifier for `dataset`, trained (and cached) first if there is none.

@@ -66,9 +66,13 @@ pub struct InceptionOutputs {
 }
 
 impl FidExtractor {
+    /// pytorch-fid's `.pth` file, or the same state dict saved as safetensors.
     pub fn from_file(path: &Path) -> Result<Self> {
-        let sd = pth::read_state_dict(path)?;
-        let tensors: HashMap<String, crate::model::NamedTensor> = sd.iter().map(|(k, v)| (k.clone(), v.to_named(k))).collect();
+        let tensors: HashMap<String, crate::model::NamedTensor> = if path.extension().is_some_and(|e| e == "safetensors") {
+            crate::tensor_file::read(path)?.tensors
+        } else {
+            pth::read_state_dict(path)?.iter().map(|(k, v)| (k.clone(), v.to_named(k))).collect()
+        };
         Self::from_tensors(&tensors).map_err(|m| Error::bad_file(path, m))
     }
 

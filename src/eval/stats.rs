@@ -59,19 +59,28 @@ fn row_major(m: &DMatrix<f64>) -> Vec<f64> {
     m.transpose().as_slice().to_vec()
 }
 
-/// Tr(sqrtm(A·B)) for symmetric positive semi-definite A, B, computed stably as
-/// Σ sqrt(λ(√A·B·√A)): A·B is similar to the symmetric √A·B·√A, whose eigenvalues are real and
-/// non-negative up to rounding (clamped at 0). NaN when an input is not finite.
+/// Tr(sqrtm(A·B)) for symmetric positive semi-definite A, B, computed stably: with A = V·Λ·Vᵀ,
+/// A·B is similar to C = Λ^½·Vᵀ·B·V·Λ^½, which is symmetric with real non-negative eigenvalues μ, and
+/// the trace is Σ sqrt(μ). C is formed on the range of A only (eigenvalues of A above the rounding
+/// level d·ε·λ_max), so rank-deficient covariances (fewer samples than features) add no square roots
+/// of rounding noise. NaN when an input is not finite.
 fn trace_sqrt_product(a: &DMatrix<f64>, b: &DMatrix<f64>) -> f64 {
     if a.iter().chain(b.iter()).any(|v| !v.is_finite()) {
         return f64::NAN;
     }
     let sym = |m: &DMatrix<f64>| (m + m.transpose()) * 0.5;
     let ea = SymmetricEigen::new(sym(a));
-    let root = DVector::from_iterator(ea.eigenvalues.len(), ea.eigenvalues.iter().map(|&l| l.max(0.0).sqrt()));
-    let sqrt_a = &ea.eigenvectors * DMatrix::from_diagonal(&root) * ea.eigenvectors.transpose();
-    let m = sym(&(&sqrt_a * b * &sqrt_a));
-    SymmetricEigen::new(m).eigenvalues.iter().map(|&l| l.max(0.0).sqrt()).sum()
+    let max = ea.eigenvalues.iter().cloned().fold(0.0, f64::max);
+    let floor = max * a.nrows() as f64 * f64::EPSILON;
+    let range: Vec<usize> = (0..ea.eigenvalues.len()).filter(|&i| ea.eigenvalues[i] > floor).collect();
+    if range.is_empty() {
+        return 0.0;
+    }
+    let v = ea.eigenvectors.select_columns(&range);
+    let root = DVector::from_iterator(range.len(), range.iter().map(|&i| ea.eigenvalues[i].sqrt()));
+    let half = DMatrix::from_diagonal(&root);
+    let c = sym(&(&half * v.transpose() * b * &v * &half));
+    SymmetricEigen::new(c).eigenvalues.iter().map(|&m| m.max(0.0).sqrt()).sum()
 }
 
 /// Fréchet distance ‖μ₁−μ₂‖² + Tr(Σ₁) + Tr(Σ₂) − 2·Tr(sqrtm(Σ₁Σ₂)), with pytorch-fid's fallback:
