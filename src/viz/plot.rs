@@ -85,7 +85,7 @@ pub fn scatter(title: &str, points: &[[f32; 2]], centres: &[[f32; 2]], range: f3
 pub fn bar_chart(title: &str, labels: &[String], values: &[f64], reference: Option<f64>, path: &Path) -> Result<()> {
     let slot = (labels.iter().map(|l| l.len()).max().unwrap_or(1) * 8 + 8).max(24) as f64;
     let (l, r, t, b) = (60.0, 20.0, 30.0, 30.0);
-    let (w, h) = (l + r + slot * labels.len() as f64, 320.0);
+    let (w, h) = ((l + r + slot * labels.len() as f64).max(title.len() as f64 * 8.0 + 16.0), 320.0);
     let mut c = Canvas::new(w as u32, h as u32);
     let top = values.iter().cloned().chain(reference).fold(0.0f64, f64::max).max(1e-12) * 1.1;
     let y = |v: f64| h - b - v / top * (h - t - b);
