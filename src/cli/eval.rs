@@ -210,6 +210,7 @@ fn inception_eval(ckpt: &Path, n: usize, against: &str, c: &Common) -> Result<()
         bail!("{} generates 2-D points; use `gantry eval modes` for the 2-D benchmarks", l.path.display());
     }
     let against = if against.is_empty() { format!("{}-test", l.config.dataset) } else { against.to_string() };
+    let reference = source(&against, c, l.config.image_size)?;
     let net = extractor(c)?;
     let started = std::time::Instant::now();
     let (x, _) = generate(&gan, &l, n, c.seed, c.quiet);
@@ -217,7 +218,7 @@ fn inception_eval(ckpt: &Path, n: usize, against: &str, c: &Common) -> Result<()
     let images_per_s = n as f64 / started.elapsed().as_secs_f64();
     let out = run_dir(ckpt).join("eval");
     std::fs::create_dir_all(&out).with_context(|| format!("cannot create {}", out.display()))?;
-    match source(&against, c, l.config.image_size)? {
+    match reference {
         Source::Stats(g) => {
             let fid = stats::frechet_distance(&stats::Gaussian::fit(&generated.pool3), &g);
             let (is_mean, is_std) = stats::inception_score(&generated.logits_unbiased, eval::inception::CLASSES, 10);
