@@ -26,9 +26,9 @@ pub struct EvalArgs {
     #[arg(long, default_value_t = 10_000)]
     n: usize,
     /// Reference set: DATASET-test / DATASET-train (e.g. mnist-test), a folder of images, or a
-    /// statistics file (.npz, FID only).
-    #[arg(long, default_value = "")]
-    against: String,
+    /// statistics file (.npz, FID only). Default: the test split of the run's dataset.
+    #[arg(long)]
+    against: Option<String>,
     #[command(flatten)]
     common: Common,
 }
@@ -96,7 +96,7 @@ pub fn run(a: EvalArgs) -> Result<()> {
             Ok(())
         }
         None => match a.checkpoint {
-            Some(ckpt) => inception_eval(&ckpt, a.n, &a.against, &a.common),
+            Some(ckpt) => inception_eval(&ckpt, a.n, a.against.as_deref(), &a.common),
             None => bail!("gantry eval needs --checkpoint RUN (or a subcommand: fid, modes, classifier); see gantry eval --help"),
         },
     }
@@ -204,12 +204,12 @@ fn shown(fid: f64) -> f64 {
     if fid < 0.0 && fid > -1e-6 { 0.0 } else { fid }
 }
 
-fn inception_eval(ckpt: &Path, n: usize, against: &str, c: &Common) -> Result<()> {
+fn inception_eval(ckpt: &Path, n: usize, against: Option<&str>, c: &Common) -> Result<()> {
     let (l, gan) = load_gan(ckpt)?;
     if gan.spec.x_shape == [2, 1, 1] {
         bail!("{} generates 2-D points; use `gantry eval modes` for the 2-D benchmarks", l.path.display());
     }
-    let against = if against.is_empty() { format!("{}-test", l.config.dataset) } else { against.to_string() };
+    let against = against.map(str::to_string).unwrap_or_else(|| format!("{}-test", l.config.dataset));
     let reference = source(&against, c, l.config.image_size)?;
     let net = extractor(c)?;
     let started = std::time::Instant::now();
