@@ -9,6 +9,7 @@ use clap::Subcommand;
 use gantry::data::{self, DataOptions};
 use gantry::eval::{self, FidExtractor, Image8, classifier, interpolate, minimax, modes, npz, stats, toy2d};
 use gantry::model::GanSpec;
+use gantry::model::net::host;
 use gantry::rng::Rng;
 use gantry::train::checkpoint::{self, Loaded};
 use gantry::train::gan::Gan;
@@ -115,6 +116,11 @@ pub fn load_gan(ckpt: &Path) -> Result<(Loaded, Gan)> {
     Ok((l, gan))
 }
 
+/// The class names of a loaded conditional model; numbers when the checkpoint carries none.
+pub fn class_names(l: &Loaded, classes: usize) -> Vec<String> {
+    if l.class_names.len() == classes { l.class_names.clone() } else { (0..classes).map(|c| c.to_string()).collect() }
+}
+
 pub fn run_dir(ckpt: &Path) -> PathBuf {
     if ckpt.is_dir() { ckpt.to_path_buf() } else { ckpt.parent().and_then(|p| p.parent()).map(PathBuf::from).unwrap_or_default() }
 }
@@ -162,7 +168,7 @@ fn source(spec: &str, c: &Common, image_size: Option<usize>) -> Result<Source> {
         _ => bail!("`{spec}` is not a folder, an .npz statistics file, or DATASET-test / DATASET-train (e.g. mnist-test)"),
     };
     let ds = data::load(name, &DataOptions { image_size, ..data_opts(c, test) })?;
-    Ok(Source::Images(eval::dataset_images(&ds, usize::MAX)?))
+    Ok(Source::Images(eval::dataset_images(&ds)?))
 }
 
 fn extractor(c: &Common) -> Result<FidExtractor> {
@@ -185,17 +191,18 @@ fn fid(a: &str, b: &str, save_stats: bool, c: &Common) -> Result<()> {
     let first = source(a, c, None)?;
     let start = std::time::Instant::now();
     let ga = gaussian(&net, &first, a, c.quiet);
+    if let Source::Images(imgs) = &first
+        && !c.quiet
+    {
+        eprintln!("({} images of {a} in {:.1} s)", imgs.len(), start.elapsed().as_secs_f64());
+    }
     if save_stats {
         npz::save_stats(Path::new(b), &ga)?;
         println!("wrote {} (mu, sigma of {a})", b);
         return Ok(());
     }
     let gb = gaussian(&net, &source(b, c, None)?, b, c.quiet);
-    let n: usize = [&first].iter().map(|s| if let Source::Images(i) = s { i.len() } else { 0 }).sum();
     println!("FID: {:.4}", shown(stats::frechet_distance(&ga, &gb)));
-    if n > 0 && !c.quiet {
-        eprintln!("({} images of {a} in {:.1} s)", n, start.elapsed().as_secs_f64());
-    }
     Ok(())
 }
 
@@ -221,7 +228,7 @@ fn inception_eval(ckpt: &Path, n: usize, against: Option<&str>, c: &Common) -> R
     match reference {
         Source::Stats(g) => {
             let fid = stats::frechet_distance(&stats::Gaussian::fit(&generated.pool3), &g);
-            let (is_mean, is_std) = stats::inception_score(&generated.logits_unbiased, eval::inception::CLASSES, 10);
+            let (is_mean, is_std) = generated.inception_score();
             println!("FID {fid:.3} against {against} (statistics file); IS {is_mean:.3} ± {is_std:.3}; {n} samples");
         }
         Source::Images(imgs) => {
@@ -237,7 +244,7 @@ fn inception_eval(ckpt: &Path, n: usize, against: Option<&str>, c: &Common) -> R
         }
     }
     if !c.quiet {
-        eprintln!("Inception features of the generated set: {images_per_s:.1} images/s");
+        eprintln!("generation and Inception features of the generated set: {images_per_s:.1} images/s");
     }
     Ok(())
 }
@@ -248,12 +255,11 @@ fn modes_report(ckpt: &Path, n: usize, out: Option<PathBuf>, c: &Common) -> Resu
     std::fs::create_dir_all(&out).with_context(|| format!("cannot create {}", out.display()))?;
     let dataset = l.config.dataset.as_str();
     let (x, requested) = generate(&gan, &l, n, c.seed, c.quiet);
-    let host = |t: &Tensor<4>| t.to_data().convert::<f32>().try_to_vec::<f32>().expect("float");
     let train_opts = classifier::TrainOptions { seed: 0, quiet: c.quiet, ..Default::default() };
     if let Some((centres, std)) = data::toy::modes(dataset) {
         let pts: Vec<[f32; 2]> = host(&x).chunks(2).map(|p| [p[0], p[1]]).collect();
         let r = toy2d::report(dataset, &pts, &centres, std);
-        gantry::viz::plot::scatter(&format!("{dataset}: {n} samples"), &pts, &centres, 2.2, &out.join("modes_scatter.png"))?;
+        gantry::viz::plot::scatter(&format!("{dataset}: {n} samples"), &pts, &centres, gantry::viz::plot::TOY_RANGE, &out.join("modes_scatter.png"))?;
         std::fs::write(out.join("modes.json"), serde_json::to_string_pretty(&r)?)?;
         println!("{}", r.sentence());
         println!("wrote {} and {}", out.join("modes_scatter.png").display(), out.join("modes.json").display());
@@ -336,14 +342,12 @@ pub fn interpolate_cmd(a: InterpolateArgs) -> Result<()> {
         bail!("{} generates 2-D points; interpolation grids need an image model", l.path.display());
     }
     let zlen: usize = spec.z_shape.iter().product();
-    let names = &l.class_names;
     let class = match &a.class {
-        Some(c) if spec.classes > 0 => Some(super::parse_class(c, names)?),
+        Some(c) if spec.classes > 0 => Some(super::parse_class(c, &class_names(&l, spec.classes))?),
         Some(_) => bail!("--class needs a conditional model; {} was trained without labels", l.path.display()),
         None => None,
     };
     let draw = |seed: u64| trainer::noise(l.config.noise, 1, spec.z_shape, &mut Rng::derived(seed, "interpolate", 0), &Device::flex());
-    let host = |t: Tensor<4>| t.to_data().convert::<f32>().try_to_vec::<f32>().expect("float");
     let (zs, per_row, default_name): (Vec<Vec<f32>>, usize, &str) = match (&a.z_file, &a.expr) {
         (Some(f), Some(expr)) => {
             let saved = load_z_file(f)?;
@@ -360,7 +364,7 @@ pub fn interpolate_cmd(a: InterpolateArgs) -> Result<()> {
             (interpolate::path(&get(i)?, &get(j)?, a.steps, a.spherical), a.steps, "interpolation.png")
         }
         (None, _) => {
-            let ends: Vec<Vec<f32>> = a.seeds.iter().map(|&s| host(draw(s))).collect();
+            let ends: Vec<Vec<f32>> = a.seeds.iter().map(|&s| host(&draw(s))).collect();
             let rows = ends.windows(2).flat_map(|p| interpolate::path(&p[0], &p[1], a.steps, a.spherical)).collect();
             (rows, a.steps, "interpolation.png")
         }

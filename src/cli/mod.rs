@@ -427,7 +427,7 @@ fn sample(a: SampleArgs) -> Result<()> {
     if !conditional && (a.class.is_some() || a.classes.is_some()) {
         bail!("--class/--classes need a conditional model; {} was trained without labels", l.path.display());
     }
-    let names: Vec<String> = if l.class_names.len() == spec.classes { l.class_names.clone() } else { (0..spec.classes).map(|c| c.to_string()).collect() };
+    let names = eval::class_names(&l, spec.classes);
     let grid = match (&a.class, &a.classes) {
         (Some(c), _) => SampleGrid::noise(l.config.noise, &spec, a.n, Some(parse_class(c, &names)?), &mut rng, &device),
         (None, Some(list)) => SampleGrid::classes(l.config.noise, &spec, &parse_classes(list, &names)?, &names, a.per_class, &mut rng, &device),
@@ -440,7 +440,7 @@ fn sample(a: SampleArgs) -> Result<()> {
     let run_dir = eval::run_dir(&a.ckpt);
     if let Some(path) = &a.save_z {
         let [n, c, h, w] = grid.z.dims();
-        let z = gantry::model::NamedTensor { name: "z".into(), shape: vec![n, c * h * w], data: grid.z.to_data().convert::<f32>().try_to_vec::<f32>().expect("float") };
+        let z = gantry::model::NamedTensor { name: "z".into(), shape: vec![n, c * h * w], data: gantry::model::net::host(&grid.z) };
         gantry::tensor_file::write(path, &[z], Default::default())?;
         println!("wrote {n} z vectors to {} (gantry interpolate --z-file)", path.display());
     }

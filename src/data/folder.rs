@@ -7,6 +7,11 @@ use image::imageops::FilterType;
 
 use crate::error::{Error, Result};
 
+/// A `.png`, `.jpg` or `.jpeg` file name (any case).
+pub fn is_image(p: &Path) -> bool {
+    matches!(p.extension().and_then(|x| x.to_str()).map(|x| x.to_ascii_lowercase()).as_deref(), Some("png" | "jpg" | "jpeg"))
+}
+
 pub fn list_images(dir: &Path) -> Result<Vec<PathBuf>> {
     let mut out = Vec::new();
     let mut stack = vec![dir.to_path_buf()];
@@ -16,7 +21,7 @@ pub fn list_images(dir: &Path) -> Result<Vec<PathBuf>> {
             let p = e.map_err(|e| Error::io(&d, e))?.path();
             if p.is_dir() {
                 stack.push(p);
-            } else if matches!(p.extension().and_then(|x| x.to_str()).map(|x| x.to_ascii_lowercase()).as_deref(), Some("png" | "jpg" | "jpeg")) {
+            } else if is_image(&p) {
                 out.push(p);
             }
         }

@@ -2,7 +2,7 @@
 //! cached by dataset and content checksum. It answers "which class is this sample?" for mode
 //! coverage, and its penultimate features give a domain-specific Fréchet distance.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 use std::path::PathBuf;
 
 use burn::module::Module;
@@ -137,8 +137,7 @@ impl Classifier {
         let shape: Shape3 = serde_json::from_str(&meta("shape")?).map_err(|_| bad("metadata `shape` is malformed"))?;
         let class_names: Vec<String> = serde_json::from_str(&meta("class_names")?).map_err(|_| bad("metadata `class_names` is malformed"))?;
         let mut net = Net::build(&lenet(shape, class_names.len()), &mut Rng::new(0), &Device::flex());
-        let tensors: HashMap<_, _> = file.tensors.clone();
-        net.load_state_dict("", &tensors).map_err(|m| bad(&m))?;
+        net.load_state_dict("", &file.tensors).map_err(|m| bad(&m))?;
         let test_accuracy = meta("test_accuracy")?.parse().map_err(|_| bad("metadata `test_accuracy` is not a number"))?;
         Ok(Classifier { dataset: meta("dataset")?, shape, class_names, net, test_accuracy })
     }

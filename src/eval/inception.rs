@@ -242,38 +242,23 @@ impl FidInception {
         x
     }
 
+    /// The A and C blocks: a 1×1 branch, two conv chains, and a 1×1 after the padding-excluding
+    /// average pool, concatenated along channels.
+    fn four_branches(&self, b1: &ConvSpec, left: &[ConvSpec], right: &[ConvSpec], pool: &ConvSpec, x: Tensor<4>) -> Tensor<4> {
+        let pooled = pool_branch(x.clone(), PoolBranch::AvgExcludePad);
+        Tensor::cat(vec![self.conv(b1, x.clone()), self.chain(left, x.clone()), self.chain(right, x), self.conv(pool, pooled)], 1)
+    }
+
     /// Pool3 features `[N, 2048]` of inputs already resized to 299×299 and mapped to [-1, 1].
     pub fn pool3(&self, mut x: Tensor<4>) -> Tensor<2> {
         let max_s2 = |x: Tensor<4>| max_pool2d(x, MaxPoolOptions::new([3, 3]).with_stride([2, 2]));
-        let pool_branch = |x: Tensor<4>, kind: PoolBranch| match kind {
-            PoolBranch::AvgExcludePad => {
-                avg_pool2d(x, AvgPoolOptions::new([3, 3]).with_stride([1, 1]).with_padding([1, 1]).with_count_include_pad(false))
-            }
-            PoolBranch::Max => max_pool2d(x, MaxPoolOptions::new([3, 3]).with_stride([1, 1]).with_padding([1, 1])),
-        };
         for stage in &self.stages {
             x = match stage {
                 Stage::Conv(s) => self.conv(s, x),
                 Stage::MaxPool => max_s2(x),
-                Stage::A { b1, b5, b3, pool } => Tensor::cat(
-                    vec![
-                        self.conv(b1, x.clone()),
-                        self.chain(b5, x.clone()),
-                        self.chain(b3, x.clone()),
-                        self.conv(pool, pool_branch(x, PoolBranch::AvgExcludePad)),
-                    ],
-                    1,
-                ),
+                Stage::A { b1, b5, b3, pool } => self.four_branches(b1, b5, b3, pool, x),
                 Stage::B { b3, b3dbl } => Tensor::cat(vec![self.conv(b3, x.clone()), self.chain(b3dbl, x.clone()), max_s2(x)], 1),
-                Stage::C { b1, b7, b7dbl, pool } => Tensor::cat(
-                    vec![
-                        self.conv(b1, x.clone()),
-                        self.chain(b7, x.clone()),
-                        self.chain(b7dbl, x.clone()),
-                        self.conv(pool, pool_branch(x, PoolBranch::AvgExcludePad)),
-                    ],
-                    1,
-                ),
+                Stage::C { b1, b7, b7dbl, pool } => self.four_branches(b1, b7, b7dbl, pool, x),
                 Stage::D { b3, b7x3 } => Tensor::cat(vec![self.chain(b3, x.clone()), self.chain(b7x3, x.clone()), max_s2(x)], 1),
                 Stage::E { b1, b3, b3a, b3b, dbl, dbla, dblb, pool, pool_kind } => {
                     let t3 = self.conv(b3, x.clone());
@@ -310,6 +295,16 @@ impl FidInception {
             }
         }
         out
+    }
+}
+
+/// The pool branch of the A, C and E blocks (3×3, stride 1, padding 1).
+fn pool_branch(x: Tensor<4>, kind: PoolBranch) -> Tensor<4> {
+    match kind {
+        PoolBranch::AvgExcludePad => {
+            avg_pool2d(x, AvgPoolOptions::new([3, 3]).with_stride([1, 1]).with_padding([1, 1]).with_count_include_pad(false))
+        }
+        PoolBranch::Max => max_pool2d(x, MaxPoolOptions::new([3, 3]).with_stride([1, 1]).with_padding([1, 1])),
     }
 }
 

@@ -103,13 +103,20 @@ impl FidExtractor {
     }
 }
 
+impl InceptionOutputs {
+    /// IS over 10 splits (fewer when there are fewer than 10 samples).
+    pub fn inception_score(&self) -> (f64, f64) {
+        stats::inception_score(&self.logits_unbiased, inception::CLASSES, 10.min(self.pool3.n.max(1)))
+    }
+}
+
 /// Read the images of a folder as pytorch-fid does: the folder's own files (not sub-folders), sorted,
 /// converted to RGB (grey images kept as one channel and replicated later).
 pub fn read_folder(dir: &Path) -> Result<Vec<Image8>> {
     let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
         .map_err(|e| Error::io(dir, e))?
         .filter_map(|e| e.ok().map(|e| e.path()))
-        .filter(|p| matches!(p.extension().and_then(|x| x.to_str()).map(|x| x.to_ascii_lowercase()).as_deref(), Some("png" | "jpg" | "jpeg")))
+        .filter(|p| crate::data::folder::is_image(p))
         .collect();
     files.sort();
     if files.is_empty() {
@@ -140,12 +147,12 @@ pub fn quantise(batch: &Tensor<4>) -> Vec<Image8> {
 }
 
 /// The images of a dataset (byte images only).
-pub fn dataset_images(ds: &crate::data::Dataset, limit: usize) -> Result<Vec<Image8>> {
+pub fn dataset_images(ds: &crate::data::Dataset) -> Result<Vec<Image8>> {
     let crate::data::Samples::Bytes(px) = &ds.samples else {
         return Err(Error::Other(format!("dataset `{}` holds points, not images", ds.name)));
     };
     let [c, h, w] = ds.shape;
-    Ok(px.chunks(c * h * w).take(limit).map(|b| Image8 { channels: c, h, w, bytes: b.to_vec() }).collect())
+    Ok(px.chunks(c * h * w).map(|b| Image8 { channels: c, h, w, bytes: b.to_vec() }).collect())
 }
 
 /// FID, IS, KID and precision/recall of a generated set against a reference set.
@@ -165,7 +172,7 @@ pub struct InceptionReport {
 pub fn inception_report(generated: &InceptionOutputs, reference: &InceptionOutputs, seed: u64) -> InceptionReport {
     let (g, r) = (&generated.pool3, &reference.pool3);
     let fid = stats::frechet_distance(&stats::Gaussian::fit(g), &stats::Gaussian::fit(r));
-    let (is_mean, is_std) = stats::inception_score(&generated.logits_unbiased, inception::CLASSES, 10.min(g.n.max(1)));
+    let (is_mean, is_std) = generated.inception_score();
     let (kid_mean, kid_std) = stats::kid(g, r, 100, 1000, &mut crate::rng::Rng::new(seed));
     let (precision, recall) = stats::precision_recall(r, g, 3);
     InceptionReport { n_generated: g.n, n_reference: r.n, fid, is_mean, is_std, kid_mean, kid_std, precision, recall }

@@ -163,10 +163,22 @@ enum Value {
 
 impl Value {
     fn kind(&self) -> String {
-        match self {
-            Value::Object(name) | Value::Global(name) => name.clone(),
-            other => format!("{other:?}").split(['(', ' ']).next().unwrap_or("?").to_string(),
-        }
+        let name = match self {
+            Value::Object(name) | Value::Global(name) => return name.clone(),
+            Value::Mark => "a mark",
+            Value::None => "None",
+            Value::Bool(_) => "a bool",
+            Value::Int(_) | Value::BigInt(_) => "an integer",
+            Value::Float(_) => "a float",
+            Value::Str(_) => "a string",
+            Value::Bytes(_) => "bytes",
+            Value::Tuple(_) => "a tuple",
+            Value::List(_) => "a list",
+            Value::Dict(_) => "a dict",
+            Value::Storage(_) => "a storage",
+            Value::Tensor(_) => "a tensor",
+        };
+        name.to_string()
     }
     fn int(&self) -> std::result::Result<i64, String> {
         match self {

@@ -22,7 +22,8 @@ pub struct NamedTensor {
     pub data: Vec<f32>,
 }
 
-pub(crate) fn host<const D: usize>(t: &Tensor<D>) -> Vec<f32> {
+/// A tensor's values on the host, as f32.
+pub fn host<const D: usize>(t: &Tensor<D>) -> Vec<f32> {
     t.to_data().convert::<f32>().try_to_vec::<f32>().expect("float tensor")
 }
 

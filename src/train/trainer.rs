@@ -183,7 +183,7 @@ pub fn write_samples(gan: &Gan, grid: &SampleGrid, dataset: &str, path: &Path, t
         let v: Vec<f32> = x.into_data().convert::<f32>().try_to_vec().unwrap();
         let pts: Vec<[f32; 2]> = v.chunks_exact(2).map(|p| [p[0], p[1]]).collect();
         let centres = data::toy::modes(dataset).map(|m| m.0).unwrap_or_default();
-        viz::plot::scatter(title, &pts, &centres, 2.2, &path.with_extension("png"))
+        viz::plot::scatter(title, &pts, &centres, viz::plot::TOY_RANGE, &path.with_extension("png"))
     } else {
         viz::grid::save_grid(&x, grid.per_row, &grid.captions, path)
     }
@@ -263,7 +263,7 @@ pub fn train(mut config: TrainConfig, opts: &TrainOptions) -> Result<Summary> {
             let v: Vec<f32> = data.batch(&(0..data.len.min(2000)).collect::<Vec<_>>(), &Device::flex()).into_data().convert::<f32>().try_to_vec().unwrap();
             let pts: Vec<[f32; 2]> = v.chunks_exact(2).map(|p| [p[0], p[1]]).collect();
             let centres = data::toy::modes(&config.dataset).map(|m| m.0).unwrap_or_default();
-            viz::plot::scatter("real data", &pts, &centres, 2.2, &run.join("real.png"))?;
+            viz::plot::scatter("real data", &pts, &centres, viz::plot::TOY_RANGE, &run.join("real.png"))?;
         } else {
             viz::grid::save_grid(&real, 8, &[], &run.join("real.png"))?;
         }

@@ -63,6 +63,9 @@ pub fn line_plot(title: &str, xlabel: &str, series: &[Series], path: &Path) -> R
     c.save(path)
 }
 
+/// Half-width of the square that ring8 and grid25 scatter plots show (the modes lie within ±1.42).
+pub const TOY_RANGE: f32 = 2.2;
+
 /// Scatter of 2-D points (blue) over reference centres (red), on a fixed square range.
 pub fn scatter(title: &str, points: &[[f32; 2]], centres: &[[f32; 2]], range: f32, path: &Path) -> Result<()> {
     let size = 500.0;
