@@ -175,3 +175,67 @@ pub fn run(name: &str, opts: &BenchOptions) -> Result<BenchResult> {
 fn rayon_threads() -> usize {
     std::env::var("RAYON_NUM_THREADS").ok().and_then(|v| v.parse().ok()).unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
 }
+
+/// One layer's time in a training step: forward (on the autodiff device, as in training) and
+/// backward (input and parameter gradients), medians in milliseconds.
+#[derive(Clone, Debug, serde::Serialize)]
+pub struct LayerTiming {
+    pub net: &'static str,
+    pub index: usize,
+    pub layer: String,
+    pub input: [usize; 4],
+    pub forward_ms: f64,
+    pub backward_ms: f64,
+}
+
+fn median(mut v: Vec<f64>) -> f64 {
+    v.sort_by(|a, b| a.total_cmp(b));
+    v[v.len() / 2]
+}
+
+/// Per-layer forward/backward times of a model's G and D at a batch size: each layer runs on its
+/// real input (the previous layer's output), the backward pass on a random output gradient.
+pub fn profile_layers(model: &str, batch: usize, repeats: usize) -> Result<Vec<LayerTiming>> {
+    let train = Device::flex().autodiff();
+    let spec = build_spec(model, &ModelOptions::new(100, [1, 28, 28]))?;
+    let mut rng = Rng::new(0);
+    let mut timings = Vec::new();
+    for (net_name, net_spec, input_shape) in [("G", &spec.g, spec.z_shape), ("D", &spec.d, spec.x_shape)] {
+        let net = Net::build(net_spec, &mut rng, &train);
+        let [c, h, w] = input_shape;
+        let mut x = random([batch, c, h, w], &mut rng, &train);
+        for (index, (layer, layer_spec)) in net.layers.iter().zip(&net_spec.layers).enumerate() {
+            let input = x.dims();
+            let (mut fwd, mut total) = (Vec::new(), Vec::new());
+            let mut out = None;
+            for _ in 0..repeats.max(1) + 1 {
+                let xi = x.clone().detach().require_grad();
+                let t = Instant::now();
+                let y = layer.forward(xi.clone(), Some(&mut rng));
+                let _ = y.clone().into_data();
+                let f = t.elapsed().as_secs_f64();
+                let grad = random(y.dims(), &mut rng, &train);
+                let t = Instant::now();
+                let grads = (y.clone() * grad).sum().backward();
+                let _ = xi.grad(&grads).map(|g| g.into_data());
+                let b = t.elapsed().as_secs_f64();
+                fwd.push(f);
+                total.push(b);
+                out = Some(y.detach());
+            }
+            // The first repeat warms caches and allocators.
+            fwd.remove(0);
+            total.remove(0);
+            timings.push(LayerTiming {
+                net: net_name,
+                index,
+                layer: layer_spec.name(),
+                input,
+                forward_ms: median(fwd) * 1e3,
+                backward_ms: median(total) * 1e3,
+            });
+            x = out.expect("at least one repeat");
+        }
+    }
+    Ok(timings)
+}

@@ -14,3 +14,4 @@ pub mod viz;
 pub mod presets;
 pub mod bench;
 pub mod eval;
+pub mod kernels;

@@ -99,6 +99,9 @@ enum Command {
         /// Print one JSON line instead of the table row.
         #[arg(long)]
         json: bool,
+        /// The model whose layers `gantry bench layers` profiles.
+        #[arg(long, default_value = "dcgan-28")]
+        model: String,
     },
     /// List, fetch or verify datasets.
     Datasets {
@@ -216,15 +219,19 @@ pub fn run() -> Result<()> {
             Ok(())
         }
         Command::Datasets { action } => datasets(action),
-        Command::Bench { workload, batch_size, steps, repeats, warmup, threads, json } => {
+        Command::Bench { workload, batch_size, steps, repeats, warmup, threads, json, model } => {
             if workload == "list" {
                 for (name, desc, batch) in gantry::bench::WORKLOADS {
                     println!("{name}  {desc} (batch {batch})");
                 }
+                println!("layers  per-layer forward/backward times of --model (default dcgan-28)");
                 return Ok(());
             }
             if let Some(n) = threads {
                 rayon::ThreadPoolBuilder::new().num_threads(n).build_global().context("cannot set the thread count")?;
+            }
+            if workload == "layers" {
+                return print_layer_profile(&model, batch_size.unwrap_or(64), repeats, json);
             }
             let r = gantry::bench::run(&workload, &gantry::bench::BenchOptions { batch_size, steps, repeats, warmup })?;
             let r = gantry::bench::BenchResult { threads: threads.unwrap_or(r.threads), ..r };
@@ -240,6 +247,26 @@ pub fn run() -> Result<()> {
             Ok(())
         }
     }
+}
+
+fn print_layer_profile(model: &str, batch: usize, repeats: usize, json: bool) -> Result<()> {
+    let timings = gantry::bench::profile_layers(model, batch, repeats)?;
+    let kernels = if gantry::kernels::enabled() { "gantry kernels" } else { "burn ops (GANTRY_KERNELS=burn)" };
+    if json {
+        for t in &timings {
+            println!("{}", serde_json::to_string(t)?);
+        }
+        return Ok(());
+    }
+    println!("{model}, batch {batch}, {kernels}; medians of {repeats} in ms");
+    println!("{:<4} {:<44} {:>18} {:>9} {:>9}", "net", "layer", "input", "forward", "backward");
+    for t in &timings {
+        let input = format!("{:?}", t.input);
+        println!("{:<4} {:<44} {:>18} {:>9.2} {:>9.2}", format!("{}{}", t.net, t.index), t.layer, input, t.forward_ms, t.backward_ms);
+    }
+    let (f, b): (f64, f64) = (timings.iter().map(|t| t.forward_ms).sum(), timings.iter().map(|t| t.backward_ms).sum());
+    println!("{:<4} {:<44} {:>18} {:>9.2} {:>9.2}", "", "total", "", f, b);
+    Ok(())
 }
 
 fn parse<T>(v: Option<String>, field: &str, f: impl Fn(&str) -> Option<T>, expected: &str) -> Result<Option<T>> {

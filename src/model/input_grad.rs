@@ -7,13 +7,12 @@
 //! autodiff of a penalty on the result yields the exact second-order term (ReLU-type masks are
 //! constants, as their derivative is zero almost everywhere — what PyTorch's double backward does).
 
-use burn::tensor::module::{conv_transpose2d, conv2d};
-use burn::tensor::ops::{ConvOptions, ConvTransposeOptions};
 use burn::tensor::{Tensor, activation};
 
 use super::layers::{Layer, Op};
 use super::net::Net;
 use crate::error::{Error, Result};
+use crate::kernels;
 use crate::rng::Rng;
 
 /// The critic's output `[N, O, 1, 1]` (logits: a trailing Sigmoid is skipped) and ∇x Σ seed·output.
@@ -76,14 +75,9 @@ fn vjp(layer: &Layer, x: Tensor<4>, g: Tensor<4>, mask: Option<Tensor<4>>) -> Te
             let k = l.weight.dims()[2];
             // Output padding restores the rows/columns that the strided forward dropped.
             let op = |size: usize, out: usize| size + 2 * l.padding - ((out - 1) * l.stride + k);
-            conv_transpose2d(
-                g,
-                l.weight.val(),
-                None,
-                ConvTransposeOptions::new([l.stride; 2], [l.padding; 2], [op(h, gh), op(w, gw)], [1, 1], 1),
-            )
+            kernels::conv_transpose2d(g, l.weight.val(), None, l.stride, l.padding, [op(h, gh), op(w, gw)])
         }
-        Layer::ConvTranspose2d(l) => conv2d(g, l.weight.val(), None, ConvOptions::new([l.stride; 2], [l.padding; 2], [1, 1], 1)),
+        Layer::ConvTranspose2d(l) => kernels::conv2d(g, l.weight.val(), None, l.stride, l.padding),
         Layer::LayerNorm(ln) => {
             let flat = x.reshape([n, c * h * w]);
             let mean = flat.clone().mean_dim(1);

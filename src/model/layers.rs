@@ -3,11 +3,12 @@
 //! burn's `[in, out]` layout and is transposed when exported.
 
 use burn::module::{Module, Param, RunningState};
-use burn::tensor::module::{batch_norm, batch_norm_train, conv2d, conv_transpose2d, linear, max_pool2d};
-use burn::tensor::ops::{ConvOptions, ConvTransposeOptions, MaxPoolOptions};
+use burn::tensor::module::{batch_norm, batch_norm_train, linear, max_pool2d};
+use burn::tensor::ops::MaxPoolOptions;
 use burn::tensor::{Device, Tensor, TensorData, activation};
 
 use super::spec::{Init, LayerSpec};
+use crate::kernels;
 use crate::rng::Rng;
 
 pub(crate) fn tensor_from<const D: usize>(data: Vec<f32>, shape: [usize; D], device: &Device) -> Tensor<D> {
@@ -249,18 +250,10 @@ impl Layer {
                 let out = y.dims()[1];
                 y.reshape([n, out, 1, 1])
             }
-            Layer::Conv2d(l) => conv2d(
-                x,
-                l.weight.val(),
-                l.bias.as_ref().map(|b| b.val()),
-                ConvOptions::new([l.stride; 2], [l.padding; 2], [1, 1], 1),
-            ),
-            Layer::ConvTranspose2d(l) => conv_transpose2d(
-                x,
-                l.weight.val(),
-                l.bias.as_ref().map(|b| b.val()),
-                ConvTransposeOptions::new([l.stride; 2], [l.padding; 2], [0, 0], [1, 1], 1),
-            ),
+            Layer::Conv2d(l) => kernels::conv2d(x, l.weight.val(), l.bias.as_ref().map(|b| b.val()), l.stride, l.padding),
+            Layer::ConvTranspose2d(l) => {
+                kernels::conv_transpose2d(x, l.weight.val(), l.bias.as_ref().map(|b| b.val()), l.stride, l.padding, [0, 0])
+            }
             Layer::BatchNorm(bn) => bn.forward(x, bn_mode),
             Layer::LayerNorm(ln) => {
                 let flat = x.reshape([n, c * h * w]);
@@ -272,8 +265,8 @@ impl Layer {
                 y.reshape([n, c, h, w])
             }
             Layer::Op(op) => match op {
-                Op::Relu => activation::relu(x),
-                Op::LeakyRelu(a) => activation::leaky_relu(x, *a),
+                Op::Relu => kernels::leaky_relu(x, 0.0),
+                Op::LeakyRelu(a) => kernels::leaky_relu(x, *a),
                 Op::Tanh => activation::tanh(x),
                 Op::Sigmoid => activation::sigmoid(x),
                 Op::Flatten => x.reshape([n, c * h * w, 1, 1]),

@@ -1,0 +1,302 @@
+//! Convolution on plain `f32` slices (NCHW): im2col / col2im around one packed GEMM per call.
+//!
+//! Everything is expressed with one geometry, seen from the *image* side of a convolution
+//! (`c × h × w` image, `k × k` kernel, stride, padding, `oh × ow` positions):
+//! - conv forward:            `Y[o, N·L] = W[o, c·k·k] · im2col(x)` (L = oh·ow)
+//! - conv input gradient:     `col2im(Wᵀ · G)`; this is also the transposed convolution's forward
+//! - conv weight gradient:    `dW = G · im2col(x)ᵀ`; with the roles of x and G swapped it is the
+//!   transposed convolution's weight gradient
+//!
+//! All samples go through one GEMM (columns = N·L), which keeps both cores busy even when the
+//! spatial size is tiny (the 1×1, 2×2 and 4×4 layers of the DCGANs); the `[o, N·L]` ↔ `[N, o, L]`
+//! reorders cost one copy of the activation.
+
+use rayon::prelude::*;
+
+/// One convolution's shapes, from the image side.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ConvGeometry {
+    pub batch: usize,
+    pub channels: usize,
+    pub height: usize,
+    pub width: usize,
+    pub kernel: usize,
+    pub stride: usize,
+    pub padding: usize,
+    pub out_height: usize,
+    pub out_width: usize,
+}
+
+impl ConvGeometry {
+    /// A convolution over a `channels × height × width` image.
+    pub fn conv(batch: usize, channels: usize, height: usize, width: usize, kernel: usize, stride: usize, padding: usize) -> Self {
+        let out = |size: usize| (size + 2 * padding - kernel) / stride + 1;
+        ConvGeometry { batch, channels, height, width, kernel, stride, padding, out_height: out(height), out_width: out(width) }
+    }
+
+    /// The convolution whose input gradient is a transposed convolution from `in_h × in_w` to
+    /// `out_h × out_w` (output padding included in the output size).
+    pub fn transposed(batch: usize, out_channels: usize, in_h: usize, in_w: usize, out_h: usize, out_w: usize, kernel: usize, stride: usize, padding: usize) -> Self {
+        ConvGeometry { batch, channels: out_channels, height: out_h, width: out_w, kernel, stride, padding, out_height: in_h, out_width: in_w }
+    }
+
+    fn patch(&self) -> usize {
+        self.channels * self.kernel * self.kernel
+    }
+
+    fn positions(&self) -> usize {
+        self.out_height * self.out_width
+    }
+
+    fn columns(&self) -> usize {
+        self.batch * self.positions()
+    }
+
+    /// The output positions `lo..hi` (of `out`) whose kernel tap `k` lands inside an image axis of
+    /// `size`; the tap reads position `o·stride + k − padding`.
+    #[inline]
+    fn inside(&self, k: usize, size: usize, out: usize) -> (usize, usize) {
+        let lo = self.padding.saturating_sub(k).div_ceil(self.stride);
+        let hi = if size + self.padding > k { ((size - 1 + self.padding - k) / self.stride + 1).min(out) } else { 0 };
+        (lo.min(hi), hi)
+    }
+}
+
+/// `cols[(c·k + ky)·k + kx][n·L + oy·ow + ox] = x[n, c, oy·s + ky − p, ox·s + kx − p]`, 0 outside.
+pub fn im2col(x: &[f32], g: &ConvGeometry) -> Vec<f32> {
+    let (k, l, cols) = (g.kernel, g.positions(), g.columns());
+    let mut out = vec![0.0f32; g.patch() * cols];
+    out.par_chunks_mut(cols).enumerate().for_each(|(row, dst)| {
+        let (c, ky, kx) = (row / (k * k), (row / k) % k, row % k);
+        let (y0, y1) = g.inside(ky, g.height, g.out_height);
+        let (x0, x1) = g.inside(kx, g.width, g.out_width);
+        for n in 0..g.batch {
+            let plane = &x[(n * g.channels + c) * g.height * g.width..][..g.height * g.width];
+            let dst = &mut dst[n * l..][..l];
+            for oy in y0..y1 {
+                let src = &plane[(oy * g.stride + ky - g.padding) * g.width..][..g.width];
+                let dst = &mut dst[oy * g.out_width..][..g.out_width];
+                if g.stride == 1 {
+                    dst[x0..x1].copy_from_slice(&src[x0 + kx - g.padding..x1 + kx - g.padding]);
+                } else {
+                    for ox in x0..x1 {
+                        dst[ox] = src[ox * g.stride + kx - g.padding];
+                    }
+                }
+            }
+        }
+    });
+    out
+}
+
+/// The adjoint of [`im2col`]: sums every column entry back into its image position.
+pub fn col2im(cols: &[f32], g: &ConvGeometry) -> Vec<f32> {
+    let (k, l, ncols) = (g.kernel, g.positions(), g.columns());
+    let plane_len = g.height * g.width;
+    let mut out = vec![0.0f32; g.batch * g.channels * plane_len];
+    out.par_chunks_mut(plane_len).enumerate().for_each(|(p, plane)| {
+        let (n, c) = (p / g.channels, p % g.channels);
+        for ky in 0..k {
+            let (y0, y1) = g.inside(ky, g.height, g.out_height);
+            for kx in 0..k {
+                let (x0, x1) = g.inside(kx, g.width, g.out_width);
+                let src = &cols[((c * k + ky) * k + kx) * ncols + n * l..][..l];
+                for oy in y0..y1 {
+                    let dst = &mut plane[(oy * g.stride + ky - g.padding) * g.width..][..g.width];
+                    let src = &src[oy * g.out_width..][..g.out_width];
+                    for ox in x0..x1 {
+                        dst[ox * g.stride + kx - g.padding] += src[ox];
+                    }
+                }
+            }
+        }
+    });
+    out
+}
+
+/// A row-major matrix view with arbitrary strides (a transpose is a swap of the strides).
+#[derive(Clone, Copy)]
+struct View<'a> {
+    data: &'a [f32],
+    row_stride: usize,
+    col_stride: usize,
+}
+
+impl<'a> View<'a> {
+    fn rows(data: &'a [f32], cols: usize) -> Self {
+        View { data, row_stride: cols, col_stride: 1 }
+    }
+
+    fn transposed(data: &'a [f32], cols: usize) -> Self {
+        View { data, row_stride: 1, col_stride: cols }
+    }
+}
+
+/// `[m, n] = lhs[m, k] · rhs[k, n]`, row-major result.
+fn matmul(m: usize, n: usize, k: usize, lhs: View, rhs: View) -> Vec<f32> {
+    if m == 0 || n == 0 || k == 0 {
+        return vec![0.0; m * n];
+    }
+    // gemm overwrites every element (read_dst = false), so the buffer needs no zeroing.
+    let mut dst = Vec::<f32>::with_capacity(m * n);
+    let max_index = |v: &View, r: usize, c: usize| (r - 1) * v.row_stride + (c - 1) * v.col_stride;
+    assert!(max_index(&lhs, m, k) < lhs.data.len() && max_index(&rhs, k, n) < rhs.data.len(), "matmul view out of bounds");
+    // SAFETY: the asserts above keep every index the views address inside their slices; `dst` has
+    // capacity for the m·n elements gemm writes (row stride n, column stride 1) before `set_len`.
+    unsafe {
+        gemm::gemm(
+            m,
+            n,
+            k,
+            dst.as_mut_ptr(),
+            1,
+            n as isize,
+            false,
+            lhs.data.as_ptr(),
+            lhs.col_stride as isize,
+            lhs.row_stride as isize,
+            rhs.data.as_ptr(),
+            rhs.col_stride as isize,
+            rhs.row_stride as isize,
+            0.0,
+            1.0,
+            false,
+            false,
+            false,
+            gemm::Parallelism::Rayon(rayon::current_num_threads()),
+        );
+        dst.set_len(m * n);
+    }
+    dst
+}
+
+/// `[N, C, L]` → `[C, N·L]`.
+fn to_channel_major(t: &[f32], batch: usize, channels: usize, l: usize) -> Vec<f32> {
+    let mut out = vec![0.0f32; t.len()];
+    out.par_chunks_mut(batch * l).enumerate().for_each(|(c, dst)| {
+        for n in 0..batch {
+            dst[n * l..][..l].copy_from_slice(&t[(n * channels + c) * l..][..l]);
+        }
+    });
+    out
+}
+
+/// `[C, N·L]` → `[N, C, L]`.
+fn from_channel_major(t: &[f32], batch: usize, channels: usize, l: usize) -> Vec<f32> {
+    let mut out = vec![0.0f32; t.len()];
+    out.par_chunks_mut(channels * l).enumerate().for_each(|(n, dst)| {
+        for c in 0..channels {
+            dst[c * l..][..l].copy_from_slice(&t[c * batch * l + n * l..][..l]);
+        }
+    });
+    out
+}
+
+/// Convolution: `x [N, C, H, W]`, `weight [O, C, k, k]` → `[N, O, oh, ow]`.
+pub fn conv_forward(x: &[f32], weight: &[f32], out_channels: usize, g: &ConvGeometry) -> Vec<f32> {
+    let cols = im2col(x, g);
+    let y = matmul(out_channels, g.columns(), g.patch(), View::rows(weight, g.patch()), View::rows(&cols, g.columns()));
+    from_channel_major(&y, g.batch, out_channels, g.positions())
+}
+
+/// Transposed convolution, i.e. the input gradient of the convolution `g`:
+/// `x [N, O, oh, ow]`, `weight [O, C, k, k]` → `[N, C, H, W]`.
+pub fn conv_transpose_forward(x: &[f32], weight: &[f32], out_channels: usize, g: &ConvGeometry) -> Vec<f32> {
+    let x = to_channel_major(x, g.batch, out_channels, g.positions());
+    col2im(&transposed_times(weight, &x, out_channels, g), g)
+}
+
+/// `Wᵀ[C·k·k, O] · m[O, N·L]`.
+fn transposed_times(weight: &[f32], m: &[f32], out_channels: usize, g: &ConvGeometry) -> Vec<f32> {
+    matmul(g.patch(), g.columns(), out_channels, View::transposed(weight, g.patch()), View::rows(m, g.columns()))
+}
+
+/// `m[O, N·L] · colsᵀ[N·L, C·k·k]`: a weight gradient.
+fn times_cols_transposed(m: &[f32], cols: &[f32], out_channels: usize, g: &ConvGeometry) -> Vec<f32> {
+    matmul(out_channels, g.patch(), g.columns(), View::rows(m, g.columns()), View::transposed(cols, g.columns()))
+}
+
+/// Gradients of the convolution `x [N, C, H, W] * weight [O, C, k, k]` from `grad [N, O, oh, ow]`:
+/// (input gradient, weight gradient), each only if asked for.
+pub fn conv_backward(x: &[f32], weight: &[f32], grad: &[f32], out_channels: usize, g: &ConvGeometry, want: [bool; 2]) -> [Option<Vec<f32>>; 2] {
+    let grad = to_channel_major(grad, g.batch, out_channels, g.positions());
+    let dx = want[0].then(|| col2im(&transposed_times(weight, &grad, out_channels, g), g));
+    let dw = want[1].then(|| times_cols_transposed(&grad, &im2col(x, g), out_channels, g));
+    [dx, dw]
+}
+
+/// Gradients of the transposed convolution [`conv_transpose_forward`]`(x, weight)` from
+/// `grad [N, C, H, W]`: its input gradient is the convolution's forward, its weight gradient the
+/// convolution's weight gradient with the roles of image and output gradient swapped.
+pub fn conv_transpose_backward(x: &[f32], weight: &[f32], grad: &[f32], out_channels: usize, g: &ConvGeometry, want: [bool; 2]) -> [Option<Vec<f32>>; 2] {
+    let cols = im2col(grad, g);
+    let dx = want[0].then(|| {
+        let y = matmul(out_channels, g.columns(), g.patch(), View::rows(weight, g.patch()), View::rows(&cols, g.columns()));
+        from_channel_major(&y, g.batch, out_channels, g.positions())
+    });
+    let dw = want[1].then(|| times_cols_transposed(&to_channel_major(x, g.batch, out_channels, g.positions()), &cols, out_channels, g));
+    [dx, dw]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn source(g: &ConvGeometry, o: usize, k: usize, size: usize) -> Option<usize> {
+        (o * g.stride + k).checked_sub(g.padding).filter(|&i| i < size)
+    }
+
+    /// Direct definition of a convolution, for comparison.
+    fn naive_conv(x: &[f32], w: &[f32], o: usize, g: &ConvGeometry) -> Vec<f32> {
+        let mut y = vec![0.0; g.batch * o * g.positions()];
+        for n in 0..g.batch {
+            for oc in 0..o {
+                for oy in 0..g.out_height {
+                    for ox in 0..g.out_width {
+                        let mut s = 0.0f64;
+                        for c in 0..g.channels {
+                            for ky in 0..g.kernel {
+                                for kx in 0..g.kernel {
+                                    if let (Some(iy), Some(ix)) = (source(g, oy, ky, g.height), source(g, ox, kx, g.width)) {
+                                        s += (x[((n * g.channels + c) * g.height + iy) * g.width + ix]
+                                            * w[((oc * g.channels + c) * g.kernel + ky) * g.kernel + kx]) as f64;
+                                    }
+                                }
+                            }
+                        }
+                        y[((n * o + oc) * g.out_height + oy) * g.out_width + ox] = s as f32;
+                    }
+                }
+            }
+        }
+        y
+    }
+
+    #[test]
+    fn forward_matches_the_definition_and_col2im_is_the_adjoint() {
+        let mut seed = 1u32;
+        let mut rnd = |n: usize| -> Vec<f32> {
+            (0..n)
+                .map(|_| {
+                    seed = seed.wrapping_mul(1664525).wrapping_add(1013904223);
+                    (seed >> 8) as f32 / (1u32 << 24) as f32 - 0.5
+                })
+                .collect()
+        };
+        for &(n, c, h, w, k, s, p, o) in &[(2, 3, 7, 5, 3, 1, 1, 4), (1, 2, 8, 8, 4, 2, 1, 3), (3, 1, 28, 28, 2, 2, 2, 2), (2, 2, 5, 6, 5, 2, 0, 1)] {
+            let g = ConvGeometry::conv(n, c, h, w, k, s, p);
+            let x = rnd(n * c * h * w);
+            let wt = rnd(o * c * k * k);
+            let y = conv_forward(&x, &wt, o, &g);
+            let want = naive_conv(&x, &wt, o, &g);
+            for (a, b) in y.iter().zip(&want) {
+                assert!((a - b).abs() < 1e-4, "{a} vs {b} for {g:?}");
+            }
+            // <im2col(x), c> = <x, col2im(c)>
+            let cols = rnd(g.patch() * g.columns());
+            let lhs: f64 = im2col(&x, &g).iter().zip(&cols).map(|(a, b)| (a * b) as f64).sum();
+            let rhs: f64 = x.iter().zip(&col2im(&cols, &g)).map(|(a, b)| (a * b) as f64).sum();
+            assert!((lhs - rhs).abs() < 1e-3 * (1.0 + lhs.abs()), "{lhs} vs {rhs}");
+        }
+    }
+}

@@ -1,0 +1,232 @@
+//! gantry's convolutions as a burn backend extension: a `Flex` implementation running the slice
+//! kernels of [`super::conv`], and an `Autodiff<Flex>` implementation whose hand-written backward
+//! runs them too. Both operations are differentiable in the input and the weight, so the explicit
+//! input-gradient graphs of the gradient penalties (which contain transposed convolutions of the
+//! critic's convolutions) are differentiated through the same kernels.
+
+use burn::backend::autodiff::checkpoint::base::Checkpointer;
+use burn::backend::autodiff::checkpoint::strategy::CheckpointStrategy;
+use burn::backend::autodiff::grads::Gradients;
+use burn::backend::autodiff::ops::{Backward, Ops, OpsKind};
+use burn::backend::flex::FlexTensor;
+use burn::backend::tensor::FloatTensor;
+use burn::backend::{Autodiff, Backend, Flex, TensorMetadata, backend_extension};
+use burn::tensor::TensorData;
+use rayon::prelude::*;
+
+use super::conv::{ConvGeometry, conv_backward, conv_forward, conv_transpose_backward, conv_transpose_forward};
+
+#[backend_extension(Flex, Autodiff)]
+pub trait ConvKernels: Backend {
+    /// Convolution without bias, dilation 1, one group: `x [N, C, H, W]`, `weight [O, C, k, k]`.
+    fn gantry_conv2d(x: FloatTensor<Self>, weight: FloatTensor<Self>, stride: usize, padding: usize) -> FloatTensor<Self>;
+
+    /// Transposed convolution without bias, dilation 1, one group: `x [N, Cin, H, W]`,
+    /// `weight [Cin, Cout, k, k]`, output `[N, Cout, out_height, out_width]` (the output size
+    /// carries the output padding).
+    fn gantry_conv_transpose2d(
+        x: FloatTensor<Self>,
+        weight: FloatTensor<Self>,
+        stride: usize,
+        padding: usize,
+        out_height: usize,
+        out_width: usize,
+    ) -> FloatTensor<Self>;
+
+    /// `max(x, 0) + slope·min(x, 0)` (ReLU for slope 0), one pass each way.
+    fn gantry_leaky_relu(x: FloatTensor<Self>, slope: f64) -> FloatTensor<Self>;
+}
+
+fn dims4(t: &FlexTensor) -> [usize; 4] {
+    let s = t.shape();
+    [s[0], s[1], s[2], s[3]]
+}
+
+/// The values of an f32 tensor in row-major order, copied only if the layout requires it.
+fn values(t: &FlexTensor) -> std::borrow::Cow<'_, [f32]> {
+    match t.as_slice::<f32>() {
+        Some(s) => std::borrow::Cow::Borrowed(s),
+        None => std::borrow::Cow::Owned(t.to_contiguous().as_slice::<f32>().expect("contiguous f32 tensor").to_vec()),
+    }
+}
+
+fn tensor(data: Vec<f32>, shape: [usize; 4]) -> FlexTensor {
+    FlexTensor::from_data(TensorData::new(data, shape))
+}
+
+fn conv_geometry(x: &FlexTensor, weight: &FlexTensor, stride: usize, padding: usize) -> (ConvGeometry, usize) {
+    let [n, c, h, w] = dims4(x);
+    let [o, _, k, _] = dims4(weight);
+    (ConvGeometry::conv(n, c, h, w, k, stride, padding), o)
+}
+
+fn transposed_geometry(x: &FlexTensor, weight: &FlexTensor, stride: usize, padding: usize, out: [usize; 2]) -> (ConvGeometry, usize) {
+    let [n, ci, h, w] = dims4(x);
+    let [_, co, k, _] = dims4(weight);
+    (ConvGeometry::transposed(n, co, h, w, out[0], out[1], k, stride, padding), ci)
+}
+
+fn conv2d_flex(x: &FlexTensor, weight: &FlexTensor, stride: usize, padding: usize) -> FlexTensor {
+    let (g, o) = conv_geometry(x, weight, stride, padding);
+    tensor(conv_forward(&values(x), &values(weight), o, &g), [g.batch, o, g.out_height, g.out_width])
+}
+
+fn conv_transpose2d_flex(x: &FlexTensor, weight: &FlexTensor, stride: usize, padding: usize, out: [usize; 2]) -> FlexTensor {
+    let (g, ci) = transposed_geometry(x, weight, stride, padding, out);
+    tensor(conv_transpose_forward(&values(x), &values(weight), ci, &g), [g.batch, g.channels, g.height, g.width])
+}
+
+/// Elementwise map in parallel chunks.
+fn map(x: &[f32], f: impl Fn(f32) -> f32 + Sync) -> Vec<f32> {
+    let mut out = vec![0.0f32; x.len()];
+    out.par_chunks_mut(CHUNK).zip(x.par_chunks(CHUNK)).for_each(|(o, x)| o.iter_mut().zip(x).for_each(|(o, &v)| *o = f(v)));
+    out
+}
+
+/// Elements per parallel task of the elementwise kernels.
+const CHUNK: usize = 1 << 14;
+
+/// Applies `f` to every element, in place when `x` owns its contiguous buffer (as burn's own
+/// elementwise ops do), else into a new buffer.
+fn map_owned(mut x: FlexTensor, f: impl Fn(f32) -> f32 + Sync) -> FlexTensor {
+    if let Some((start, end)) = x.layout().contiguous_offsets()
+        && let Some(storage) = x.try_storage_mut::<f32>()
+    {
+        storage[start..end].par_chunks_mut(CHUNK).for_each(|c| c.iter_mut().for_each(|v| *v = f(*v)));
+        return x;
+    }
+    let y = map(&values(&x), f);
+    FlexTensor::from_data(TensorData::new(y, x.shape()))
+}
+
+fn leaky_relu_flex(x: FlexTensor, slope: f64) -> FlexTensor {
+    let slope = slope as f32;
+    map_owned(x, move |v| if v > 0.0 { v } else { v * slope })
+}
+
+impl ConvKernels for Flex {
+    fn gantry_conv2d(x: FlexTensor, weight: FlexTensor, stride: usize, padding: usize) -> FlexTensor {
+        conv2d_flex(&x, &weight, stride, padding)
+    }
+
+    fn gantry_conv_transpose2d(x: FlexTensor, weight: FlexTensor, stride: usize, padding: usize, out_height: usize, out_width: usize) -> FlexTensor {
+        conv_transpose2d_flex(&x, &weight, stride, padding, [out_height, out_width])
+    }
+
+    fn gantry_leaky_relu(x: FlexTensor, slope: f64) -> FlexTensor {
+        leaky_relu_flex(x, slope)
+    }
+}
+
+/// What the backward passes keep: both operands and the geometry's free parameters.
+type ConvState = (FlexTensor, FlexTensor, usize, usize);
+
+#[derive(Debug)]
+struct Conv2dBackward;
+
+impl Backward<Flex, 2> for Conv2dBackward {
+    type State = ConvState;
+
+    fn backward(self, ops: Ops<Self::State, 2>, grads: &mut Gradients, _: &mut Checkpointer) {
+        let [node_x, node_w] = ops.parents;
+        let grad = grads.consume::<Flex>(&ops.node);
+        let (x, weight, stride, padding) = ops.state;
+        let (g, o) = conv_geometry(&x, &weight, stride, padding);
+        let want = [node_x.is_some(), node_w.is_some()];
+        let [dx, dw] = conv_backward(&values(&x), &values(&weight), &values(&grad), o, &g, want);
+        if let (Some(node), Some(dx)) = (node_x, dx) {
+            grads.register::<Flex>(node.id, tensor(dx, [g.batch, g.channels, g.height, g.width]));
+        }
+        if let (Some(node), Some(dw)) = (node_w, dw) {
+            grads.register::<Flex>(node.id, tensor(dw, [o, g.channels, g.kernel, g.kernel]));
+        }
+    }
+}
+
+#[derive(Debug)]
+struct ConvTranspose2dBackward;
+
+impl Backward<Flex, 2> for ConvTranspose2dBackward {
+    type State = ConvState;
+
+    fn backward(self, ops: Ops<Self::State, 2>, grads: &mut Gradients, _: &mut Checkpointer) {
+        let [node_x, node_w] = ops.parents;
+        let grad = grads.consume::<Flex>(&ops.node);
+        let (x, weight, stride, padding) = ops.state;
+        let [_, _, out_h, out_w] = dims4(&grad);
+        let (g, ci) = transposed_geometry(&x, &weight, stride, padding, [out_h, out_w]);
+        let want = [node_x.is_some(), node_w.is_some()];
+        let [dx, dw] = conv_transpose_backward(&values(&x), &values(&weight), &values(&grad), ci, &g, want);
+        if let (Some(node), Some(dx)) = (node_x, dx) {
+            grads.register::<Flex>(node.id, tensor(dx, [g.batch, ci, g.out_height, g.out_width]));
+        }
+        if let (Some(node), Some(dw)) = (node_w, dw) {
+            grads.register::<Flex>(node.id, tensor(dw, [ci, g.channels, g.kernel, g.kernel]));
+        }
+    }
+}
+
+#[derive(Debug)]
+struct LeakyReluBackward;
+
+impl Backward<Flex, 1> for LeakyReluBackward {
+    /// The output (positive exactly where the input is, for slope ≥ 0) and the slope.
+    type State = (FlexTensor, f64);
+
+    fn backward(self, ops: Ops<Self::State, 1>, grads: &mut Gradients, _: &mut Checkpointer) {
+        let [node_x] = ops.parents;
+        let grad = grads.consume::<Flex>(&ops.node);
+        let (y, slope) = ops.state;
+        let Some(node) = node_x else { return };
+        let (y, g, slope) = (values(&y), values(&grad), slope as f32);
+        let mut dx = vec![0.0f32; g.len()];
+        dx.par_chunks_mut(CHUNK).zip(g.par_chunks(CHUNK).zip(y.par_chunks(CHUNK))).for_each(|(d, (g, y))| {
+            for ((d, &g), &y) in d.iter_mut().zip(g).zip(y) {
+                *d = if y > 0.0 { g } else { g * slope };
+            }
+        });
+        grads.register::<Flex>(node.id, FlexTensor::from_data(TensorData::new(dx, grad.shape())));
+    }
+}
+
+impl<C: CheckpointStrategy> ConvKernels for Autodiff<Flex, C> {
+    fn gantry_leaky_relu(x: FloatTensor<Self>, slope: f64) -> FloatTensor<Self> {
+        match LeakyReluBackward.prepare::<C>([x.node()]).compute_bound().stateful() {
+            OpsKind::Tracked(prep) => {
+                let y = leaky_relu_flex(x.into_primitive(), slope);
+                prep.finish((y.clone(), slope), y)
+            }
+            OpsKind::UnTracked(prep) => prep.finish(leaky_relu_flex(x.into_primitive(), slope)),
+        }
+    }
+
+    fn gantry_conv2d(x: FloatTensor<Self>, weight: FloatTensor<Self>, stride: usize, padding: usize) -> FloatTensor<Self> {
+        match Conv2dBackward.prepare::<C>([x.node(), weight.node()]).compute_bound().stateful() {
+            OpsKind::Tracked(prep) => {
+                let (x, weight) = (x.into_primitive(), weight.into_primitive());
+                let out = conv2d_flex(&x, &weight, stride, padding);
+                prep.finish((x, weight, stride, padding), out)
+            }
+            OpsKind::UnTracked(prep) => prep.finish(conv2d_flex(x.primitive(), weight.primitive(), stride, padding)),
+        }
+    }
+
+    fn gantry_conv_transpose2d(
+        x: FloatTensor<Self>,
+        weight: FloatTensor<Self>,
+        stride: usize,
+        padding: usize,
+        out_height: usize,
+        out_width: usize,
+    ) -> FloatTensor<Self> {
+        let out = [out_height, out_width];
+        match ConvTranspose2dBackward.prepare::<C>([x.node(), weight.node()]).compute_bound().stateful() {
+            OpsKind::Tracked(prep) => {
+                let (x, weight) = (x.into_primitive(), weight.into_primitive());
+                let y = conv_transpose2d_flex(&x, &weight, stride, padding, out);
+                prep.finish((x, weight, stride, padding), y)
+            }
+            OpsKind::UnTracked(prep) => prep.finish(conv_transpose2d_flex(x.primitive(), weight.primitive(), stride, padding, out)),
+        }
+    }
+}

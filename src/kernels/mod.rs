@@ -1,0 +1,83 @@
+//! gantry's own CPU kernels, plugged into burn through its backend-extension mechanism (a `Flex`
+//! implementation and an `Autodiff<Flex>` implementation with a hand-written backward; burn itself
+//! is untouched). They are used by default on the flex backend for f32 tensors;
+//! `GANTRY_KERNELS=burn` (or [`set_enabled`]) switches back to burn's own operations, for
+//! comparison. Other backends (wgpu, cuda) always use burn's operations.
+
+pub mod conv;
+mod extension;
+
+use std::sync::atomic::{AtomicU8, Ordering};
+
+use burn::backend::{Dispatch, DispatchDevice};
+use burn::tensor::module;
+use burn::tensor::ops::{ConvOptions, ConvTransposeOptions};
+use burn::tensor::{DType, Tensor};
+
+pub use extension::ConvKernels;
+
+/// 0: not decided yet (read the environment), 1: on, 2: off.
+static STATE: AtomicU8 = AtomicU8::new(0);
+
+/// Whether gantry's kernels are used (default yes; `GANTRY_KERNELS=burn` turns them off).
+pub fn enabled() -> bool {
+    match STATE.load(Ordering::Relaxed) {
+        0 => {
+            let on = !matches!(std::env::var("GANTRY_KERNELS").as_deref(), Ok("burn" | "off" | "0"));
+            STATE.store(if on { 1 } else { 2 }, Ordering::Relaxed);
+            on
+        }
+        s => s == 1,
+    }
+}
+
+/// Turn gantry's kernels on or off for the whole process.
+pub fn set_enabled(on: bool) {
+    STATE.store(if on { 1 } else { 2 }, Ordering::Relaxed);
+}
+
+fn applies<const D: usize>(x: &Tensor<D>) -> bool {
+    enabled() && x.dtype() == DType::F32 && matches!(x.device().inner().as_dispatch(), DispatchDevice::Flex(_))
+}
+
+fn add_bias(y: Tensor<4>, bias: Option<Tensor<1>>) -> Tensor<4> {
+    match bias {
+        Some(b) => {
+            let c = b.dims()[0];
+            y + b.reshape([1, c, 1, 1])
+        }
+        None => y,
+    }
+}
+
+/// 2-D convolution (square kernel, dilation 1, one group) as PyTorch's `Conv2d`.
+pub fn conv2d(x: Tensor<4>, weight: Tensor<4>, bias: Option<Tensor<1>>, stride: usize, padding: usize) -> Tensor<4> {
+    if !applies(&x) {
+        return module::conv2d(x, weight, bias, ConvOptions::new([stride; 2], [padding; 2], [1, 1], 1));
+    }
+    let y = <Dispatch as ConvKernels>::gantry_conv2d(x.into_dispatch(), weight.into_dispatch(), stride, padding);
+    add_bias(Tensor::from_dispatch(y), bias)
+}
+
+/// 2-D transposed convolution (square kernel, dilation 1, one group) as PyTorch's
+/// `ConvTranspose2d`, with per-axis output padding.
+pub fn conv_transpose2d(x: Tensor<4>, weight: Tensor<4>, bias: Option<Tensor<1>>, stride: usize, padding: usize, output_padding: [usize; 2]) -> Tensor<4> {
+    if !applies(&x) {
+        let options = ConvTransposeOptions::new([stride; 2], [padding; 2], output_padding, [1, 1], 1);
+        return module::conv_transpose2d(x, weight, bias, options);
+    }
+    let [_, _, h, w] = x.dims();
+    let k = weight.dims()[2];
+    let out = |size: usize, extra: usize| (size - 1) * stride + k + extra - 2 * padding;
+    let (oh, ow) = (out(h, output_padding[0]), out(w, output_padding[1]));
+    let y = <Dispatch as ConvKernels>::gantry_conv_transpose2d(x.into_dispatch(), weight.into_dispatch(), stride, padding, oh, ow);
+    add_bias(Tensor::from_dispatch(y), bias)
+}
+
+/// LeakyReLU (`slope` 0: ReLU) as PyTorch's, including the gradient at 0 (slope, resp. 0).
+pub fn leaky_relu<const D: usize>(x: Tensor<D>, slope: f64) -> Tensor<D> {
+    if !applies(&x) {
+        return if slope == 0.0 { burn::tensor::activation::relu(x) } else { burn::tensor::activation::leaky_relu(x, slope) };
+    }
+    Tensor::from_dispatch(<Dispatch as ConvKernels>::gantry_leaky_relu(x.into_dispatch(), slope))
+}

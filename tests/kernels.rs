@@ -1,0 +1,146 @@
+//! gantry's CPU kernels against burn's reference operations: forward values and both gradients
+//! (input and weight) on random shapes — odd sizes, padding, stride 1 and 2, kernels 2, 4 and 5,
+//! batch 1, output padding — plus the second-order path the gradient penalties use.
+
+use burn::tensor::module::{conv_transpose2d, conv2d};
+use burn::tensor::ops::{ConvOptions, ConvTransposeOptions};
+use burn::tensor::{Device, Tensor, TensorData, activation};
+use gantry::kernels;
+use gantry::model::net::host;
+use gantry::rng::Rng;
+
+fn random<const D: usize>(shape: [usize; D], rng: &mut Rng, device: &Device) -> Tensor<D> {
+    let n = shape.iter().product();
+    Tensor::from_data(TensorData::new(rng.uniform_vec(n, -1.0, 1.0), shape), device).require_grad()
+}
+
+fn assert_close(what: &str, got: &[f32], want: &[f32]) {
+    assert_eq!(got.len(), want.len(), "{what}: length");
+    let scale = want.iter().fold(0.0f32, |m, v| m.max(v.abs())).max(1.0);
+    for (i, (g, w)) in got.iter().zip(want).enumerate() {
+        assert!((g - w).abs() <= 2e-5 * scale, "{what}[{i}]: {g} vs burn's {w}");
+    }
+}
+
+/// Forward values and the gradients of Σ out·r with respect to x and w, for one implementation.
+fn run(f: impl Fn(Tensor<4>, Tensor<4>) -> Tensor<4>, x: &Tensor<4>, w: &Tensor<4>, rng_seed: u64) -> [Vec<f32>; 3] {
+    let (x, w) = (x.clone().detach().require_grad(), w.clone().detach().require_grad());
+    let y = f(x.clone(), w.clone());
+    let r = random(y.dims(), &mut Rng::new(rng_seed), &y.device()).detach();
+    let grads = (y.clone() * r).sum().backward();
+    [host(&y), host(&x.grad(&grads).unwrap()), host(&w.grad(&grads).unwrap())]
+}
+
+/// (batch, in channels, height, width, out channels, kernel, stride, padding)
+const SHAPES: &[(usize, usize, usize, usize, usize, usize, usize, usize)] = &[
+    (1, 1, 28, 28, 4, 2, 2, 2),
+    (2, 3, 7, 9, 5, 3, 1, 1),
+    (3, 4, 16, 16, 6, 4, 2, 1),
+    (1, 2, 11, 6, 3, 5, 1, 2),
+    (2, 5, 9, 9, 2, 5, 2, 0),
+    (2, 8, 2, 2, 1, 4, 2, 1),
+    (4, 3, 1, 1, 7, 4, 2, 1),
+];
+
+#[test]
+fn conv2d_matches_burn_forward_and_gradients() {
+    let device = Device::flex().autodiff();
+    let mut rng = Rng::new(7);
+    for &(n, c, h, w, o, k, s, p) in SHAPES {
+        if h + 2 * p < k || w + 2 * p < k {
+            continue;
+        }
+        let x = random([n, c, h, w], &mut rng, &device);
+        let wt = random([o, c, k, k], &mut rng, &device);
+        let ours = run(|x, w| kernels::conv2d(x, w, None, s, p), &x, &wt, 1);
+        let burn = run(|x, w| conv2d(x, w, None, ConvOptions::new([s; 2], [p; 2], [1, 1], 1)), &x, &wt, 1);
+        for (name, (a, b)) in ["output", "input gradient", "weight gradient"].iter().zip(ours.iter().zip(&burn)) {
+            assert_close(&format!("conv2d {name} {:?}", (n, c, h, w, o, k, s, p)), a, b);
+        }
+    }
+}
+
+#[test]
+fn conv_transpose2d_matches_burn_forward_and_gradients() {
+    let device = Device::flex().autodiff();
+    let mut rng = Rng::new(8);
+    for &(n, c, h, w, o, k, s, p) in SHAPES {
+        for out_pad in [0, s - 1] {
+            if (h - 1) * s + k + out_pad <= 2 * p || (w - 1) * s + k + out_pad <= 2 * p {
+                continue;
+            }
+            let x = random([n, c, h, w], &mut rng, &device);
+            let wt = random([c, o, k, k], &mut rng, &device);
+            let ours = run(|x, w| kernels::conv_transpose2d(x, w, None, s, p, [out_pad, out_pad]), &x, &wt, 2);
+            let options = ConvTransposeOptions::new([s; 2], [p; 2], [out_pad; 2], [1, 1], 1);
+            let burn = run(|x, w| conv_transpose2d(x, w, None, options.clone()), &x, &wt, 2);
+            for (name, (a, b)) in ["output", "input gradient", "weight gradient"].iter().zip(ours.iter().zip(&burn)) {
+                assert_close(&format!("conv_transpose2d {name} {:?} output padding {out_pad}", (n, c, h, w, o, k, s, p)), a, b);
+            }
+        }
+    }
+}
+
+#[test]
+fn bias_is_added_per_channel() {
+    let device = Device::flex().autodiff();
+    let mut rng = Rng::new(9);
+    let x = random([2, 3, 6, 6], &mut rng, &device);
+    let w = random([4, 3, 3, 3], &mut rng, &device);
+    let b = random([4], &mut rng, &device);
+    let ours = kernels::conv2d(x.clone(), w.clone(), Some(b.clone()), 1, 1);
+    let burn = conv2d(x, w, Some(b), ConvOptions::new([1; 2], [1; 2], [1, 1], 1));
+    assert_close("conv2d with bias", &host(&ours), &host(&burn));
+}
+
+#[test]
+fn leaky_relu_matches_burn_and_pytorch_at_zero() {
+    let device = Device::flex().autodiff();
+    let mut rng = Rng::new(10);
+    for slope in [0.0, 0.02, 0.2] {
+        let mut v = rng.uniform_vec(5000, -1.0, 1.0);
+        v[..100].iter_mut().for_each(|x| *x = 0.0);
+        let x = Tensor::<4>::from_data(TensorData::new(v, [2, 5, 20, 25]), &device).require_grad();
+        let r = random([2, 5, 20, 25], &mut rng, &device).detach();
+        let mut results = Vec::new();
+        for reference in [false, true] {
+            let xi = x.clone().detach().require_grad();
+            let y = if reference {
+                if slope == 0.0 { activation::relu(xi.clone()) } else { activation::leaky_relu(xi.clone(), slope) }
+            } else {
+                kernels::leaky_relu(xi.clone(), slope)
+            };
+            let g = (y.clone() * r.clone()).sum().backward();
+            results.push([host(&y), host(&xi.grad(&g).unwrap())]);
+        }
+        assert_close(&format!("leaky_relu({slope}) output"), &results[0][0], &results[1][0]);
+        // At exactly 0 PyTorch's gradient is the slope (`x > 0 ? g : g·slope`); burn's leaky_relu
+        // uses 1 there, so zeros are checked against PyTorch's rule and the rest against burn.
+        let r = host(&r);
+        let want: Vec<f32> = results[1][1].iter().enumerate().map(|(i, &g)| if i < 100 { r[i] * slope as f32 } else { g }).collect();
+        assert_close(&format!("leaky_relu({slope}) gradient"), &results[0][1], &want);
+    }
+}
+
+/// The gradient penalties differentiate the transposed convolution that is a convolution's input
+/// gradient: d/dw of ‖conv_transpose(g, w)‖² must agree with burn's ops.
+#[test]
+fn second_order_path_matches_burn() {
+    let device = Device::flex().autodiff();
+    let mut rng = Rng::new(11);
+    let g = random([3, 6, 4, 4], &mut rng, &device);
+    let w = random([6, 2, 4, 4], &mut rng, &device);
+    let penalty = |ours: bool| {
+        let (g, w) = (g.clone().detach().require_grad(), w.clone().detach().require_grad());
+        let dx = if ours {
+            kernels::conv_transpose2d(g.clone(), w.clone(), None, 2, 1, [1, 1])
+        } else {
+            conv_transpose2d(g.clone(), w.clone(), None, ConvTransposeOptions::new([2; 2], [1; 2], [1; 2], [1, 1], 1))
+        };
+        let grads = dx.powi_scalar(2).sum().backward();
+        [host(&g.grad(&grads).unwrap()), host(&w.grad(&grads).unwrap())]
+    };
+    let (ours, burn) = (penalty(true), penalty(false));
+    assert_close("∂‖ convT ‖²/∂g", &ours[0], &burn[0]);
+    assert_close("∂‖ convT ‖²/∂w", &ours[1], &burn[1]);
+}
