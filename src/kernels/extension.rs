@@ -178,13 +178,20 @@ impl Backward<Flex, 1> for LeakyReluBackward {
         let grad = grads.consume::<Flex>(&ops.node);
         let (y, slope) = ops.state;
         let Some(node) = node_x else { return };
-        let (y, g, slope) = (values(&y), values(&grad), slope as f32);
-        let mut dx = vec![0.0f32; g.len()];
-        dx.par_chunks_mut(CHUNK).zip(g.par_chunks(CHUNK).zip(y.par_chunks(CHUNK))).for_each(|(d, (g, y))| {
-            for ((d, &g), &y) in d.iter_mut().zip(g).zip(y) {
-                *d = if y > 0.0 { g } else { g * slope };
-            }
-        });
+        let y = values(&y);
+        let slope = slope as f32;
+        let mask = |g: &mut [f32], y: &[f32]| g.iter_mut().zip(y).for_each(|(g, &y)| *g = if y > 0.0 { *g } else { *g * slope });
+        // The output gradient is consumed here: scale it in place unless its buffer is shared.
+        let mut grad = grad;
+        if let Some((start, end)) = grad.layout().contiguous_offsets()
+            && let Some(g) = grad.try_storage_mut::<f32>()
+        {
+            g[start..end].par_chunks_mut(CHUNK).zip(y.par_chunks(CHUNK)).for_each(|(g, y)| mask(g, y));
+            grads.register::<Flex>(node.id, grad);
+            return;
+        }
+        let mut dx = values(&grad).into_owned();
+        dx.par_chunks_mut(CHUNK).zip(y.par_chunks(CHUNK)).for_each(|(g, y)| mask(g, y));
         grads.register::<Flex>(node.id, FlexTensor::from_data(TensorData::new(dx, grad.shape())));
     }
 }
