@@ -22,6 +22,7 @@ pub const WORKLOADS: &[(&str, &str, usize)] = &[
     ("w3", "WGAN-GP step, dcgan-28-ln LayerNorm critic: 5 critic steps with the penalty + 1 G step", 64),
     ("w4", "dcgan-32 train step on 3x32x32 (BCE, Adam 2e-4)", 64),
     ("w5", "dcgan-28 generator sampling, eval mode", 256),
+    ("w6", "FID feature extraction: InceptionV3 (pytorch-fid's) to pool3 on 299x299, random weights", 50),
 ];
 
 #[derive(Clone, Debug)]
@@ -131,6 +132,28 @@ fn workload(name: &str, batch: usize) -> Result<(Step, usize)> {
                 let x = g.forward(z, None);
                 // Read back, as a user saving images would.
                 let _ = x.into_data();
+            });
+            (step, batch)
+        }
+        "w6" => {
+            let device = Device::flex();
+            // Random weights (BatchNorms as identities): speed does not depend on the values.
+            let tensors = crate::eval::inception::state_dict_shapes()
+                .into_iter()
+                .map(|(name, shape)| {
+                    let n: usize = shape.iter().product();
+                    let data = match name.rsplit('.').next() {
+                        Some("running_var") | Some("weight") if name.contains(".bn.") => vec![1.0; n],
+                        Some("bias" | "running_mean" | "num_batches_tracked") if name.contains(".bn.") => vec![0.0; n.max(1)],
+                        _ => rng.uniform_vec(n, -0.05, 0.05),
+                    };
+                    (name.clone(), crate::model::NamedTensor { name, shape, data })
+                })
+                .collect();
+            let net = crate::eval::inception::FidInception::from_state_dict(&tensors, &device).map_err(|m| Error::config("workload", m))?;
+            let x = random([batch, 3, crate::eval::inception::SIZE, crate::eval::inception::SIZE], &mut rng, &device);
+            let step: Step = Box::new(move || {
+                let _ = net.pool3(x.clone()).into_data();
             });
             (step, batch)
         }

@@ -52,7 +52,7 @@ fn conv2d_matches_burn_forward_and_gradients() {
         }
         let x = random([n, c, h, w], &mut rng, &device);
         let wt = random([o, c, k, k], &mut rng, &device);
-        let ours = run(|x, w| kernels::conv2d(x, w, None, s, p), &x, &wt, 1);
+        let ours = run(|x, w| kernels::conv2d(x, w, None, s, [p; 2]), &x, &wt, 1);
         let burn = run(|x, w| conv2d(x, w, None, ConvOptions::new([s; 2], [p; 2], [1, 1], 1)), &x, &wt, 1);
         for (name, (a, b)) in ["output", "input gradient", "weight gradient"].iter().zip(ours.iter().zip(&burn)) {
             assert_close(&format!("conv2d {name} {:?}", (n, c, h, w, o, k, s, p)), a, b);
@@ -71,13 +71,63 @@ fn conv_transpose2d_matches_burn_forward_and_gradients() {
             }
             let x = random([n, c, h, w], &mut rng, &device);
             let wt = random([c, o, k, k], &mut rng, &device);
-            let ours = run(|x, w| kernels::conv_transpose2d(x, w, None, s, p, [out_pad, out_pad]), &x, &wt, 2);
+            let ours = run(|x, w| kernels::conv_transpose2d(x, w, None, s, [p; 2], [out_pad, out_pad]), &x, &wt, 2);
             let options = ConvTransposeOptions::new([s; 2], [p; 2], [out_pad; 2], [1, 1], 1);
             let burn = run(|x, w| conv_transpose2d(x, w, None, options.clone()), &x, &wt, 2);
             for (name, (a, b)) in ["output", "input gradient", "weight gradient"].iter().zip(ours.iter().zip(&burn)) {
                 assert_close(&format!("conv_transpose2d {name} {:?} output padding {out_pad}", (n, c, h, w, o, k, s, p)), a, b);
             }
         }
+    }
+}
+
+/// Inception's 1×7 / 7×1 convolutions with per-axis padding.
+#[test]
+fn rectangular_kernels_match_burn() {
+    let device = Device::flex().autodiff();
+    let mut rng = Rng::new(12);
+    for (kernel, padding, stride) in [([1, 7], [0, 3], 1), ([7, 1], [3, 0], 1), ([3, 5], [1, 2], 2)] {
+        let x = random([2, 3, 9, 10], &mut rng, &device);
+        let wt = random([4, 3, kernel[0], kernel[1]], &mut rng, &device);
+        let ours = run(|x, w| kernels::conv2d(x, w, None, stride, padding), &x, &wt, 3);
+        let burn = run(|x, w| conv2d(x, w, None, ConvOptions::new([stride; 2], padding, [1, 1], 1)), &x, &wt, 3);
+        for (name, (a, b)) in ["output", "input gradient", "weight gradient"].iter().zip(ours.iter().zip(&burn)) {
+            assert_close(&format!("conv2d {name} kernel {kernel:?} padding {padding:?}"), a, b);
+        }
+    }
+}
+
+#[test]
+fn batch_norm_matches_burn_in_training_and_eval() {
+    let device = Device::flex().autodiff();
+    let mut rng = Rng::new(13);
+    for shape in [[4, 3, 5, 7], [16, 6, 1, 1], [1, 2, 3, 3]] {
+        let x = random(shape, &mut rng, &device);
+        let gamma = random([shape[1]], &mut rng, &device);
+        let beta = random([shape[1]], &mut rng, &device);
+        let r = random(shape, &mut rng, &device).detach();
+        let mut results = Vec::new();
+        for reference in [false, true] {
+            let (xi, g, b) = (x.clone().detach().require_grad(), gamma.clone().detach().require_grad(), beta.clone().detach().require_grad());
+            let (y, mean, var) = if reference {
+                let out = burn::tensor::module::batch_norm_train(xi.clone(), g.clone(), b.clone(), 1e-5);
+                (out.output, out.mean, out.variance)
+            } else {
+                kernels::batch_norm_train(xi.clone(), g.clone(), b.clone(), 1e-5)
+            };
+            let grads = (y.clone() * r.clone()).sum().backward();
+            results.push([host(&y), host(&mean), host(&var), host(&xi.grad(&grads).unwrap()), host(&g.grad(&grads).unwrap()), host(&b.grad(&grads).unwrap())]);
+        }
+        for (i, name) in ["output", "mean", "variance", "input gradient", "gamma gradient", "beta gradient"].iter().enumerate() {
+            assert_close(&format!("batch_norm_train {name} {shape:?}"), &results[0][i], &results[1][i]);
+        }
+        // Eval mode (inference device): running statistics.
+        let plain = Device::flex();
+        let on = |t: &Tensor<1>| Tensor::<1>::from_data(t.to_data(), &plain);
+        let (xe, mean, var) = (Tensor::<4>::from_data(x.to_data(), &plain), on(&gamma).mul_scalar(0.3), on(&beta).abs().add_scalar(0.5));
+        let ours = kernels::batch_norm_eval(xe.clone(), on(&gamma), on(&beta), mean.clone(), var.clone(), 0.8);
+        let burn = burn::tensor::module::batch_norm(xe, on(&gamma), on(&beta), mean, var, 0.8);
+        assert_close(&format!("batch_norm eval {shape:?}"), &host(&ours), &host(&burn));
     }
 }
 
@@ -88,7 +138,7 @@ fn bias_is_added_per_channel() {
     let x = random([2, 3, 6, 6], &mut rng, &device);
     let w = random([4, 3, 3, 3], &mut rng, &device);
     let b = random([4], &mut rng, &device);
-    let ours = kernels::conv2d(x.clone(), w.clone(), Some(b.clone()), 1, 1);
+    let ours = kernels::conv2d(x.clone(), w.clone(), Some(b.clone()), 1, [1, 1]);
     let burn = conv2d(x, w, Some(b), ConvOptions::new([1; 2], [1; 2], [1, 1], 1));
     assert_close("conv2d with bias", &host(&ours), &host(&burn));
 }
@@ -133,7 +183,7 @@ fn second_order_path_matches_burn() {
     let penalty = |ours: bool| {
         let (g, w) = (g.clone().detach().require_grad(), w.clone().detach().require_grad());
         let dx = if ours {
-            kernels::conv_transpose2d(g.clone(), w.clone(), None, 2, 1, [1, 1])
+            kernels::conv_transpose2d(g.clone(), w.clone(), None, 2, [1, 1], [1, 1])
         } else {
             conv_transpose2d(g.clone(), w.clone(), None, ConvTransposeOptions::new([2; 2], [1; 2], [1; 2], [1, 1], 1))
         };

@@ -6,10 +6,11 @@
 
 use std::collections::HashMap;
 
-use burn::tensor::module::{avg_pool2d, conv2d, max_pool2d};
-use burn::tensor::ops::{AvgPoolOptions, ConvOptions, MaxPoolOptions};
-use burn::tensor::{Device, Tensor, activation};
+use burn::tensor::module::{avg_pool2d, max_pool2d};
+use burn::tensor::ops::{AvgPoolOptions, MaxPoolOptions};
+use burn::tensor::{Device, Tensor};
 
+use crate::kernels;
 use crate::model::NamedTensor;
 use crate::model::layers::tensor_from;
 
@@ -231,8 +232,8 @@ impl FidInception {
 
     fn conv(&self, s: &ConvSpec, x: Tensor<4>) -> Tensor<4> {
         let f = &self.convs[&s.name];
-        let y = conv2d(x, f.weight.clone(), Some(f.bias.clone()), ConvOptions::new([s.stride; 2], s.pad, [1, 1], 1));
-        activation::relu(y)
+        let y = kernels::conv2d(x, f.weight.clone(), Some(f.bias.clone()), s.stride, s.pad);
+        kernels::leaky_relu(y, 0.0)
     }
 
     fn chain(&self, specs: &[ConvSpec], mut x: Tensor<4>) -> Tensor<4> {

@@ -13,35 +13,41 @@
 
 use rayon::prelude::*;
 
-/// One convolution's shapes, from the image side.
+/// One convolution's shapes, from the image side (`[height, width]` pairs for kernel and padding;
+/// one stride for both axes).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct ConvGeometry {
     pub batch: usize,
     pub channels: usize,
     pub height: usize,
     pub width: usize,
-    pub kernel: usize,
+    pub kernel: [usize; 2],
     pub stride: usize,
-    pub padding: usize,
+    pub padding: [usize; 2],
     pub out_height: usize,
     pub out_width: usize,
 }
 
 impl ConvGeometry {
     /// A convolution over a `channels × height × width` image.
-    pub fn conv(batch: usize, channels: usize, height: usize, width: usize, kernel: usize, stride: usize, padding: usize) -> Self {
-        let out = |size: usize| (size + 2 * padding - kernel) / stride + 1;
-        ConvGeometry { batch, channels, height, width, kernel, stride, padding, out_height: out(height), out_width: out(width) }
+    pub fn conv(batch: usize, channels: usize, [height, width]: [usize; 2], kernel: [usize; 2], stride: usize, padding: [usize; 2]) -> Self {
+        let out = |size: usize, axis: usize| (size + 2 * padding[axis] - kernel[axis]) / stride + 1;
+        ConvGeometry { batch, channels, height, width, kernel, stride, padding, out_height: out(height, 0), out_width: out(width, 1) }
     }
 
-    /// The convolution whose input gradient is a transposed convolution from `in_h × in_w` to
-    /// `out_h × out_w` (output padding included in the output size).
-    pub fn transposed(batch: usize, out_channels: usize, in_h: usize, in_w: usize, out_h: usize, out_w: usize, kernel: usize, stride: usize, padding: usize) -> Self {
-        ConvGeometry { batch, channels: out_channels, height: out_h, width: out_w, kernel, stride, padding, out_height: in_h, out_width: in_w }
+    /// The convolution whose input gradient is a transposed convolution from `input` to `output`
+    /// (`[height, width]`; output padding included in the output size).
+    pub fn transposed(batch: usize, out_channels: usize, input: [usize; 2], output: [usize; 2], kernel: [usize; 2], stride: usize, padding: [usize; 2]) -> Self {
+        let ([out_height, out_width], [height, width]) = (input, output);
+        ConvGeometry { batch, channels: out_channels, height, width, kernel, stride, padding, out_height, out_width }
+    }
+
+    fn taps(&self) -> usize {
+        self.kernel[0] * self.kernel[1]
     }
 
     fn patch(&self) -> usize {
-        self.channels * self.kernel * self.kernel
+        self.channels * self.taps()
     }
 
     fn positions(&self) -> usize {
@@ -53,34 +59,39 @@ impl ConvGeometry {
     }
 
     /// The output positions `lo..hi` (of `out`) whose kernel tap `k` lands inside an image axis of
-    /// `size`; the tap reads position `o·stride + k − padding`.
+    /// `size` padded by `pad`; the tap reads position `o·stride + k − pad`.
     #[inline]
-    fn inside(&self, k: usize, size: usize, out: usize) -> (usize, usize) {
-        let lo = self.padding.saturating_sub(k).div_ceil(self.stride);
-        let hi = if size + self.padding > k { ((size - 1 + self.padding - k) / self.stride + 1).min(out) } else { 0 };
+    fn inside(&self, k: usize, size: usize, out: usize, pad: usize) -> (usize, usize) {
+        let lo = pad.saturating_sub(k).div_ceil(self.stride);
+        let hi = if size + pad > k { ((size - 1 + pad - k) / self.stride + 1).min(out) } else { 0 };
         (lo.min(hi), hi)
+    }
+
+    /// The rows and columns of tap `(ky, kx)` inside the image.
+    #[inline]
+    fn tap_ranges(&self, ky: usize, kx: usize) -> ((usize, usize), (usize, usize)) {
+        (self.inside(ky, self.height, self.out_height, self.padding[0]), self.inside(kx, self.width, self.out_width, self.padding[1]))
     }
 }
 
-/// `cols[(c·k + ky)·k + kx][n·L + oy·ow + ox] = x[n, c, oy·s + ky − p, ox·s + kx − p]`, 0 outside.
+/// `cols[(c·kh + ky)·kw + kx][n·L + oy·ow + ox] = x[n, c, oy·s + ky − ph, ox·s + kx − pw]`, 0 outside.
 pub fn im2col(x: &[f32], g: &ConvGeometry) -> Vec<f32> {
-    let (k, l, cols) = (g.kernel, g.positions(), g.columns());
+    let ([kh, kw], [ph, pw], l, cols) = (g.kernel, g.padding, g.positions(), g.columns());
     let mut out = vec![0.0f32; g.patch() * cols];
     out.par_chunks_mut(cols).enumerate().for_each(|(row, dst)| {
-        let (c, ky, kx) = (row / (k * k), (row / k) % k, row % k);
-        let (y0, y1) = g.inside(ky, g.height, g.out_height);
-        let (x0, x1) = g.inside(kx, g.width, g.out_width);
+        let (c, ky, kx) = (row / (kh * kw), (row / kw) % kh, row % kw);
+        let ((y0, y1), (x0, x1)) = g.tap_ranges(ky, kx);
         for n in 0..g.batch {
             let plane = &x[(n * g.channels + c) * g.height * g.width..][..g.height * g.width];
             let dst = &mut dst[n * l..][..l];
             for oy in y0..y1 {
-                let src = &plane[(oy * g.stride + ky - g.padding) * g.width..][..g.width];
+                let src = &plane[(oy * g.stride + ky - ph) * g.width..][..g.width];
                 let dst = &mut dst[oy * g.out_width..][..g.out_width];
                 if g.stride == 1 {
-                    dst[x0..x1].copy_from_slice(&src[x0 + kx - g.padding..x1 + kx - g.padding]);
+                    dst[x0..x1].copy_from_slice(&src[x0 + kx - pw..x1 + kx - pw]);
                 } else {
                     for ox in x0..x1 {
-                        dst[ox] = src[ox * g.stride + kx - g.padding];
+                        dst[ox] = src[ox * g.stride + kx - pw];
                     }
                 }
             }
@@ -91,21 +102,20 @@ pub fn im2col(x: &[f32], g: &ConvGeometry) -> Vec<f32> {
 
 /// The adjoint of [`im2col`]: sums every column entry back into its image position.
 pub fn col2im(cols: &[f32], g: &ConvGeometry) -> Vec<f32> {
-    let (k, l, ncols) = (g.kernel, g.positions(), g.columns());
+    let ([kh, kw], [ph, pw], l, ncols) = (g.kernel, g.padding, g.positions(), g.columns());
     let plane_len = g.height * g.width;
     let mut out = vec![0.0f32; g.batch * g.channels * plane_len];
     out.par_chunks_mut(plane_len).enumerate().for_each(|(p, plane)| {
         let (n, c) = (p / g.channels, p % g.channels);
-        for ky in 0..k {
-            let (y0, y1) = g.inside(ky, g.height, g.out_height);
-            for kx in 0..k {
-                let (x0, x1) = g.inside(kx, g.width, g.out_width);
-                let src = &cols[((c * k + ky) * k + kx) * ncols + n * l..][..l];
+        for ky in 0..kh {
+            for kx in 0..kw {
+                let ((y0, y1), (x0, x1)) = g.tap_ranges(ky, kx);
+                let src = &cols[((c * kh + ky) * kw + kx) * ncols + n * l..][..l];
                 for oy in y0..y1 {
-                    let dst = &mut plane[(oy * g.stride + ky - g.padding) * g.width..][..g.width];
+                    let dst = &mut plane[(oy * g.stride + ky - ph) * g.width..][..g.width];
                     let src = &src[oy * g.out_width..][..g.out_width];
                     for ox in x0..x1 {
-                        dst[ox * g.stride + kx - g.padding] += src[ox];
+                        dst[ox * g.stride + kx - pw] += src[ox];
                     }
                 }
             }
@@ -208,7 +218,7 @@ fn from_channel_major(t: &[f32], batch: usize, channels: usize, l: usize) -> Vec
     out
 }
 
-/// Convolution: `x [N, C, H, W]`, `weight [O, C, k, k]` → `[N, O, oh, ow]`.
+/// Convolution: `x [N, C, H, W]`, `weight [O, C, kh, kw]` → `[N, O, oh, ow]`.
 pub fn conv_forward(x: &[f32], weight: &[f32], out_channels: usize, g: &ConvGeometry) -> Vec<f32> {
     let cols = im2col(x, g);
     let y = matmul(out_channels, g.columns(), g.patch(), View::rows(weight, g.patch()), View::rows(&cols, g.columns()));
@@ -216,23 +226,23 @@ pub fn conv_forward(x: &[f32], weight: &[f32], out_channels: usize, g: &ConvGeom
 }
 
 /// Transposed convolution, i.e. the input gradient of the convolution `g`:
-/// `x [N, O, oh, ow]`, `weight [O, C, k, k]` → `[N, C, H, W]`.
+/// `x [N, O, oh, ow]`, `weight [O, C, kh, kw]` → `[N, C, H, W]`.
 pub fn conv_transpose_forward(x: &[f32], weight: &[f32], out_channels: usize, g: &ConvGeometry) -> Vec<f32> {
     let x = to_channel_major(x, g.batch, out_channels, g.positions());
     col2im(&transposed_times(weight, &x, out_channels, g), g)
 }
 
-/// `Wᵀ[C·k·k, O] · m[O, N·L]`.
+/// `Wᵀ[C·kh·kw, O] · m[O, N·L]`.
 fn transposed_times(weight: &[f32], m: &[f32], out_channels: usize, g: &ConvGeometry) -> Vec<f32> {
     matmul(g.patch(), g.columns(), out_channels, View::transposed(weight, g.patch()), View::rows(m, g.columns()))
 }
 
-/// `m[O, N·L] · colsᵀ[N·L, C·k·k]`: a weight gradient.
+/// `m[O, N·L] · colsᵀ[N·L, C·kh·kw]`: a weight gradient.
 fn times_cols_transposed(m: &[f32], cols: &[f32], out_channels: usize, g: &ConvGeometry) -> Vec<f32> {
     matmul(out_channels, g.patch(), g.columns(), View::rows(m, g.columns()), View::transposed(cols, g.columns()))
 }
 
-/// Gradients of the convolution `x [N, C, H, W] * weight [O, C, k, k]` from `grad [N, O, oh, ow]`:
+/// Gradients of the convolution `x [N, C, H, W] * weight [O, C, kh, kw]` from `grad [N, O, oh, ow]`:
 /// (input gradient, weight gradient), each only if asked for.
 pub fn conv_backward(x: &[f32], weight: &[f32], grad: &[f32], out_channels: usize, g: &ConvGeometry, want: [bool; 2]) -> [Option<Vec<f32>>; 2] {
     let grad = to_channel_major(grad, g.batch, out_channels, g.positions());
@@ -258,8 +268,8 @@ pub fn conv_transpose_backward(x: &[f32], weight: &[f32], grad: &[f32], out_chan
 mod tests {
     use super::*;
 
-    fn source(g: &ConvGeometry, o: usize, k: usize, size: usize) -> Option<usize> {
-        (o * g.stride + k).checked_sub(g.padding).filter(|&i| i < size)
+    fn source(g: &ConvGeometry, o: usize, k: usize, size: usize, pad: usize) -> Option<usize> {
+        (o * g.stride + k).checked_sub(pad).filter(|&i| i < size)
     }
 
     /// Direct definition of a convolution, for comparison.
@@ -271,11 +281,11 @@ mod tests {
                     for ox in 0..g.out_width {
                         let mut s = 0.0f64;
                         for c in 0..g.channels {
-                            for ky in 0..g.kernel {
-                                for kx in 0..g.kernel {
-                                    if let (Some(iy), Some(ix)) = (source(g, oy, ky, g.height), source(g, ox, kx, g.width)) {
+                            for ky in 0..g.kernel[0] {
+                                for kx in 0..g.kernel[1] {
+                                    if let (Some(iy), Some(ix)) = (source(g, oy, ky, g.height, g.padding[0]), source(g, ox, kx, g.width, g.padding[1])) {
                                         s += (x[((n * g.channels + c) * g.height + iy) * g.width + ix]
-                                            * w[((oc * g.channels + c) * g.kernel + ky) * g.kernel + kx]) as f64;
+                                            * w[((oc * g.channels + c) * g.kernel[0] + ky) * g.kernel[1] + kx]) as f64;
                                     }
                                 }
                             }
@@ -299,10 +309,18 @@ mod tests {
                 })
                 .collect()
         };
-        for &(n, c, h, w, k, s, p, o) in &[(2, 3, 7, 5, 3, 1, 1, 4), (1, 2, 8, 8, 4, 2, 1, 3), (3, 1, 28, 28, 2, 2, 2, 2), (2, 2, 5, 6, 5, 2, 0, 1)] {
-            let g = ConvGeometry::conv(n, c, h, w, k, s, p);
-            let x = rnd(n * c * h * w);
-            let wt = rnd(o * c * k * k);
+        let cases = [
+            (2, 3, [7, 5], [3, 3], 1, [1, 1], 4),
+            (1, 2, [8, 8], [4, 4], 2, [1, 1], 3),
+            (3, 1, [28, 28], [2, 2], 2, [2, 2], 2),
+            (2, 2, [5, 6], [5, 5], 2, [0, 0], 1),
+            (2, 3, [9, 8], [1, 7], 1, [0, 3], 2),
+            (1, 2, [8, 9], [7, 1], 2, [3, 0], 3),
+        ];
+        for (n, c, hw, k, s, p, o) in cases {
+            let g = ConvGeometry::conv(n, c, hw, k, s, p);
+            let x = rnd(n * c * hw[0] * hw[1]);
+            let wt = rnd(o * c * k[0] * k[1]);
             let y = conv_forward(&x, &wt, o, &g);
             let want = naive_conv(&x, &wt, o, &g);
             for (a, b) in y.iter().zip(&want) {

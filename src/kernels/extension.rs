@@ -14,27 +14,38 @@ use burn::backend::{Autodiff, Backend, Flex, TensorMetadata, backend_extension};
 use burn::tensor::TensorData;
 use rayon::prelude::*;
 
+use super::batch_norm;
 use super::conv::{ConvGeometry, conv_backward, conv_forward, conv_transpose_backward, conv_transpose_forward};
 
 #[backend_extension(Flex, Autodiff)]
 pub trait ConvKernels: Backend {
-    /// Convolution without bias, dilation 1, one group: `x [N, C, H, W]`, `weight [O, C, k, k]`.
-    fn gantry_conv2d(x: FloatTensor<Self>, weight: FloatTensor<Self>, stride: usize, padding: usize) -> FloatTensor<Self>;
+    /// Convolution without bias, dilation 1, one group: `x [N, C, H, W]`, `weight [O, C, kh, kw]`,
+    /// one stride for both axes, zero padding `[padding_h, padding_w]`.
+    fn gantry_conv2d(x: FloatTensor<Self>, weight: FloatTensor<Self>, stride: usize, padding_h: usize, padding_w: usize) -> FloatTensor<Self>;
 
     /// Transposed convolution without bias, dilation 1, one group: `x [N, Cin, H, W]`,
-    /// `weight [Cin, Cout, k, k]`, output `[N, Cout, out_height, out_width]` (the output size
+    /// `weight [Cin, Cout, kh, kw]`, output `[N, Cout, out_height, out_width]` (the output size
     /// carries the output padding).
     fn gantry_conv_transpose2d(
         x: FloatTensor<Self>,
         weight: FloatTensor<Self>,
         stride: usize,
-        padding: usize,
+        padding_h: usize,
+        padding_w: usize,
         out_height: usize,
         out_width: usize,
     ) -> FloatTensor<Self>;
 
     /// `max(x, 0) + slope·min(x, 0)` (ReLU for slope 0), one pass each way.
     fn gantry_leaky_relu(x: FloatTensor<Self>, slope: f64) -> FloatTensor<Self>;
+
+    /// Per-channel batch statistics of `x [N, C, H, W]`: `[2, C]` = (mean, biased variance).
+    /// Not differentiated (the BatchNorm backward accounts for the statistics' dependence on x).
+    fn gantry_batch_stats(x: FloatTensor<Self>) -> FloatTensor<Self>;
+
+    /// BatchNorm in training mode with `stats` = `gantry_batch_stats(x)`: differentiable in x
+    /// (through the statistics too), gamma and beta.
+    fn gantry_batch_norm_train(x: FloatTensor<Self>, gamma: FloatTensor<Self>, beta: FloatTensor<Self>, stats: FloatTensor<Self>, eps: f64) -> FloatTensor<Self>;
 }
 
 fn dims4(t: &FlexTensor) -> [usize; 4] {
@@ -54,24 +65,24 @@ fn tensor(data: Vec<f32>, shape: [usize; 4]) -> FlexTensor {
     FlexTensor::from_data(TensorData::new(data, shape))
 }
 
-fn conv_geometry(x: &FlexTensor, weight: &FlexTensor, stride: usize, padding: usize) -> (ConvGeometry, usize) {
+fn conv_geometry(x: &FlexTensor, weight: &FlexTensor, stride: usize, padding: [usize; 2]) -> (ConvGeometry, usize) {
     let [n, c, h, w] = dims4(x);
-    let [o, _, k, _] = dims4(weight);
-    (ConvGeometry::conv(n, c, h, w, k, stride, padding), o)
+    let [o, _, kh, kw] = dims4(weight);
+    (ConvGeometry::conv(n, c, [h, w], [kh, kw], stride, padding), o)
 }
 
-fn transposed_geometry(x: &FlexTensor, weight: &FlexTensor, stride: usize, padding: usize, out: [usize; 2]) -> (ConvGeometry, usize) {
+fn transposed_geometry(x: &FlexTensor, weight: &FlexTensor, stride: usize, padding: [usize; 2], out: [usize; 2]) -> (ConvGeometry, usize) {
     let [n, ci, h, w] = dims4(x);
-    let [_, co, k, _] = dims4(weight);
-    (ConvGeometry::transposed(n, co, h, w, out[0], out[1], k, stride, padding), ci)
+    let [_, co, kh, kw] = dims4(weight);
+    (ConvGeometry::transposed(n, co, [h, w], out, [kh, kw], stride, padding), ci)
 }
 
-fn conv2d_flex(x: &FlexTensor, weight: &FlexTensor, stride: usize, padding: usize) -> FlexTensor {
+fn conv2d_flex(x: &FlexTensor, weight: &FlexTensor, stride: usize, padding: [usize; 2]) -> FlexTensor {
     let (g, o) = conv_geometry(x, weight, stride, padding);
     tensor(conv_forward(&values(x), &values(weight), o, &g), [g.batch, o, g.out_height, g.out_width])
 }
 
-fn conv_transpose2d_flex(x: &FlexTensor, weight: &FlexTensor, stride: usize, padding: usize, out: [usize; 2]) -> FlexTensor {
+fn conv_transpose2d_flex(x: &FlexTensor, weight: &FlexTensor, stride: usize, padding: [usize; 2], out: [usize; 2]) -> FlexTensor {
     let (g, ci) = transposed_geometry(x, weight, stride, padding, out);
     tensor(conv_transpose_forward(&values(x), &values(weight), ci, &g), [g.batch, g.channels, g.height, g.width])
 }
@@ -104,22 +115,63 @@ fn leaky_relu_flex(x: FlexTensor, slope: f64) -> FlexTensor {
     map_owned(x, move |v| if v > 0.0 { v } else { v * slope })
 }
 
+/// `[N, C, L]` sizes of an NCHW tensor.
+fn ncl(x: &FlexTensor) -> (usize, usize, usize) {
+    let [n, c, h, w] = dims4(x);
+    (n, c, h * w)
+}
+
+fn batch_stats_flex(x: &FlexTensor) -> FlexTensor {
+    let (n, c, l) = ncl(x);
+    FlexTensor::from_data(TensorData::new(batch_norm::batch_stats(&values(x), n, c, l), [2, c]))
+}
+
+/// Normalises `x` with the given statistics and affine parameters, in place when `x` owns its
+/// buffer.
+fn batch_norm_flex(x: FlexTensor, gamma: &FlexTensor, beta: &FlexTensor, stats: &FlexTensor, eps: f64) -> FlexTensor {
+    let (_, c, l) = ncl(&x);
+    let shape = x.shape();
+    let mut y = match x.layout().contiguous_offsets() {
+        Some((0, end)) if end == shape.num_elements() && x.is_unique() => x,
+        _ => FlexTensor::from_data(TensorData::new(values(&x).into_owned(), shape)),
+    };
+    let out = y.storage_mut::<f32>();
+    batch_norm::normalize_in_place(out, c, l, &values(stats), &values(gamma), &values(beta), eps);
+    y
+}
+
 impl ConvKernels for Flex {
-    fn gantry_conv2d(x: FlexTensor, weight: FlexTensor, stride: usize, padding: usize) -> FlexTensor {
-        conv2d_flex(&x, &weight, stride, padding)
+    fn gantry_conv2d(x: FlexTensor, weight: FlexTensor, stride: usize, padding_h: usize, padding_w: usize) -> FlexTensor {
+        conv2d_flex(&x, &weight, stride, [padding_h, padding_w])
     }
 
-    fn gantry_conv_transpose2d(x: FlexTensor, weight: FlexTensor, stride: usize, padding: usize, out_height: usize, out_width: usize) -> FlexTensor {
-        conv_transpose2d_flex(&x, &weight, stride, padding, [out_height, out_width])
+    fn gantry_conv_transpose2d(
+        x: FlexTensor,
+        weight: FlexTensor,
+        stride: usize,
+        padding_h: usize,
+        padding_w: usize,
+        out_height: usize,
+        out_width: usize,
+    ) -> FlexTensor {
+        conv_transpose2d_flex(&x, &weight, stride, [padding_h, padding_w], [out_height, out_width])
     }
 
     fn gantry_leaky_relu(x: FlexTensor, slope: f64) -> FlexTensor {
         leaky_relu_flex(x, slope)
     }
+
+    fn gantry_batch_stats(x: FlexTensor) -> FlexTensor {
+        batch_stats_flex(&x)
+    }
+
+    fn gantry_batch_norm_train(x: FlexTensor, gamma: FlexTensor, beta: FlexTensor, stats: FlexTensor, eps: f64) -> FlexTensor {
+        batch_norm_flex(x, &gamma, &beta, &stats, eps)
+    }
 }
 
 /// What the backward passes keep: both operands and the geometry's free parameters.
-type ConvState = (FlexTensor, FlexTensor, usize, usize);
+type ConvState = (FlexTensor, FlexTensor, usize, [usize; 2]);
 
 #[derive(Debug)]
 struct Conv2dBackward;
@@ -138,7 +190,7 @@ impl Backward<Flex, 2> for Conv2dBackward {
             grads.register::<Flex>(node.id, tensor(dx, [g.batch, g.channels, g.height, g.width]));
         }
         if let (Some(node), Some(dw)) = (node_w, dw) {
-            grads.register::<Flex>(node.id, tensor(dw, [o, g.channels, g.kernel, g.kernel]));
+            grads.register::<Flex>(node.id, tensor(dw, [o, g.channels, g.kernel[0], g.kernel[1]]));
         }
     }
 }
@@ -161,7 +213,7 @@ impl Backward<Flex, 2> for ConvTranspose2dBackward {
             grads.register::<Flex>(node.id, tensor(dx, [g.batch, ci, g.out_height, g.out_width]));
         }
         if let (Some(node), Some(dw)) = (node_w, dw) {
-            grads.register::<Flex>(node.id, tensor(dw, [ci, g.channels, g.kernel, g.kernel]));
+            grads.register::<Flex>(node.id, tensor(dw, [ci, g.channels, g.kernel[0], g.kernel[1]]));
         }
     }
 }
@@ -196,7 +248,49 @@ impl Backward<Flex, 1> for LeakyReluBackward {
     }
 }
 
+#[derive(Debug)]
+struct BatchNormBackward;
+
+impl Backward<Flex, 3> for BatchNormBackward {
+    /// Input, gamma, statistics, eps.
+    type State = (FlexTensor, FlexTensor, FlexTensor, f64);
+
+    fn backward(self, ops: Ops<Self::State, 3>, grads: &mut Gradients, _: &mut Checkpointer) {
+        let [node_x, node_gamma, node_beta] = ops.parents;
+        let grad = grads.consume::<Flex>(&ops.node);
+        let (x, gamma, stats, eps) = ops.state;
+        let (n, c, l) = ncl(&x);
+        let (dx, dgamma, dbeta) = batch_norm::backward(&values(&x), &values(&grad), n, c, l, &values(&stats), &values(&gamma), eps);
+        if let Some(node) = node_x {
+            grads.register::<Flex>(node.id, FlexTensor::from_data(TensorData::new(dx, x.shape())));
+        }
+        if let Some(node) = node_gamma {
+            grads.register::<Flex>(node.id, FlexTensor::from_data(TensorData::new(dgamma, [c])));
+        }
+        if let Some(node) = node_beta {
+            grads.register::<Flex>(node.id, FlexTensor::from_data(TensorData::new(dbeta, [c])));
+        }
+    }
+}
+
 impl<C: CheckpointStrategy> ConvKernels for Autodiff<Flex, C> {
+    fn gantry_batch_stats(x: FloatTensor<Self>) -> FloatTensor<Self> {
+        <FloatTensor<Self>>::new(batch_stats_flex(x.primitive()))
+    }
+
+    fn gantry_batch_norm_train(x: FloatTensor<Self>, gamma: FloatTensor<Self>, beta: FloatTensor<Self>, stats: FloatTensor<Self>, eps: f64) -> FloatTensor<Self> {
+        let stats = stats.into_primitive();
+        match BatchNormBackward.prepare::<C>([x.node(), gamma.node(), beta.node()]).compute_bound().stateful() {
+            OpsKind::Tracked(prep) => {
+                let (x, gamma) = (x.into_primitive(), gamma.into_primitive());
+                // The input is kept for the backward pass, so the output gets its own buffer.
+                let y = batch_norm_flex(x.clone(), &gamma, beta.primitive(), &stats, eps);
+                prep.finish((x, gamma, stats, eps), y)
+            }
+            OpsKind::UnTracked(prep) => prep.finish(batch_norm_flex(x.into_primitive(), gamma.primitive(), beta.primitive(), &stats, eps)),
+        }
+    }
+
     fn gantry_leaky_relu(x: FloatTensor<Self>, slope: f64) -> FloatTensor<Self> {
         match LeakyReluBackward.prepare::<C>([x.node()]).compute_bound().stateful() {
             OpsKind::Tracked(prep) => {
@@ -207,7 +301,8 @@ impl<C: CheckpointStrategy> ConvKernels for Autodiff<Flex, C> {
         }
     }
 
-    fn gantry_conv2d(x: FloatTensor<Self>, weight: FloatTensor<Self>, stride: usize, padding: usize) -> FloatTensor<Self> {
+    fn gantry_conv2d(x: FloatTensor<Self>, weight: FloatTensor<Self>, stride: usize, padding_h: usize, padding_w: usize) -> FloatTensor<Self> {
+        let padding = [padding_h, padding_w];
         match Conv2dBackward.prepare::<C>([x.node(), weight.node()]).compute_bound().stateful() {
             OpsKind::Tracked(prep) => {
                 let (x, weight) = (x.into_primitive(), weight.into_primitive());
@@ -222,11 +317,12 @@ impl<C: CheckpointStrategy> ConvKernels for Autodiff<Flex, C> {
         x: FloatTensor<Self>,
         weight: FloatTensor<Self>,
         stride: usize,
-        padding: usize,
+        padding_h: usize,
+        padding_w: usize,
         out_height: usize,
         out_width: usize,
     ) -> FloatTensor<Self> {
-        let out = [out_height, out_width];
+        let (padding, out) = ([padding_h, padding_w], [out_height, out_width]);
         match ConvTranspose2dBackward.prepare::<C>([x.node(), weight.node()]).compute_bound().stateful() {
             OpsKind::Tracked(prep) => {
                 let (x, weight) = (x.into_primitive(), weight.into_primitive());

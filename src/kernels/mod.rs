@@ -4,6 +4,7 @@
 //! `GANTRY_KERNELS=burn` (or [`set_enabled`]) switches back to burn's own operations, for
 //! comparison. Other backends (wgpu, cuda) always use burn's operations.
 
+pub mod batch_norm;
 pub mod conv;
 mod extension;
 
@@ -50,27 +51,27 @@ fn add_bias(y: Tensor<4>, bias: Option<Tensor<1>>) -> Tensor<4> {
     }
 }
 
-/// 2-D convolution (square kernel, dilation 1, one group) as PyTorch's `Conv2d`.
-pub fn conv2d(x: Tensor<4>, weight: Tensor<4>, bias: Option<Tensor<1>>, stride: usize, padding: usize) -> Tensor<4> {
+/// 2-D convolution (dilation 1, one group, one stride for both axes, padding `[h, w]`) as
+/// PyTorch's `Conv2d`.
+pub fn conv2d(x: Tensor<4>, weight: Tensor<4>, bias: Option<Tensor<1>>, stride: usize, padding: [usize; 2]) -> Tensor<4> {
     if !applies(&x) {
-        return module::conv2d(x, weight, bias, ConvOptions::new([stride; 2], [padding; 2], [1, 1], 1));
+        return module::conv2d(x, weight, bias, ConvOptions::new([stride; 2], padding, [1, 1], 1));
     }
-    let y = <Dispatch as ConvKernels>::gantry_conv2d(x.into_dispatch(), weight.into_dispatch(), stride, padding);
+    let y = <Dispatch as ConvKernels>::gantry_conv2d(x.into_dispatch(), weight.into_dispatch(), stride, padding[0], padding[1]);
     add_bias(Tensor::from_dispatch(y), bias)
 }
 
-/// 2-D transposed convolution (square kernel, dilation 1, one group) as PyTorch's
-/// `ConvTranspose2d`, with per-axis output padding.
-pub fn conv_transpose2d(x: Tensor<4>, weight: Tensor<4>, bias: Option<Tensor<1>>, stride: usize, padding: usize, output_padding: [usize; 2]) -> Tensor<4> {
+/// 2-D transposed convolution (dilation 1, one group, one stride for both axes, padding and
+/// output padding `[h, w]`) as PyTorch's `ConvTranspose2d`.
+pub fn conv_transpose2d(x: Tensor<4>, weight: Tensor<4>, bias: Option<Tensor<1>>, stride: usize, padding: [usize; 2], output_padding: [usize; 2]) -> Tensor<4> {
     if !applies(&x) {
-        let options = ConvTransposeOptions::new([stride; 2], [padding; 2], output_padding, [1, 1], 1);
+        let options = ConvTransposeOptions::new([stride; 2], padding, output_padding, [1, 1], 1);
         return module::conv_transpose2d(x, weight, bias, options);
     }
-    let [_, _, h, w] = x.dims();
-    let k = weight.dims()[2];
-    let out = |size: usize, extra: usize| (size - 1) * stride + k + extra - 2 * padding;
-    let (oh, ow) = (out(h, output_padding[0]), out(w, output_padding[1]));
-    let y = <Dispatch as ConvKernels>::gantry_conv_transpose2d(x.into_dispatch(), weight.into_dispatch(), stride, padding, oh, ow);
+    let ([_, _, h, w], [_, _, kh, kw]) = (x.dims(), weight.dims());
+    let out = |size: usize, k: usize, axis: usize| (size - 1) * stride + k + output_padding[axis] - 2 * padding[axis];
+    let (oh, ow) = (out(h, kh, 0), out(w, kw, 1));
+    let y = <Dispatch as ConvKernels>::gantry_conv_transpose2d(x.into_dispatch(), weight.into_dispatch(), stride, padding[0], padding[1], oh, ow);
     add_bias(Tensor::from_dispatch(y), bias)
 }
 
@@ -80,4 +81,38 @@ pub fn leaky_relu<const D: usize>(x: Tensor<D>, slope: f64) -> Tensor<D> {
         return if slope == 0.0 { burn::tensor::activation::relu(x) } else { burn::tensor::activation::leaky_relu(x, slope) };
     }
     Tensor::from_dispatch(<Dispatch as ConvKernels>::gantry_leaky_relu(x.into_dispatch(), slope))
+}
+
+/// BatchNorm in training mode (batch statistics) over `[N, C, H, W]`: the output and the batch's
+/// per-channel mean and biased variance (for the running statistics).
+pub fn batch_norm_train(x: Tensor<4>, gamma: Tensor<1>, beta: Tensor<1>, eps: f64) -> (Tensor<4>, Tensor<1>, Tensor<1>) {
+    if !applies(&x) {
+        let out = module::batch_norm_train(x, gamma, beta, eps);
+        return (out.output, out.mean, out.variance);
+    }
+    let stats: Tensor<2> = Tensor::from_dispatch(<Dispatch as ConvKernels>::gantry_batch_stats(x.clone().into_dispatch()));
+    let c = gamma.dims()[0];
+    let y = <Dispatch as ConvKernels>::gantry_batch_norm_train(
+        x.into_dispatch(),
+        gamma.into_dispatch(),
+        beta.into_dispatch(),
+        stats.clone().into_dispatch(),
+        eps,
+    );
+    let mean = stats.clone().slice([0..1, 0..c]).reshape([c]);
+    let var = stats.slice([1..2, 0..c]).reshape([c]);
+    (Tensor::from_dispatch(y), mean, var)
+}
+
+/// BatchNorm in eval mode (running statistics). gantry's kernel serves inference only (tensors
+/// off the autodiff device); with autodiff it is burn's operation.
+pub fn batch_norm_eval(x: Tensor<4>, gamma: Tensor<1>, beta: Tensor<1>, mean: Tensor<1>, var: Tensor<1>, eps: f64) -> Tensor<4> {
+    if !applies(&x) || x.device().is_autodiff() {
+        return module::batch_norm(x, gamma, beta, mean, var, eps);
+    }
+    let c = gamma.dims()[0];
+    let stats = Tensor::cat(vec![mean, var], 0).reshape([2, c]);
+    // Off the autodiff device this is the plain normalisation with the given statistics.
+    let y = <Dispatch as ConvKernels>::gantry_batch_norm_train(x.into_dispatch(), gamma.into_dispatch(), beta.into_dispatch(), stats.into_dispatch(), eps);
+    Tensor::from_dispatch(y)
 }

@@ -75,9 +75,9 @@ fn vjp(layer: &Layer, x: Tensor<4>, g: Tensor<4>, mask: Option<Tensor<4>>) -> Te
             let k = l.weight.dims()[2];
             // Output padding restores the rows/columns that the strided forward dropped.
             let op = |size: usize, out: usize| size + 2 * l.padding - ((out - 1) * l.stride + k);
-            kernels::conv_transpose2d(g, l.weight.val(), None, l.stride, l.padding, [op(h, gh), op(w, gw)])
+            kernels::conv_transpose2d(g, l.weight.val(), None, l.stride, [l.padding; 2], [op(h, gh), op(w, gw)])
         }
-        Layer::ConvTranspose2d(l) => kernels::conv2d(g, l.weight.val(), None, l.stride, l.padding),
+        Layer::ConvTranspose2d(l) => kernels::conv2d(g, l.weight.val(), None, l.stride, [l.padding; 2]),
         Layer::LayerNorm(ln) => {
             let flat = x.reshape([n, c * h * w]);
             let mean = flat.clone().mean_dim(1);

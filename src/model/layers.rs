@@ -3,7 +3,7 @@
 //! burn's `[in, out]` layout and is transposed when exported.
 
 use burn::module::{Module, Param, RunningState};
-use burn::tensor::module::{batch_norm, batch_norm_train, linear, max_pool2d};
+use burn::tensor::module::{linear, max_pool2d};
 use burn::tensor::ops::MaxPoolOptions;
 use burn::tensor::{Device, Tensor, TensorData, activation};
 
@@ -250,9 +250,9 @@ impl Layer {
                 let out = y.dims()[1];
                 y.reshape([n, out, 1, 1])
             }
-            Layer::Conv2d(l) => kernels::conv2d(x, l.weight.val(), l.bias.as_ref().map(|b| b.val()), l.stride, l.padding),
+            Layer::Conv2d(l) => kernels::conv2d(x, l.weight.val(), l.bias.as_ref().map(|b| b.val()), l.stride, [l.padding; 2]),
             Layer::ConvTranspose2d(l) => {
-                kernels::conv_transpose2d(x, l.weight.val(), l.bias.as_ref().map(|b| b.val()), l.stride, l.padding, [0, 0])
+                kernels::conv_transpose2d(x, l.weight.val(), l.bias.as_ref().map(|b| b.val()), l.stride, [l.padding; 2], [0, 0])
             }
             Layer::BatchNorm(bn) => bn.forward(x, bn_mode),
             Layer::LayerNorm(ln) => {
@@ -316,7 +316,7 @@ impl BatchNorm {
     fn forward(&self, x: Tensor<4>, mode: BnMode) -> Tensor<4> {
         if mode == BnMode::Running {
             let device = x.device();
-            return batch_norm(
+            return kernels::batch_norm_eval(
                 x,
                 self.gamma.val(),
                 self.beta.val(),
@@ -327,20 +327,18 @@ impl BatchNorm {
         }
         let [n, _, h, w] = x.dims();
         let count = (n * h * w) as f64;
-        let out = batch_norm_train(x, self.gamma.val(), self.beta.val(), self.eps);
+        let (output, mean, variance) = kernels::batch_norm_train(x, self.gamma.val(), self.beta.val(), self.eps);
         if mode == BnMode::Batch {
-            return out.output;
+            return output;
         }
-        let device = out.output.device();
+        let device = output.device();
         let unbiased = if count > 1.0 { count / (count - 1.0) } else { 1.0 };
         let m = 0.1;
-        let rm = self.running_mean.value_sync().to_device(&device).mul_scalar(1.0 - m)
-            + out.mean.detach().mul_scalar(m);
-        let rv = self.running_var.value_sync().to_device(&device).mul_scalar(1.0 - m)
-            + out.variance.detach().mul_scalar(m * unbiased);
+        let rm = self.running_mean.value_sync().to_device(&device).mul_scalar(1.0 - m) + mean.detach().mul_scalar(m);
+        let rv = self.running_var.value_sync().to_device(&device).mul_scalar(1.0 - m) + variance.detach().mul_scalar(m * unbiased);
         self.running_mean.update(rm.detach());
         self.running_var.update(rv.detach());
-        out.output
+        output
     }
 }
 
