@@ -40,6 +40,9 @@ const SHAPES: &[(usize, usize, usize, usize, usize, usize, usize, usize)] = &[
     (2, 5, 9, 9, 2, 5, 2, 0),
     (2, 8, 2, 2, 1, 4, 2, 1),
     (4, 3, 1, 1, 7, 4, 2, 1),
+    // ≥ 1024 output positions: the one-GEMM-per-sample forward.
+    (2, 3, 34, 33, 4, 3, 1, 1),
+    (2, 5, 32, 32, 3, 1, 1, 0),
 ];
 
 #[test]

@@ -220,9 +220,31 @@ fn from_channel_major(t: &[f32], batch: usize, channels: usize, l: usize) -> Vec
 
 /// Convolution: `x [N, C, H, W]`, `weight [O, C, kh, kw]` → `[N, O, oh, ow]`.
 pub fn conv_forward(x: &[f32], weight: &[f32], out_channels: usize, g: &ConvGeometry) -> Vec<f32> {
+    if g.positions() >= PER_SAMPLE_POSITIONS && g.batch > 1 {
+        return conv_forward_per_sample(x, weight, out_channels, g);
+    }
     let cols = im2col(x, g);
     let y = matmul(out_channels, g.columns(), g.patch(), View::rows(weight, g.patch()), View::rows(&cols, g.columns()));
     from_channel_major(&y, g.batch, out_channels, g.positions())
+}
+
+/// From this many output positions per sample on, the forward pass runs one GEMM per sample: the
+/// GEMM is wide enough on its own, the activation needs no reordering, a 1×1 convolution needs no
+/// im2col at all, and only one sample's columns are held at a time (Inception's early layers
+/// would otherwise need hundreds of MiB of columns per batch).
+const PER_SAMPLE_POSITIONS: usize = 1024;
+
+fn conv_forward_per_sample(x: &[f32], weight: &[f32], out_channels: usize, g: &ConvGeometry) -> Vec<f32> {
+    let one = ConvGeometry { batch: 1, ..*g };
+    let (image, l) = (g.channels * g.height * g.width, g.positions());
+    let pointwise = g.kernel == [1, 1] && g.stride == 1 && g.padding == [0, 0];
+    let mut out = Vec::with_capacity(g.batch * out_channels * l);
+    for n in 0..g.batch {
+        let x = &x[n * image..][..image];
+        let cols = if pointwise { std::borrow::Cow::Borrowed(x) } else { std::borrow::Cow::Owned(im2col(x, &one)) };
+        out.extend(matmul(out_channels, l, one.patch(), View::rows(weight, one.patch()), View::rows(&cols, l)));
+    }
+    out
 }
 
 /// Transposed convolution, i.e. the input gradient of the convolution `g`:
@@ -310,6 +332,8 @@ mod tests {
                 .collect()
         };
         let cases = [
+            (3, 2, [40, 33], [3, 3], 1, [1, 1], 2),
+            (2, 3, [36, 32], [1, 1], 1, [0, 0], 3),
             (2, 3, [7, 5], [3, 3], 1, [1, 1], 4),
             (1, 2, [8, 8], [4, 4], 2, [1, 1], 3),
             (3, 1, [28, 28], [2, 2], 2, [2, 2], 2),
