@@ -6,6 +6,7 @@
 
 use burn::backend::autodiff::checkpoint::base::Checkpointer;
 use burn::backend::autodiff::checkpoint::strategy::CheckpointStrategy;
+use burn::backend::autodiff::NodeId;
 use burn::backend::autodiff::grads::Gradients;
 use burn::backend::autodiff::ops::{Backward, Ops, OpsKind};
 use burn::backend::flex::FlexTensor;
@@ -173,47 +174,39 @@ impl ConvKernels for Flex {
 /// What the backward passes keep: both operands and the geometry's free parameters.
 type ConvState = (FlexTensor, FlexTensor, usize, [usize; 2]);
 
-#[derive(Debug)]
-struct Conv2dBackward;
-
-impl Backward<Flex, 2> for Conv2dBackward {
-    type State = ConvState;
-
-    fn backward(self, ops: Ops<Self::State, 2>, grads: &mut Gradients, _: &mut Checkpointer) {
-        let [node_x, node_w] = ops.parents;
-        let grad = grads.consume::<Flex>(&ops.node);
-        let (x, weight, stride, padding) = ops.state;
-        let (g, o) = conv_geometry(&x, &weight, stride, padding);
-        let want = [node_x.is_some(), node_w.is_some()];
-        let [dx, dw] = conv_backward(&values(&x), &values(&weight), &values(&grad), o, &g, want);
-        if let (Some(node), Some(dx)) = (node_x, dx) {
-            grads.register::<Flex>(node.id, tensor(dx, [g.batch, g.channels, g.height, g.width]));
-        }
-        if let (Some(node), Some(dw)) = (node_w, dw) {
-            grads.register::<Flex>(node.id, tensor(dw, [o, g.channels, g.kernel[0], g.kernel[1]]));
+/// Registers the input and weight gradients of a two-operand op for the parents that track them.
+fn register_both(grads: &mut Gradients, parents: [Option<NodeId>; 2], values: [Option<Vec<f32>>; 2], shapes: [[usize; 4]; 2]) {
+    for ((id, value), shape) in parents.into_iter().zip(values).zip(shapes) {
+        if let (Some(id), Some(value)) = (id, value) {
+            grads.register::<Flex>(id, tensor(value, shape));
         }
     }
 }
 
+/// Backward of `gantry_conv2d` or, with `transposed`, of `gantry_conv_transpose2d`.
 #[derive(Debug)]
-struct ConvTranspose2dBackward;
+struct ConvBackward {
+    transposed: bool,
+}
 
-impl Backward<Flex, 2> for ConvTranspose2dBackward {
+impl Backward<Flex, 2> for ConvBackward {
     type State = ConvState;
 
     fn backward(self, ops: Ops<Self::State, 2>, grads: &mut Gradients, _: &mut Checkpointer) {
-        let [node_x, node_w] = ops.parents;
         let grad = grads.consume::<Flex>(&ops.node);
         let (x, weight, stride, padding) = ops.state;
-        let [_, _, out_h, out_w] = dims4(&grad);
-        let (g, ci) = transposed_geometry(&x, &weight, stride, padding, [out_h, out_w]);
-        let want = [node_x.is_some(), node_w.is_some()];
-        let [dx, dw] = conv_transpose_backward(&values(&x), &values(&weight), &values(&grad), ci, &g, want);
-        if let (Some(node), Some(dx)) = (node_x, dx) {
-            grads.register::<Flex>(node.id, tensor(dx, [g.batch, ci, g.out_height, g.out_width]));
-        }
-        if let (Some(node), Some(dw)) = (node_w, dw) {
-            grads.register::<Flex>(node.id, tensor(dw, [ci, g.channels, g.kernel[0], g.kernel[1]]));
+        let want = ops.parents.each_ref().map(Option::is_some);
+        let parents = ops.parents.map(|p| p.map(|n| n.id));
+        let (xv, wv, gv) = (values(&x), values(&weight), values(&grad));
+        if self.transposed {
+            let [_, _, out_h, out_w] = dims4(&grad);
+            let (g, ci) = transposed_geometry(&x, &weight, stride, padding, [out_h, out_w]);
+            let d = conv_transpose_backward(&xv, &wv, &gv, ci, &g, want);
+            register_both(grads, parents, d, [[g.batch, ci, g.out_height, g.out_width], [ci, g.channels, g.kernel[0], g.kernel[1]]]);
+        } else {
+            let (g, o) = conv_geometry(&x, &weight, stride, padding);
+            let d = conv_backward(&xv, &wv, &gv, o, &g, want);
+            register_both(grads, parents, d, [[g.batch, g.channels, g.height, g.width], [o, g.channels, g.kernel[0], g.kernel[1]]]);
         }
     }
 }
@@ -303,7 +296,7 @@ impl<C: CheckpointStrategy> ConvKernels for Autodiff<Flex, C> {
 
     fn gantry_conv2d(x: FloatTensor<Self>, weight: FloatTensor<Self>, stride: usize, padding_h: usize, padding_w: usize) -> FloatTensor<Self> {
         let padding = [padding_h, padding_w];
-        match Conv2dBackward.prepare::<C>([x.node(), weight.node()]).compute_bound().stateful() {
+        match (ConvBackward { transposed: false }).prepare::<C>([x.node(), weight.node()]).compute_bound().stateful() {
             OpsKind::Tracked(prep) => {
                 let (x, weight) = (x.into_primitive(), weight.into_primitive());
                 let out = conv2d_flex(&x, &weight, stride, padding);
@@ -323,7 +316,7 @@ impl<C: CheckpointStrategy> ConvKernels for Autodiff<Flex, C> {
         out_width: usize,
     ) -> FloatTensor<Self> {
         let (padding, out) = ([padding_h, padding_w], [out_height, out_width]);
-        match ConvTranspose2dBackward.prepare::<C>([x.node(), weight.node()]).compute_bound().stateful() {
+        match (ConvBackward { transposed: true }).prepare::<C>([x.node(), weight.node()]).compute_bound().stateful() {
             OpsKind::Tracked(prep) => {
                 let (x, weight) = (x.into_primitive(), weight.into_primitive());
                 let y = conv_transpose2d_flex(&x, &weight, stride, padding, out);
