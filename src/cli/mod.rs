@@ -80,7 +80,7 @@ enum Command {
     },
     /// List the presets.
     Presets,
-    /// Time a workload (w1-w5; `gantry bench list`): median steps/s and images/s over repeats
+    /// Time a workload (w1-w6, or `layers` for a per-layer profile; `gantry bench list`): median steps/s and images/s over repeats
     /// after warm-up, and peak memory.
     Bench {
         workload: String,
