@@ -216,11 +216,12 @@ fn median(mut v: Vec<f64>) -> f64 {
     v[v.len() / 2]
 }
 
-/// Per-layer forward/backward times of a model's G and D at a batch size: each layer runs on its
-/// real input (the previous layer's output), the backward pass on a random output gradient.
-pub fn profile_layers(model: &str, batch: usize, repeats: usize) -> Result<Vec<LayerTiming>> {
+/// Per-layer forward/backward times of a model's G and D on data of `data_shape` at a batch size:
+/// each layer runs on its real input (the previous layer's output), the backward pass on a random
+/// output gradient.
+pub fn profile_layers(model: &str, data_shape: [usize; 3], batch: usize, repeats: usize) -> Result<Vec<LayerTiming>> {
     let train = Device::flex().autodiff();
-    let spec = build_spec(model, &ModelOptions::new(100, [1, 28, 28]))?;
+    let spec = build_spec(model, &ModelOptions::new(100, data_shape))?;
     let mut rng = Rng::new(0);
     let mut timings = Vec::new();
     for (net_name, net_spec, input_shape) in [("G", &spec.g, spec.z_shape), ("D", &spec.d, spec.x_shape)] {
@@ -229,7 +230,7 @@ pub fn profile_layers(model: &str, batch: usize, repeats: usize) -> Result<Vec<L
         let mut x = random([batch, c, h, w], &mut rng, &train);
         for (index, (layer, layer_spec)) in net.layers.iter().zip(&net_spec.layers).enumerate() {
             let input = x.dims();
-            let (mut fwd, mut total) = (Vec::new(), Vec::new());
+            let (mut fwd, mut bwd) = (Vec::new(), Vec::new());
             let mut out = None;
             for _ in 0..repeats.max(1) + 1 {
                 let xi = x.clone().detach().require_grad();
@@ -243,19 +244,19 @@ pub fn profile_layers(model: &str, batch: usize, repeats: usize) -> Result<Vec<L
                 let _ = xi.grad(&grads).map(|g| g.into_data());
                 let b = t.elapsed().as_secs_f64();
                 fwd.push(f);
-                total.push(b);
+                bwd.push(b);
                 out = Some(y.detach());
             }
             // The first repeat warms caches and allocators.
             fwd.remove(0);
-            total.remove(0);
+            bwd.remove(0);
             timings.push(LayerTiming {
                 net: net_name,
                 index,
                 layer: layer_spec.name(),
                 input,
                 forward_ms: median(fwd) * 1e3,
-                backward_ms: median(total) * 1e3,
+                backward_ms: median(bwd) * 1e3,
             });
             x = out.expect("at least one repeat");
         }

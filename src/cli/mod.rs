@@ -250,7 +250,7 @@ pub fn run() -> Result<()> {
 }
 
 fn print_layer_profile(model: &str, batch: usize, repeats: usize, json: bool) -> Result<()> {
-    let timings = gantry::bench::profile_layers(model, batch, repeats)?;
+    let timings = gantry::bench::profile_layers(model, default_shape(model, None), batch, repeats)?;
     let kernels = if gantry::kernels::enabled() { "gantry kernels" } else { "burn ops (GANTRY_KERNELS=burn)" };
     if json {
         for t in &timings {

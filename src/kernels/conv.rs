@@ -1,15 +1,16 @@
-//! Convolution on plain `f32` slices (NCHW): im2col / col2im around one packed GEMM per call.
+//! Convolution on plain `f32` slices (NCHW): im2col / col2im around packed GEMMs.
 //!
 //! Everything is expressed with one geometry, seen from the *image* side of a convolution
-//! (`c × h × w` image, `k × k` kernel, stride, padding, `oh × ow` positions):
-//! - conv forward:            `Y[o, N·L] = W[o, c·k·k] · im2col(x)` (L = oh·ow)
+//! (`c × h × w` image, `kh × kw` kernel, stride, padding, `oh × ow` positions):
+//! - conv forward:            `Y[o, N·L] = W[o, c·kh·kw] · im2col(x)` (L = oh·ow)
 //! - conv input gradient:     `col2im(Wᵀ · G)`; this is also the transposed convolution's forward
 //! - conv weight gradient:    `dW = G · im2col(x)ᵀ`; with the roles of x and G swapped it is the
 //!   transposed convolution's weight gradient
 //!
 //! All samples go through one GEMM (columns = N·L), which keeps both cores busy even when the
 //! spatial size is tiny (the 1×1, 2×2 and 4×4 layers of the DCGANs); the `[o, N·L]` ↔ `[N, o, L]`
-//! reorders cost one copy of the activation.
+//! reorders cost one copy of the activation. Forward passes with large images run one GEMM per
+//! sample instead (see [`PER_SAMPLE_POSITIONS`]).
 
 use rayon::prelude::*;
 
@@ -223,8 +224,12 @@ pub fn conv_forward(x: &[f32], weight: &[f32], out_channels: usize, g: &ConvGeom
     if g.positions() >= PER_SAMPLE_POSITIONS && g.batch > 1 {
         return conv_forward_per_sample(x, weight, out_channels, g);
     }
-    let cols = im2col(x, g);
-    let y = matmul(out_channels, g.columns(), g.patch(), View::rows(weight, g.patch()), View::rows(&cols, g.columns()));
+    weight_times_cols(weight, &im2col(x, g), out_channels, g)
+}
+
+/// `W[O, C·kh·kw] · cols[C·kh·kw, N·L]`, returned as `[N, O, L]`.
+fn weight_times_cols(weight: &[f32], cols: &[f32], out_channels: usize, g: &ConvGeometry) -> Vec<f32> {
+    let y = matmul(out_channels, g.columns(), g.patch(), View::rows(weight, g.patch()), View::rows(cols, g.columns()));
     from_channel_major(&y, g.batch, out_channels, g.positions())
 }
 
@@ -232,7 +237,7 @@ pub fn conv_forward(x: &[f32], weight: &[f32], out_channels: usize, g: &ConvGeom
 /// GEMM is wide enough on its own, the activation needs no reordering, a 1×1 convolution needs no
 /// im2col at all, and only one sample's columns are held at a time (Inception's early layers
 /// would otherwise need hundreds of MiB of columns per batch).
-const PER_SAMPLE_POSITIONS: usize = 1024;
+pub const PER_SAMPLE_POSITIONS: usize = 1024;
 
 fn conv_forward_per_sample(x: &[f32], weight: &[f32], out_channels: usize, g: &ConvGeometry) -> Vec<f32> {
     let one = ConvGeometry { batch: 1, ..*g };
@@ -278,10 +283,7 @@ pub fn conv_backward(x: &[f32], weight: &[f32], grad: &[f32], out_channels: usiz
 /// convolution's weight gradient with the roles of image and output gradient swapped.
 pub fn conv_transpose_backward(x: &[f32], weight: &[f32], grad: &[f32], out_channels: usize, g: &ConvGeometry, want: [bool; 2]) -> [Option<Vec<f32>>; 2] {
     let cols = im2col(grad, g);
-    let dx = want[0].then(|| {
-        let y = matmul(out_channels, g.columns(), g.patch(), View::rows(weight, g.patch()), View::rows(&cols, g.columns()));
-        from_channel_major(&y, g.batch, out_channels, g.positions())
-    });
+    let dx = want[0].then(|| weight_times_cols(weight, &cols, out_channels, g));
     let dw = want[1].then(|| times_cols_transposed(&to_channel_major(x, g.batch, out_channels, g.positions()), &cols, out_channels, g));
     [dx, dw]
 }

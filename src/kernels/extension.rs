@@ -1,8 +1,9 @@
-//! gantry's convolutions as a burn backend extension: a `Flex` implementation running the slice
-//! kernels of [`super::conv`], and an `Autodiff<Flex>` implementation whose hand-written backward
-//! runs them too. Both operations are differentiable in the input and the weight, so the explicit
-//! input-gradient graphs of the gradient penalties (which contain transposed convolutions of the
-//! critic's convolutions) are differentiated through the same kernels.
+//! gantry's kernels as a burn backend extension: a `Flex` implementation running the slice kernels
+//! of [`super::conv`] and [`super::batch_norm`] (and the one-pass LeakyReLU here), and an
+//! `Autodiff<Flex>` implementation whose hand-written backward passes run them too. Both
+//! convolutions are differentiable in the input and the weight, so the explicit input-gradient
+//! graphs of the gradient penalties (which contain transposed convolutions of the critic's
+//! convolutions) are differentiated through the same kernels.
 
 use burn::backend::autodiff::checkpoint::base::Checkpointer;
 use burn::backend::autodiff::checkpoint::strategy::CheckpointStrategy;
@@ -19,7 +20,7 @@ use super::batch_norm;
 use super::conv::{ConvGeometry, conv_backward, conv_forward, conv_transpose_backward, conv_transpose_forward};
 
 #[backend_extension(Flex, Autodiff)]
-pub trait ConvKernels: Backend {
+pub trait GantryKernels: Backend {
     /// Convolution without bias, dilation 1, one group: `x [N, C, H, W]`, `weight [O, C, kh, kw]`,
     /// one stride for both axes, zero padding `[padding_h, padding_w]`.
     fn gantry_conv2d(x: FloatTensor<Self>, weight: FloatTensor<Self>, stride: usize, padding_h: usize, padding_w: usize) -> FloatTensor<Self>;
@@ -44,9 +45,11 @@ pub trait ConvKernels: Backend {
     /// Not differentiated (the BatchNorm backward accounts for the statistics' dependence on x).
     fn gantry_batch_stats(x: FloatTensor<Self>) -> FloatTensor<Self>;
 
-    /// BatchNorm in training mode with `stats` = `gantry_batch_stats(x)`: differentiable in x
-    /// (through the statistics too), gamma and beta.
-    fn gantry_batch_norm_train(x: FloatTensor<Self>, gamma: FloatTensor<Self>, beta: FloatTensor<Self>, stats: FloatTensor<Self>, eps: f64) -> FloatTensor<Self>;
+    /// BatchNorm with the given `[2, C]` statistics: `(x − mean)·γ/sqrt(var + eps) + β`. On the
+    /// autodiff backend `stats` must be `gantry_batch_stats(x)` (training mode): the result is
+    /// differentiable in x (through the statistics too), gamma and beta. Off it, any statistics
+    /// (the running ones in eval mode).
+    fn gantry_batch_norm(x: FloatTensor<Self>, gamma: FloatTensor<Self>, beta: FloatTensor<Self>, stats: FloatTensor<Self>, eps: f64) -> FloatTensor<Self>;
 }
 
 fn dims4(t: &FlexTensor) -> [usize; 4] {
@@ -88,32 +91,26 @@ fn conv_transpose2d_flex(x: &FlexTensor, weight: &FlexTensor, stride: usize, pad
     tensor(conv_transpose_forward(&values(x), &values(weight), ci, &g), [g.batch, g.channels, g.height, g.width])
 }
 
-/// Elementwise map in parallel chunks.
-fn map(x: &[f32], f: impl Fn(f32) -> f32 + Sync) -> Vec<f32> {
-    let mut out = vec![0.0f32; x.len()];
-    out.par_chunks_mut(CHUNK).zip(x.par_chunks(CHUNK)).for_each(|(o, x)| o.iter_mut().zip(x).for_each(|(o, &v)| *o = f(v)));
-    out
-}
-
 /// Elements per parallel task of the elementwise kernels.
 const CHUNK: usize = 1 << 14;
 
-/// Applies `f` to every element, in place when `x` owns its contiguous buffer (as burn's own
-/// elementwise ops do), else into a new buffer.
-fn map_owned(mut x: FlexTensor, f: impl Fn(f32) -> f32 + Sync) -> FlexTensor {
+/// Runs `f` on the values of an owned f32 tensor (row-major) and returns the tensor: in place when
+/// it owns its contiguous buffer (as burn's own elementwise ops do), else on a contiguous copy.
+fn update_owned(mut x: FlexTensor, f: impl FnOnce(&mut [f32])) -> FlexTensor {
     if let Some((start, end)) = x.layout().contiguous_offsets()
         && let Some(storage) = x.try_storage_mut::<f32>()
     {
-        storage[start..end].par_chunks_mut(CHUNK).for_each(|c| c.iter_mut().for_each(|v| *v = f(*v)));
+        f(&mut storage[start..end]);
         return x;
     }
-    let y = map(&values(&x), f);
-    FlexTensor::from_data(TensorData::new(y, x.shape()))
+    let mut copy = values(&x).into_owned();
+    f(&mut copy);
+    FlexTensor::from_data(TensorData::new(copy, x.shape()))
 }
 
 fn leaky_relu_flex(x: FlexTensor, slope: f64) -> FlexTensor {
     let slope = slope as f32;
-    map_owned(x, move |v| if v > 0.0 { v } else { v * slope })
+    update_owned(x, |v| v.par_chunks_mut(CHUNK).for_each(|c| c.iter_mut().for_each(|v| *v = if *v > 0.0 { *v } else { *v * slope })))
 }
 
 /// `[N, C, L]` sizes of an NCHW tensor.
@@ -131,17 +128,10 @@ fn batch_stats_flex(x: &FlexTensor) -> FlexTensor {
 /// buffer.
 fn batch_norm_flex(x: FlexTensor, gamma: &FlexTensor, beta: &FlexTensor, stats: &FlexTensor, eps: f64) -> FlexTensor {
     let (_, c, l) = ncl(&x);
-    let shape = x.shape();
-    let mut y = match x.layout().contiguous_offsets() {
-        Some((0, end)) if end == shape.num_elements() && x.is_unique() => x,
-        _ => FlexTensor::from_data(TensorData::new(values(&x).into_owned(), shape)),
-    };
-    let out = y.storage_mut::<f32>();
-    batch_norm::normalize_in_place(out, c, l, &values(stats), &values(gamma), &values(beta), eps);
-    y
+    update_owned(x, |v| batch_norm::normalize_in_place(v, c, l, &values(stats), &values(gamma), &values(beta), eps))
 }
 
-impl ConvKernels for Flex {
+impl GantryKernels for Flex {
     fn gantry_conv2d(x: FlexTensor, weight: FlexTensor, stride: usize, padding_h: usize, padding_w: usize) -> FlexTensor {
         conv2d_flex(&x, &weight, stride, [padding_h, padding_w])
     }
@@ -166,7 +156,7 @@ impl ConvKernels for Flex {
         batch_stats_flex(&x)
     }
 
-    fn gantry_batch_norm_train(x: FlexTensor, gamma: FlexTensor, beta: FlexTensor, stats: FlexTensor, eps: f64) -> FlexTensor {
+    fn gantry_batch_norm(x: FlexTensor, gamma: FlexTensor, beta: FlexTensor, stats: FlexTensor, eps: f64) -> FlexTensor {
         batch_norm_flex(x, &gamma, &beta, &stats, eps)
     }
 }
@@ -223,21 +213,14 @@ impl Backward<Flex, 1> for LeakyReluBackward {
         let grad = grads.consume::<Flex>(&ops.node);
         let (y, slope) = ops.state;
         let Some(node) = node_x else { return };
-        let y = values(&y);
-        let slope = slope as f32;
-        let mask = |g: &mut [f32], y: &[f32]| g.iter_mut().zip(y).for_each(|(g, &y)| *g = if y > 0.0 { *g } else { *g * slope });
-        // The output gradient is consumed here: scale it in place unless its buffer is shared.
-        let mut grad = grad;
-        if let Some((start, end)) = grad.layout().contiguous_offsets()
-            && let Some(g) = grad.try_storage_mut::<f32>()
-        {
-            g[start..end].par_chunks_mut(CHUNK).zip(y.par_chunks(CHUNK)).for_each(|(g, y)| mask(g, y));
-            grads.register::<Flex>(node.id, grad);
-            return;
-        }
-        let mut dx = values(&grad).into_owned();
-        dx.par_chunks_mut(CHUNK).zip(y.par_chunks(CHUNK)).for_each(|(g, y)| mask(g, y));
-        grads.register::<Flex>(node.id, FlexTensor::from_data(TensorData::new(dx, grad.shape())));
+        let (y, slope) = (values(&y), slope as f32);
+        // The output gradient is consumed here: it is scaled in place unless its buffer is shared.
+        let dx = update_owned(grad, |g| {
+            g.par_chunks_mut(CHUNK).zip(y.par_chunks(CHUNK)).for_each(|(g, y)| {
+                g.iter_mut().zip(y).for_each(|(g, &y)| *g = if y > 0.0 { *g } else { *g * slope })
+            })
+        });
+        grads.register::<Flex>(node.id, dx);
     }
 }
 
@@ -266,12 +249,12 @@ impl Backward<Flex, 3> for BatchNormBackward {
     }
 }
 
-impl<C: CheckpointStrategy> ConvKernels for Autodiff<Flex, C> {
+impl<C: CheckpointStrategy> GantryKernels for Autodiff<Flex, C> {
     fn gantry_batch_stats(x: FloatTensor<Self>) -> FloatTensor<Self> {
         <FloatTensor<Self>>::new(batch_stats_flex(x.primitive()))
     }
 
-    fn gantry_batch_norm_train(x: FloatTensor<Self>, gamma: FloatTensor<Self>, beta: FloatTensor<Self>, stats: FloatTensor<Self>, eps: f64) -> FloatTensor<Self> {
+    fn gantry_batch_norm(x: FloatTensor<Self>, gamma: FloatTensor<Self>, beta: FloatTensor<Self>, stats: FloatTensor<Self>, eps: f64) -> FloatTensor<Self> {
         let stats = stats.into_primitive();
         match BatchNormBackward.prepare::<C>([x.node(), gamma.node(), beta.node()]).compute_bound().stateful() {
             OpsKind::Tracked(prep) => {

@@ -15,7 +15,7 @@ use burn::tensor::module;
 use burn::tensor::ops::{ConvOptions, ConvTransposeOptions};
 use burn::tensor::{DType, Tensor};
 
-pub use extension::ConvKernels;
+pub use extension::GantryKernels;
 
 /// 0: not decided yet (read the environment), 1: on, 2: off.
 static STATE: AtomicU8 = AtomicU8::new(0);
@@ -57,7 +57,7 @@ pub fn conv2d(x: Tensor<4>, weight: Tensor<4>, bias: Option<Tensor<1>>, stride: 
     if !applies(&x) {
         return module::conv2d(x, weight, bias, ConvOptions::new([stride; 2], padding, [1, 1], 1));
     }
-    let y = <Dispatch as ConvKernels>::gantry_conv2d(x.into_dispatch(), weight.into_dispatch(), stride, padding[0], padding[1]);
+    let y = <Dispatch as GantryKernels>::gantry_conv2d(x.into_dispatch(), weight.into_dispatch(), stride, padding[0], padding[1]);
     add_bias(Tensor::from_dispatch(y), bias)
 }
 
@@ -71,7 +71,7 @@ pub fn conv_transpose2d(x: Tensor<4>, weight: Tensor<4>, bias: Option<Tensor<1>>
     let ([_, _, h, w], [_, _, kh, kw]) = (x.dims(), weight.dims());
     let out = |size: usize, k: usize, axis: usize| (size - 1) * stride + k + output_padding[axis] - 2 * padding[axis];
     let (oh, ow) = (out(h, kh, 0), out(w, kw, 1));
-    let y = <Dispatch as ConvKernels>::gantry_conv_transpose2d(x.into_dispatch(), weight.into_dispatch(), stride, padding[0], padding[1], oh, ow);
+    let y = <Dispatch as GantryKernels>::gantry_conv_transpose2d(x.into_dispatch(), weight.into_dispatch(), stride, padding[0], padding[1], oh, ow);
     add_bias(Tensor::from_dispatch(y), bias)
 }
 
@@ -80,7 +80,7 @@ pub fn leaky_relu<const D: usize>(x: Tensor<D>, slope: f64) -> Tensor<D> {
     if !applies(&x) {
         return if slope == 0.0 { burn::tensor::activation::relu(x) } else { burn::tensor::activation::leaky_relu(x, slope) };
     }
-    Tensor::from_dispatch(<Dispatch as ConvKernels>::gantry_leaky_relu(x.into_dispatch(), slope))
+    Tensor::from_dispatch(<Dispatch as GantryKernels>::gantry_leaky_relu(x.into_dispatch(), slope))
 }
 
 /// BatchNorm in training mode (batch statistics) over `[N, C, H, W]`: the output and the batch's
@@ -90,9 +90,9 @@ pub fn batch_norm_train(x: Tensor<4>, gamma: Tensor<1>, beta: Tensor<1>, eps: f6
         let out = module::batch_norm_train(x, gamma, beta, eps);
         return (out.output, out.mean, out.variance);
     }
-    let stats: Tensor<2> = Tensor::from_dispatch(<Dispatch as ConvKernels>::gantry_batch_stats(x.clone().into_dispatch()));
+    let stats: Tensor<2> = Tensor::from_dispatch(<Dispatch as GantryKernels>::gantry_batch_stats(x.clone().into_dispatch()));
     let c = gamma.dims()[0];
-    let y = <Dispatch as ConvKernels>::gantry_batch_norm_train(
+    let y = <Dispatch as GantryKernels>::gantry_batch_norm(
         x.into_dispatch(),
         gamma.into_dispatch(),
         beta.into_dispatch(),
@@ -112,7 +112,6 @@ pub fn batch_norm_eval(x: Tensor<4>, gamma: Tensor<1>, beta: Tensor<1>, mean: Te
     }
     let c = gamma.dims()[0];
     let stats = Tensor::cat(vec![mean, var], 0).reshape([2, c]);
-    // Off the autodiff device this is the plain normalisation with the given statistics.
-    let y = <Dispatch as ConvKernels>::gantry_batch_norm_train(x.into_dispatch(), gamma.into_dispatch(), beta.into_dispatch(), stats.into_dispatch(), eps);
+    let y = <Dispatch as GantryKernels>::gantry_batch_norm(x.into_dispatch(), gamma.into_dispatch(), beta.into_dispatch(), stats.into_dispatch(), eps);
     Tensor::from_dispatch(y)
 }
