@@ -46,6 +46,14 @@ fn train_sample_models_presets() {
     );
     assert_eq!(code, 0, "{err}");
     assert!(out.contains("3 generator steps"), "{out}");
+    // --max-steps sets the run's length: a resumed run goes past its configured single epoch
+    // (64 / 8 = 8 steps) when asked for more steps, and a plain --resume then has nothing to do.
+    let (code, out, err) = gantry(&["train", "--resume", "run", "--max-steps", "11", "--quiet"], d);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("11 generator steps"), "{out}");
+    let (code, out, err) = gantry(&["train", "--resume", "run", "--quiet"], d);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("11 generator steps"), "{out}");
     let (code, _, err) = gantry(&["sample", "--checkpoint", "run", "--n", "16", "--grid", "g.png"], d);
     assert_eq!(code, 0, "{err}");
     assert_eq!(image::open(d.join("g.png")).unwrap().width(), 8 * 30 + 2);

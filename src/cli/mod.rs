@@ -183,7 +183,8 @@ struct TrainArgs {
     g_noise: Option<String>,
     #[arg(long)]
     seed: Option<u64>,
-    /// Stop after N generator steps (checkpoint and grids written as at an epoch end).
+    /// Stop after N generator steps (checkpoint and grids written as at an epoch end); more
+    /// epochs than configured are run if N needs them. With --resume: train until step N.
     #[arg(long)]
     max_steps: Option<u64>,
     #[arg(long)]
@@ -366,8 +367,9 @@ fn train(a: TrainArgs) -> Result<()> {
         (presets::preset(&name)?, name)
     };
     apply(&mut config, &a)?;
-    if a.resume.is_some() && a.epochs.is_none() && a.max_steps.is_none() {
-        config.max_steps = None;
+    if a.resume.is_some() {
+        // A resumed run's length comes from this command's flags, not from the earlier command's.
+        config.max_steps = a.max_steps;
     }
     config.validate()?;
     let out = match (&a.resume, &a.out) {

@@ -270,7 +270,12 @@ pub fn train(mut config: TrainConfig, opts: &TrainOptions) -> Result<Summary> {
     }
 
     let per_epoch = data.len / config.batch_size / config.d_steps;
-    let total_steps = config.max_steps.unwrap_or(u64::MAX).min(per_epoch as u64 * config.epochs as u64);
+    // `max_steps` sets the run's length: more epochs than configured are run if it needs them.
+    let epochs = match config.max_steps {
+        Some(n) => config.epochs.max(n.div_ceil(per_epoch.max(1) as u64) as usize),
+        None => config.epochs,
+    };
+    let total_steps = config.max_steps.unwrap_or(u64::MAX).min(per_epoch as u64 * epochs as u64);
     let bar = crate::progress::bar(total_steps, opts.quiet, "training");
     bar.set_position(progress.step);
     let started = Instant::now();
@@ -292,7 +297,7 @@ pub fn train(mut config: TrainConfig, opts: &TrainOptions) -> Result<Summary> {
         Ok(())
     };
 
-    'epochs: while (progress.epoch as usize) < config.epochs {
+    'epochs: while (progress.epoch as usize) < epochs {
         let batches = data::epoch_batches(data.len, config.batch_size, config.drop_last, config.seed, progress.epoch);
         while progress.batch + config.d_steps <= batches.len() {
             if progress.step >= total_steps {
