@@ -100,37 +100,49 @@ fn rectangular_kernels_match_burn() {
     }
 }
 
+/// burn's activation after a BatchNorm (the unfused reference).
+fn burn_activation(y: Tensor<4>, slope: Option<f64>) -> Tensor<4> {
+    match slope {
+        None => y,
+        Some(0.0) => activation::relu(y),
+        Some(a) => activation::leaky_relu(y, a),
+    }
+}
+
 #[test]
-fn batch_norm_matches_burn_in_training_and_eval() {
+fn batch_norm_with_fused_activation_matches_burn_in_training_and_eval() {
     let device = Device::flex().autodiff();
     let mut rng = Rng::new(13);
-    for shape in [[4, 3, 5, 7], [16, 6, 1, 1], [1, 2, 3, 3]] {
-        let x = random(shape, &mut rng, &device);
-        let gamma = random([shape[1]], &mut rng, &device);
-        let beta = random([shape[1]], &mut rng, &device);
-        let r = random(shape, &mut rng, &device).detach();
-        let mut results = Vec::new();
-        for reference in [false, true] {
-            let (xi, g, b) = (x.clone().detach().require_grad(), gamma.clone().detach().require_grad(), beta.clone().detach().require_grad());
-            let (y, mean, var) = if reference {
-                let out = burn::tensor::module::batch_norm_train(xi.clone(), g.clone(), b.clone(), 1e-5);
-                (out.output, out.mean, out.variance)
-            } else {
-                kernels::batch_norm_train(xi.clone(), g.clone(), b.clone(), 1e-5)
-            };
-            let grads = (y.clone() * r.clone()).sum().backward();
-            results.push([host(&y), host(&mean), host(&var), host(&xi.grad(&grads).unwrap()), host(&g.grad(&grads).unwrap()), host(&b.grad(&grads).unwrap())]);
+    // No activation, ReLU, and the two LeakyReLU slopes of the DCGAN discriminators.
+    for slope in [None, Some(0.0), Some(0.02), Some(0.2)] {
+        for shape in [[4, 3, 5, 7], [16, 6, 1, 1], [1, 2, 3, 3]] {
+            let x = random(shape, &mut rng, &device);
+            let gamma = random([shape[1]], &mut rng, &device);
+            let beta = random([shape[1]], &mut rng, &device);
+            let r = random(shape, &mut rng, &device).detach();
+            let mut results = Vec::new();
+            for reference in [false, true] {
+                let (xi, g, b) = (x.clone().detach().require_grad(), gamma.clone().detach().require_grad(), beta.clone().detach().require_grad());
+                let (y, mean, var) = if reference {
+                    let out = burn::tensor::module::batch_norm_train(xi.clone(), g.clone(), b.clone(), 1e-5);
+                    (burn_activation(out.output, slope), out.mean, out.variance)
+                } else {
+                    kernels::batch_norm_train(xi.clone(), g.clone(), b.clone(), 1e-5, slope)
+                };
+                let grads = (y.clone() * r.clone()).sum().backward();
+                results.push([host(&y), host(&mean), host(&var), host(&xi.grad(&grads).unwrap()), host(&g.grad(&grads).unwrap()), host(&b.grad(&grads).unwrap())]);
+            }
+            for (i, name) in ["output", "mean", "variance", "input gradient", "gamma gradient", "beta gradient"].iter().enumerate() {
+                assert_close(&format!("batch_norm_train {name} {shape:?} slope {slope:?}"), &results[0][i], &results[1][i]);
+            }
+            // Eval mode (inference device): running statistics.
+            let plain = Device::flex();
+            let on = |t: &Tensor<1>| Tensor::<1>::from_data(t.to_data(), &plain);
+            let (xe, mean, var) = (Tensor::<4>::from_data(x.to_data(), &plain), on(&gamma).mul_scalar(0.3), on(&beta).abs().add_scalar(0.5));
+            let ours = kernels::batch_norm_eval(xe.clone(), on(&gamma), on(&beta), mean.clone(), var.clone(), 0.8, slope);
+            let burn = burn_activation(burn::tensor::module::batch_norm(xe, on(&gamma), on(&beta), mean, var, 0.8), slope);
+            assert_close(&format!("batch_norm eval {shape:?} slope {slope:?}"), &host(&ours), &host(&burn));
         }
-        for (i, name) in ["output", "mean", "variance", "input gradient", "gamma gradient", "beta gradient"].iter().enumerate() {
-            assert_close(&format!("batch_norm_train {name} {shape:?}"), &results[0][i], &results[1][i]);
-        }
-        // Eval mode (inference device): running statistics.
-        let plain = Device::flex();
-        let on = |t: &Tensor<1>| Tensor::<1>::from_data(t.to_data(), &plain);
-        let (xe, mean, var) = (Tensor::<4>::from_data(x.to_data(), &plain), on(&gamma).mul_scalar(0.3), on(&beta).abs().add_scalar(0.5));
-        let ours = kernels::batch_norm_eval(xe.clone(), on(&gamma), on(&beta), mean.clone(), var.clone(), 0.8);
-        let burn = burn::tensor::module::batch_norm(xe, on(&gamma), on(&beta), mean, var, 0.8);
-        assert_close(&format!("batch_norm eval {shape:?}"), &host(&ours), &host(&burn));
     }
 }
 

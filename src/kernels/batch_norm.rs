@@ -26,20 +26,57 @@ fn affine(stats: &[f32], gamma: &[f32], beta: &[f32], eps: f64) -> (Vec<f32>, Ve
     (scale, shift)
 }
 
-/// `y = (x − mean)·γ / sqrt(var + eps) + β` per channel, in place.
-pub fn normalize_in_place(x: &mut [f32], channels: usize, l: usize, stats: &[f32], gamma: &[f32], beta: &[f32], eps: f64) {
+/// LeakyReLU with `slope` (0: ReLU) applied to a BatchNorm output in the same pass; `None`: no
+/// activation.
+#[inline(always)]
+fn activate(v: f32, slope: Option<f32>) -> f32 {
+    match slope {
+        Some(a) if v <= 0.0 => v * a,
+        _ => v,
+    }
+}
+
+/// The activation's derivative at pre-activation `v` (PyTorch's convention at 0: the slope).
+#[inline(always)]
+fn activation_slope(v: f32, slope: Option<f32>) -> f32 {
+    match slope {
+        Some(a) if v <= 0.0 => a,
+        _ => 1.0,
+    }
+}
+
+/// `y = act((x − mean)·γ / sqrt(var + eps) + β)` per channel, in place; `slope`: the following
+/// LeakyReLU/ReLU fused in, or `None`.
+pub fn normalize_in_place(x: &mut [f32], channels: usize, l: usize, stats: &[f32], gamma: &[f32], beta: &[f32], eps: f64, slope: Option<f32>) {
     let (scale, shift) = affine(stats, gamma, beta, eps);
     x.par_chunks_mut(l).enumerate().for_each(|(p, plane)| {
         let (s, b) = (scale[p % channels], shift[p % channels]);
-        plane.iter_mut().for_each(|v| *v = *v * s + b);
+        plane.iter_mut().for_each(|v| *v = activate(*v * s + b, slope));
     });
 }
 
 /// Gradients of [`normalize_in_place`] with batch statistics (which depend on x) from `dy`:
-/// `(dx, dγ, dβ)` with `dx = γ·invstd/M · (M·dy − Σdy − x̂·Σdy·x̂)`.
-pub fn backward(x: &[f32], dy: &[f32], batch: usize, channels: usize, l: usize, stats: &[f32], gamma: &[f32], eps: f64) -> (Vec<f32>, Vec<f32>, Vec<f32>) {
+/// `(dx, dγ, dβ)` with `dx = γ·invstd/M · (M·dy − Σdy − x̂·Σdy·x̂)`, where a fused activation
+/// (`slope`) first scales dy by its derivative at the recomputed pre-activation.
+#[allow(clippy::too_many_arguments)]
+pub fn backward(
+    x: &[f32],
+    dy: &[f32],
+    batch: usize,
+    channels: usize,
+    l: usize,
+    stats: &[f32],
+    gamma: &[f32],
+    beta: &[f32],
+    eps: f64,
+    slope: Option<f32>,
+) -> (Vec<f32>, Vec<f32>, Vec<f32>) {
     let count = (batch * l) as f64;
     let invstd: Vec<f64> = (0..channels).map(|c| 1.0 / (stats[channels + c] as f64 + eps).sqrt()).collect();
+    let (scale, shift) = affine(stats, gamma, beta, eps);
+    // dy through the fused activation: the same f32 arithmetic as the forward pass gives the same
+    // pre-activation, hence the same side of 0.
+    let dy_at = |c: usize, g: f32, v: f32| -> f32 { if slope.is_some() { g * activation_slope(v * scale[c] + shift[c], slope) } else { g } };
     // Per channel: Σ dy and Σ dy·x̂.
     let sums: Vec<(f64, f64)> = (0..channels)
         .into_par_iter()
@@ -49,6 +86,7 @@ pub fn backward(x: &[f32], dy: &[f32], batch: usize, channels: usize, l: usize, 
             for n in 0..batch {
                 let at = (n * channels + c) * l;
                 for (&g, &v) in dy[at..at + l].iter().zip(&x[at..at + l]) {
+                    let g = dy_at(c, g, v);
                     sdy += g as f64;
                     sdyx += g as f64 * (v as f64 - mean) * inv;
                 }
@@ -63,6 +101,7 @@ pub fn backward(x: &[f32], dy: &[f32], batch: usize, channels: usize, l: usize, 
         let k = gamma[c] as f64 * inv / count;
         let (dy, x) = (&dy[p * l..][..l], &x[p * l..][..l]);
         for ((d, &g), &v) in plane.iter_mut().zip(dy).zip(x) {
+            let g = dy_at(c, g, v);
             let xhat = (v as f64 - mean) * inv;
             *d = (k * (count * g as f64 - sdy - xhat * sdyx)) as f32;
         }

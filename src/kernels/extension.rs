@@ -45,11 +45,19 @@ pub trait GantryKernels: Backend {
     /// Not differentiated (the BatchNorm backward accounts for the statistics' dependence on x).
     fn gantry_batch_stats(x: FloatTensor<Self>) -> FloatTensor<Self>;
 
-    /// BatchNorm with the given `[2, C]` statistics: `(x − mean)·γ/sqrt(var + eps) + β`. On the
-    /// autodiff backend `stats` must be `gantry_batch_stats(x)` (training mode): the result is
-    /// differentiable in x (through the statistics too), gamma and beta. Off it, any statistics
-    /// (the running ones in eval mode).
-    fn gantry_batch_norm(x: FloatTensor<Self>, gamma: FloatTensor<Self>, beta: FloatTensor<Self>, stats: FloatTensor<Self>, eps: f64) -> FloatTensor<Self>;
+    /// BatchNorm with the given `[2, C]` statistics: `(x − mean)·γ/sqrt(var + eps) + β`, followed
+    /// in the same pass by LeakyReLU with `slope` (0: ReLU) if given. On the autodiff backend
+    /// `stats` must be `gantry_batch_stats(x)` (training mode): the result is differentiable in x
+    /// (through the statistics too), gamma and beta. Off it, any statistics (the running ones in
+    /// eval mode).
+    fn gantry_batch_norm(
+        x: FloatTensor<Self>,
+        gamma: FloatTensor<Self>,
+        beta: FloatTensor<Self>,
+        stats: FloatTensor<Self>,
+        eps: f64,
+        slope: Option<f64>,
+    ) -> FloatTensor<Self>;
 }
 
 fn dims4(t: &FlexTensor) -> [usize; 4] {
@@ -126,9 +134,10 @@ fn batch_stats_flex(x: &FlexTensor) -> FlexTensor {
 
 /// Normalises `x` with the given statistics and affine parameters, in place when `x` owns its
 /// buffer.
-fn batch_norm_flex(x: FlexTensor, gamma: &FlexTensor, beta: &FlexTensor, stats: &FlexTensor, eps: f64) -> FlexTensor {
+fn batch_norm_flex(x: FlexTensor, gamma: &FlexTensor, beta: &FlexTensor, stats: &FlexTensor, eps: f64, slope: Option<f64>) -> FlexTensor {
     let (_, c, l) = ncl(&x);
-    update_owned(x, |v| batch_norm::normalize_in_place(v, c, l, &values(stats), &values(gamma), &values(beta), eps))
+    let slope = slope.map(|a| a as f32);
+    update_owned(x, |v| batch_norm::normalize_in_place(v, c, l, &values(stats), &values(gamma), &values(beta), eps, slope))
 }
 
 impl GantryKernels for Flex {
@@ -156,8 +165,8 @@ impl GantryKernels for Flex {
         batch_stats_flex(&x)
     }
 
-    fn gantry_batch_norm(x: FlexTensor, gamma: FlexTensor, beta: FlexTensor, stats: FlexTensor, eps: f64) -> FlexTensor {
-        batch_norm_flex(x, &gamma, &beta, &stats, eps)
+    fn gantry_batch_norm(x: FlexTensor, gamma: FlexTensor, beta: FlexTensor, stats: FlexTensor, eps: f64, slope: Option<f64>) -> FlexTensor {
+        batch_norm_flex(x, &gamma, &beta, &stats, eps, slope)
     }
 }
 
@@ -228,15 +237,16 @@ impl Backward<Flex, 1> for LeakyReluBackward {
 struct BatchNormBackward;
 
 impl Backward<Flex, 3> for BatchNormBackward {
-    /// Input, gamma, statistics, eps.
-    type State = (FlexTensor, FlexTensor, FlexTensor, f64);
+    /// Input, gamma, beta, statistics, eps, the fused activation's slope.
+    type State = (FlexTensor, FlexTensor, FlexTensor, FlexTensor, f64, Option<f64>);
 
     fn backward(self, ops: Ops<Self::State, 3>, grads: &mut Gradients, _: &mut Checkpointer) {
         let [node_x, node_gamma, node_beta] = ops.parents;
         let grad = grads.consume::<Flex>(&ops.node);
-        let (x, gamma, stats, eps) = ops.state;
+        let (x, gamma, beta, stats, eps, slope) = ops.state;
         let (n, c, l) = ncl(&x);
-        let (dx, dgamma, dbeta) = batch_norm::backward(&values(&x), &values(&grad), n, c, l, &values(&stats), &values(&gamma), eps);
+        let (xv, gv, sv, gammav, betav) = (values(&x), values(&grad), values(&stats), values(&gamma), values(&beta));
+        let (dx, dgamma, dbeta) = batch_norm::backward(&xv, &gv, n, c, l, &sv, &gammav, &betav, eps, slope.map(|a| a as f32));
         if let Some(node) = node_x {
             grads.register::<Flex>(node.id, FlexTensor::from_data(TensorData::new(dx, x.shape())));
         }
@@ -254,16 +264,23 @@ impl<C: CheckpointStrategy> GantryKernels for Autodiff<Flex, C> {
         <FloatTensor<Self>>::new(batch_stats_flex(x.primitive()))
     }
 
-    fn gantry_batch_norm(x: FloatTensor<Self>, gamma: FloatTensor<Self>, beta: FloatTensor<Self>, stats: FloatTensor<Self>, eps: f64) -> FloatTensor<Self> {
+    fn gantry_batch_norm(
+        x: FloatTensor<Self>,
+        gamma: FloatTensor<Self>,
+        beta: FloatTensor<Self>,
+        stats: FloatTensor<Self>,
+        eps: f64,
+        slope: Option<f64>,
+    ) -> FloatTensor<Self> {
         let stats = stats.into_primitive();
         match BatchNormBackward.prepare::<C>([x.node(), gamma.node(), beta.node()]).compute_bound().stateful() {
             OpsKind::Tracked(prep) => {
-                let (x, gamma) = (x.into_primitive(), gamma.into_primitive());
+                let (x, gamma, beta) = (x.into_primitive(), gamma.into_primitive(), beta.into_primitive());
                 // The input is kept for the backward pass, so the output gets its own buffer.
-                let y = batch_norm_flex(x.clone(), &gamma, beta.primitive(), &stats, eps);
-                prep.finish((x, gamma, stats, eps), y)
+                let y = batch_norm_flex(x.clone(), &gamma, &beta, &stats, eps, slope);
+                prep.finish((x, gamma, beta, stats, eps, slope), y)
             }
-            OpsKind::UnTracked(prep) => prep.finish(batch_norm_flex(x.into_primitive(), gamma.primitive(), beta.primitive(), &stats, eps)),
+            OpsKind::UnTracked(prep) => prep.finish(batch_norm_flex(x.into_primitive(), gamma.primitive(), beta.primitive(), &stats, eps, slope)),
         }
     }
 

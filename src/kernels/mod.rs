@@ -1,9 +1,11 @@
 //! gantry's own CPU kernels, plugged into burn through its backend-extension mechanism (a `Flex`
 //! implementation and an `Autodiff<Flex>` implementation with a hand-written backward; burn itself
-//! is untouched). They are used by default on the flex backend for f32 tensors;
+//! is untouched), plus a fused Adam update ([`adam`], on the tensors' host buffers: optimiser state
+//! needs no autodiff). They are used by default on the flex backend for f32 tensors;
 //! `GANTRY_KERNELS=burn` (or [`set_enabled`]) switches back to burn's own operations, for
 //! comparison. Other backends (wgpu, cuda) always use burn's operations.
 
+pub mod adam;
 pub mod batch_norm;
 pub mod conv;
 mod extension;
@@ -37,7 +39,8 @@ pub fn set_enabled(on: bool) {
     STATE.store(if on { 1 } else { 2 }, Ordering::Relaxed);
 }
 
-fn applies<const D: usize>(x: &Tensor<D>) -> bool {
+/// Whether gantry's kernels serve `x` (on, f32, flex backend).
+pub fn applies<const D: usize>(x: &Tensor<D>) -> bool {
     enabled() && x.dtype() == DType::F32 && matches!(x.device().inner().as_dispatch(), DispatchDevice::Flex(_))
 }
 
@@ -83,12 +86,22 @@ pub fn leaky_relu<const D: usize>(x: Tensor<D>, slope: f64) -> Tensor<D> {
     Tensor::from_dispatch(<Dispatch as GantryKernels>::gantry_leaky_relu(x.into_dispatch(), slope))
 }
 
-/// BatchNorm in training mode (batch statistics) over `[N, C, H, W]`: the output and the batch's
-/// per-channel mean and biased variance (for the running statistics).
-pub fn batch_norm_train(x: Tensor<4>, gamma: Tensor<1>, beta: Tensor<1>, eps: f64) -> (Tensor<4>, Tensor<1>, Tensor<1>) {
+/// The activation that follows a BatchNorm, applied by burn's operations.
+fn activate_after(y: Tensor<4>, slope: Option<f64>) -> Tensor<4> {
+    match slope {
+        Some(a) => leaky_relu(y, a),
+        None => y,
+    }
+}
+
+/// BatchNorm in training mode (batch statistics) over `[N, C, H, W]`, followed by LeakyReLU with
+/// `slope` (0: ReLU) if given: the output and the batch's per-channel mean and biased variance
+/// (for the running statistics). gantry's kernel does normalisation and activation in one pass
+/// each way.
+pub fn batch_norm_train(x: Tensor<4>, gamma: Tensor<1>, beta: Tensor<1>, eps: f64, slope: Option<f64>) -> (Tensor<4>, Tensor<1>, Tensor<1>) {
     if !applies(&x) {
         let out = module::batch_norm_train(x, gamma, beta, eps);
-        return (out.output, out.mean, out.variance);
+        return (activate_after(out.output, slope), out.mean, out.variance);
     }
     let stats: Tensor<2> = Tensor::from_dispatch(<Dispatch as GantryKernels>::gantry_batch_stats(x.clone().into_dispatch()));
     let c = gamma.dims()[0];
@@ -98,20 +111,23 @@ pub fn batch_norm_train(x: Tensor<4>, gamma: Tensor<1>, beta: Tensor<1>, eps: f6
         beta.into_dispatch(),
         stats.clone().into_dispatch(),
         eps,
+        slope,
     );
     let mean = stats.clone().slice([0..1, 0..c]).reshape([c]);
     let var = stats.slice([1..2, 0..c]).reshape([c]);
     (Tensor::from_dispatch(y), mean, var)
 }
 
-/// BatchNorm in eval mode (running statistics). gantry's kernel serves inference only (tensors
-/// off the autodiff device); with autodiff it is burn's operation.
-pub fn batch_norm_eval(x: Tensor<4>, gamma: Tensor<1>, beta: Tensor<1>, mean: Tensor<1>, var: Tensor<1>, eps: f64) -> Tensor<4> {
+/// BatchNorm in eval mode (running statistics), followed by LeakyReLU with `slope` if given.
+/// gantry's kernel serves inference only (tensors off the autodiff device); with autodiff it is
+/// burn's operation.
+#[allow(clippy::too_many_arguments)]
+pub fn batch_norm_eval(x: Tensor<4>, gamma: Tensor<1>, beta: Tensor<1>, mean: Tensor<1>, var: Tensor<1>, eps: f64, slope: Option<f64>) -> Tensor<4> {
     if !applies(&x) || x.device().is_autodiff() {
-        return module::batch_norm(x, gamma, beta, mean, var, eps);
+        return activate_after(module::batch_norm(x, gamma, beta, mean, var, eps), slope);
     }
     let c = gamma.dims()[0];
     let stats = Tensor::cat(vec![mean, var], 0).reshape([2, c]);
-    let y = <Dispatch as GantryKernels>::gantry_batch_norm(x.into_dispatch(), gamma.into_dispatch(), beta.into_dispatch(), stats.into_dispatch(), eps);
+    let y = <Dispatch as GantryKernels>::gantry_batch_norm(x.into_dispatch(), gamma.into_dispatch(), beta.into_dispatch(), stats.into_dispatch(), eps, slope);
     Tensor::from_dispatch(y)
 }

@@ -144,6 +144,13 @@ pub enum BnMode {
     BatchUpdate,
 }
 
+impl BnMode {
+    /// Training behaviour on the autodiff device, inference off it.
+    pub fn default_for(x: &Tensor<4>) -> Self {
+        if x.device().is_autodiff() { BnMode::BatchUpdate } else { BnMode::Running }
+    }
+}
+
 /// Replace a parameter's value by `f(value)` (computed off the autodiff graph), keeping its id.
 pub fn replace_param<const D: usize>(p: &mut Param<Tensor<D>>, f: impl FnOnce(Tensor<D>) -> Tensor<D>) {
     let value = f(p.val().inner());
@@ -237,8 +244,17 @@ impl Layer {
     /// Forward pass on `[N, C, H, W]` (vectors as `[N, F, 1, 1]`). Training behaviour (batch
     /// statistics, dropout) applies when the tensor is on an autodiff device and `rng` is given.
     pub fn forward(&self, x: Tensor<4>, rng: Option<&mut Rng>) -> Tensor<4> {
-        let mode = if x.device().is_autodiff() { BnMode::BatchUpdate } else { BnMode::Running };
+        let mode = BnMode::default_for(&x);
         self.forward_with(x, rng, mode)
+    }
+
+    /// The slope of a ReLU (0) or LeakyReLU layer, which a preceding BatchNorm can fuse.
+    pub fn activation_slope(&self) -> Option<f64> {
+        match self {
+            Layer::Op(Op::Relu) => Some(0.0),
+            Layer::Op(Op::LeakyRelu(a)) => Some(*a),
+            _ => None,
+        }
     }
 
     pub fn forward_with(&self, x: Tensor<4>, rng: Option<&mut Rng>, bn_mode: BnMode) -> Tensor<4> {
@@ -254,7 +270,7 @@ impl Layer {
             Layer::ConvTranspose2d(l) => {
                 kernels::conv_transpose2d(x, l.weight.val(), l.bias.as_ref().map(|b| b.val()), l.stride, [l.padding; 2], [0, 0])
             }
-            Layer::BatchNorm(bn) => bn.forward(x, bn_mode),
+            Layer::BatchNorm(bn) => bn.forward(x, bn_mode, None),
             Layer::LayerNorm(ln) => {
                 let flat = x.reshape([n, c * h * w]);
                 let mean = flat.clone().mean_dim(1);
@@ -313,7 +329,8 @@ impl Layer {
 }
 
 impl BatchNorm {
-    fn forward(&self, x: Tensor<4>, mode: BnMode) -> Tensor<4> {
+    /// BatchNorm, followed by LeakyReLU with `slope` (0: ReLU) when the next layer is one (fused).
+    pub fn forward(&self, x: Tensor<4>, mode: BnMode, slope: Option<f64>) -> Tensor<4> {
         if mode == BnMode::Running {
             let device = x.device();
             return kernels::batch_norm_eval(
@@ -323,11 +340,12 @@ impl BatchNorm {
                 self.running_mean.value().to_device(&device),
                 self.running_var.value().to_device(&device),
                 self.eps,
+                slope,
             );
         }
         let [n, _, h, w] = x.dims();
         let count = (n * h * w) as f64;
-        let (output, mean, variance) = kernels::batch_norm_train(x, self.gamma.val(), self.beta.val(), self.eps);
+        let (output, mean, variance) = kernels::batch_norm_train(x, self.gamma.val(), self.beta.val(), self.eps, slope);
         if mode == BnMode::Batch {
             return output;
         }

@@ -5,7 +5,7 @@ use std::collections::HashMap;
 use burn::module::{Module, Param, RunningState};
 use burn::tensor::{Device, Tensor};
 
-use super::layers::{Layer, ParamMut, tensor_from, transpose};
+use super::layers::{BnMode, Layer, ParamMut, tensor_from, transpose};
 use super::spec::NetSpec;
 use crate::rng::Rng;
 
@@ -25,6 +25,26 @@ pub struct NamedTensor {
 /// A tensor's values on the host, as f32.
 pub fn host<const D: usize>(t: &Tensor<D>) -> Vec<f32> {
     t.to_data().convert::<f32>().try_to_vec::<f32>().expect("float tensor")
+}
+
+/// Runs `layers` in order (BatchNorm in `mode`, or as fits the device); a BatchNorm directly
+/// followed by ReLU/LeakyReLU runs as one fused step (one pass over the activations each way).
+fn run_layers(layers: &[Layer], mut x: Tensor<4>, mut rng: Option<&mut Rng>, mode: Option<BnMode>) -> Tensor<4> {
+    let mut i = 0;
+    while i < layers.len() {
+        let bn_mode = mode.unwrap_or_else(|| BnMode::default_for(&x));
+        match (&layers[i], layers.get(i + 1).and_then(Layer::activation_slope)) {
+            (Layer::BatchNorm(bn), Some(slope)) => {
+                x = bn.forward(x, bn_mode, Some(slope));
+                i += 2;
+            }
+            (layer, _) => {
+                x = layer.forward_with(x, rng.as_deref_mut(), bn_mode);
+                i += 1;
+            }
+        }
+    }
+    x
 }
 
 impl Net {
@@ -53,19 +73,13 @@ impl Net {
     /// Forward with BatchNorm on batch statistics but running statistics left untouched (and no
     /// dropout): how sample grids are drawn during training, as in the DCGAN reference, because
     /// early running statistics lag far behind the batch statistics.
-    pub fn forward_batch_stats(&self, mut x: Tensor<4>) -> Tensor<4> {
-        for layer in &self.layers {
-            x = layer.forward_with(x, None, super::layers::BnMode::Batch);
-        }
-        x
+    pub fn forward_batch_stats(&self, x: Tensor<4>) -> Tensor<4> {
+        run_layers(&self.layers, x, None, Some(BnMode::Batch))
     }
 
     /// Output of the first `n` layers (e.g. a classifier's penultimate features).
-    pub fn forward_range(&self, mut x: Tensor<4>, n: usize, mut rng: Option<&mut Rng>) -> Tensor<4> {
-        for layer in &self.layers[..n] {
-            x = layer.forward(x, rng.as_deref_mut());
-        }
-        x
+    pub fn forward_range(&self, x: Tensor<4>, n: usize, rng: Option<&mut Rng>) -> Tensor<4> {
+        run_layers(&self.layers[..n], x, rng, None)
     }
 
     /// Every trainable parameter with its full PyTorch name (`3.weight`).

@@ -3,6 +3,7 @@
 //! generator step). Conditioning (label concatenation, ACGAN, projection) lives here too, so the
 //! networks themselves stay plain sequential nets.
 
+use burn::module::Module;
 use burn::tensor::{Device, Tensor, TensorData, activation};
 
 use super::optim::{OptimConfig, Optimizer};
@@ -189,7 +190,12 @@ impl Gan {
     }
 
     fn discriminate(&self, x: Tensor<4>, labels: Option<&[u8]>, rng: &mut Rng) -> Heads {
-        let out = self.d.forward_logits(self.d_input(x, labels), Some(rng));
+        self.discriminate_by(&self.d, x, labels, rng)
+    }
+
+    /// D's heads computed by `d` (D itself, or D with its parameters untracked).
+    fn discriminate_by(&self, d: &Net, x: Tensor<4>, labels: Option<&[u8]>, rng: &mut Rng) -> Heads {
+        let out = d.forward_logits(self.d_input(x, labels), Some(rng));
         self.heads(out, labels)
     }
 
@@ -269,7 +275,11 @@ impl Gan {
 
     /// One generator update through `fake`, which must still carry G's graph.
     pub fn g_step(&mut self, fake: Tensor<4>, fake_labels: Option<&[u8]>, rng: &mut Rng) -> GStats {
-        let heads = self.discriminate(fake, fake_labels, rng);
+        // G's update needs no gradient of D's parameters: with them untracked, the backward pass
+        // skips D's weight gradients (BatchNorm running statistics are shared with D and still
+        // updated, as in PyTorch).
+        let d = self.d.clone().no_grad();
+        let heads = self.discriminate_by(&d, fake, fake_labels, rng);
         let mut loss = self.loss.g_loss(heads.score.clone());
         if let (Some(logits), Some(y)) = (heads.class_logits, fake_labels) {
             loss = loss + cross_entropy(logits, y);

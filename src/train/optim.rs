@@ -7,6 +7,7 @@ use burn::module::Param;
 use burn::tensor::{Gradients, Tensor};
 use serde::{Deserialize, Serialize};
 
+use crate::kernels::adam::AdamStep;
 use crate::model::layers::ParamMut;
 use crate::model::net::host;
 use crate::model::{NamedTensor, Net};
@@ -183,6 +184,16 @@ fn update_param<const D: usize>(
 
 fn apply(c: &OptimConfig, t: i32, p: Tensor<1>, g: Tensor<1>, bufs: Option<Vec<Tensor<1>>>) -> (Tensor<1>, Vec<Tensor<1>>) {
     match *c {
+        OptimConfig::Adam { lr, beta1, beta2, eps } if crate::kernels::applies(&p) => {
+            crate::kernels::adam::adam_update(p, g, bufs, AdamStep { lr, beta1, beta2, eps, t })
+        }
+        _ => apply_tensor_ops(c, t, p, g, bufs),
+    }
+}
+
+/// The update rules as burn tensor operations (any backend).
+fn apply_tensor_ops(c: &OptimConfig, t: i32, p: Tensor<1>, g: Tensor<1>, bufs: Option<Vec<Tensor<1>>>) -> (Tensor<1>, Vec<Tensor<1>>) {
+    match *c {
         OptimConfig::Adam { lr, beta1, beta2, eps } => {
             let (m, v) = match bufs {
                 Some(b) => (
@@ -225,6 +236,45 @@ fn apply(c: &OptimConfig, t: i32, p: Tensor<1>, g: Tensor<1>, bufs: Option<Vec<T
                 (p - buf.clone().mul_scalar(lr), vec![buf])
             } else {
                 (p - g.mul_scalar(lr), vec![])
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::net::host;
+
+    /// The fused Adam kernel follows the tensor-operation version over several steps (first step
+    /// included), on more elements than one parallel chunk.
+    #[test]
+    fn fused_adam_matches_tensor_ops() {
+        let device = burn::tensor::Device::flex();
+        let n = 70_001;
+        let values = |k: f32| -> Vec<f32> { (0..n).map(|i| ((i as f32 * 0.37 + k).sin() * 0.5)).collect() };
+        let tensor = |v: Vec<f32>| Tensor::<1>::from_data(burn::tensor::TensorData::new(v, [n]), &device);
+        if !crate::kernels::applies(&tensor(values(0.0))) {
+            eprintln!("skipped: gantry's kernels are off");
+            return;
+        }
+        let c = OptimConfig::Adam { lr: 1e-3, beta1: 0.5, beta2: 0.999, eps: 1e-8 };
+        let (mut p_fused, mut p_ops) = (tensor(values(0.0)), tensor(values(0.0)));
+        let (mut s_fused, mut s_ops) = (None, None);
+        for t in 1..=3 {
+            let g = values(t as f32);
+            let (p, s) = apply(&c, t, p_fused, tensor(g.clone()), s_fused);
+            (p_fused, s_fused) = (p, Some(s));
+            let (p, s) = apply_tensor_ops(&c, t, p_ops, tensor(g), s_ops);
+            (p_ops, s_ops) = (p, Some(s));
+        }
+        let mut pairs = vec![(host(&p_fused), host(&p_ops))];
+        for (a, b) in s_fused.unwrap().iter().zip(s_ops.unwrap().iter()) {
+            pairs.push((host(a), host(b)));
+        }
+        for (a, b) in pairs {
+            for (x, y) in a.iter().zip(&b) {
+                assert!((x - y).abs() <= 1e-6 * (1.0 + y.abs()), "{x} vs {y}");
             }
         }
     }
