@@ -130,7 +130,7 @@ fn dcgan_step_matches_pytorch() {
             break;
         }
         let scores = gan2.d.forward_logits(fake, None).reshape([8]);
-        let grads = GanLoss::Bce.g_loss(scores).backward();
+        let mut grads = GanLoss::Bce.g_loss(scores).backward();
         let mut worst = 0f32;
         let mut mine = HashMap::new();
         gan2.g.params_mut(&mut |name, p| {
@@ -144,7 +144,7 @@ fn dcgan_step_matches_pytorch() {
         });
         if worst < 1e-4 {
             let mut opt = Optimizer::new(OptimConfig::Adam { lr: LR as f64, beta1: 0.5, beta2: 0.999, eps: 1e-8 });
-            opt.step(&mut gan2.g, &grads);
+            opt.step(&mut gan2.g, &mut grads);
             matched = Some((gan2, mine));
             break;
         }

@@ -129,8 +129,8 @@ mod optimisers {
         for _ in 0..2 {
             let Layer::Linear(l) = &net.layers[0] else { unreachable!() };
             let loss = (l.weight.val() * Tensor::<2>::from_data(TensorData::new(c.to_vec(), [1, 2]), &dev)).sum();
-            let grads = loss.backward();
-            opt.step(&mut net, &grads);
+            let mut grads = loss.backward();
+            opt.step(&mut net, &mut grads);
         }
         let Layer::Linear(l) = &net.layers[0] else { unreachable!() };
         l.weight.val().into_data().convert::<f32>().try_to_vec().unwrap()

@@ -171,8 +171,8 @@ pub fn train(train: &Dataset, test: &Dataset, opts: &TrainOptions) -> Result<Cla
             }
             bar.set_message(format!("training the {} classifier (loss {l:.3})", train.name));
         }
-        let grads = loss.backward();
-        opt.step(&mut net, &grads);
+        let mut grads = loss.backward();
+        opt.step(&mut net, &mut grads);
         bar.inc(1);
     }
     bar.finish_and_clear();

@@ -32,12 +32,20 @@ pub fn adam_in_place(param: &mut [f32], grad: &[f32], m: &mut [f32], v: &mut [f3
         .zip(m.par_chunks_mut(CHUNK))
         .zip(v.par_chunks_mut(CHUNK))
         .for_each(|(((p, g), m), v)| {
-            for i in 0..p.len() {
-                let gi = g[i];
-                let (mi, vi) = if first { (gi * one_b1, gi * gi * one_b2) } else { (m[i] * b1 + gi * one_b1, v[i] * b2 + gi * gi * one_b2) };
-                m[i] = mi;
-                v[i] = vi;
-                p[i] -= mi / (vi.sqrt() / bc2_sqrt + eps) * step_size;
+            // Branch-free zipped loops, so that the compiler vectorises sqrt and division.
+            let elements = p.iter_mut().zip(g).zip(m.iter_mut()).zip(v.iter_mut());
+            if first {
+                for (((p, &g), m), v) in elements {
+                    *m = g * one_b1;
+                    *v = g * g * one_b2;
+                    *p -= *m / (v.sqrt() / bc2_sqrt + eps) * step_size;
+                }
+            } else {
+                for (((p, &g), m), v) in elements {
+                    *m = *m * b1 + g * one_b1;
+                    *v = *v * b2 + g * g * one_b2;
+                    *p -= *m / (v.sqrt() / bc2_sqrt + eps) * step_size;
+                }
             }
         });
 }

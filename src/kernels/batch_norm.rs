@@ -36,15 +36,6 @@ fn activate(v: f32, slope: Option<f32>) -> f32 {
     }
 }
 
-/// The activation's derivative at pre-activation `v` (PyTorch's convention at 0: the slope).
-#[inline(always)]
-fn activation_slope(v: f32, slope: Option<f32>) -> f32 {
-    match slope {
-        Some(a) if v <= 0.0 => a,
-        _ => 1.0,
-    }
-}
-
 /// `y = act((x − mean)·γ / sqrt(var + eps) + β)` per channel, in place; `slope`: the following
 /// LeakyReLU/ReLU fused in, or `None`.
 pub fn normalize_in_place(x: &mut [f32], channels: usize, l: usize, stats: &[f32], gamma: &[f32], beta: &[f32], eps: f64, slope: Option<f32>) {
@@ -55,9 +46,42 @@ pub fn normalize_in_place(x: &mut [f32], channels: usize, l: usize, stats: &[f32
     });
 }
 
+/// Independent f32 accumulators per reduction: lets the compiler vectorise the sums.
+const LANES: usize = 8;
+
+/// dy scaled by the fused activation's derivative at the pre-activation `x·scale + shift`
+/// (recomputed with the forward pass's f32 arithmetic, so on the same side of 0). `slope` 1:
+/// no activation (dy unchanged).
+#[inline(always)]
+fn through_activation(g: f32, x: f32, scale: f32, shift: f32, slope: f32) -> f32 {
+    g * if x * scale + shift <= 0.0 { slope } else { 1.0 }
+}
+
+/// Σ dy' and Σ dy'·(x − mean) over one plane (dy' = dy through the activation).
+fn plane_sums(dy: &[f32], x: &[f32], mean: f32, scale: f32, shift: f32, slope: f32) -> (f64, f64) {
+    let (mut sum, mut dot) = ([0f32; LANES], [0f32; LANES]);
+    let (dy_chunks, x_chunks) = (dy.chunks_exact(LANES), x.chunks_exact(LANES));
+    let (dy_rest, x_rest) = (dy_chunks.remainder(), x_chunks.remainder());
+    for (g, v) in dy_chunks.zip(x_chunks) {
+        for j in 0..LANES {
+            let g = through_activation(g[j], v[j], scale, shift, slope);
+            sum[j] += g;
+            dot[j] += g * (v[j] - mean);
+        }
+    }
+    let (mut s, mut d) = (sum.iter().map(|&a| a as f64).sum::<f64>(), dot.iter().map(|&a| a as f64).sum::<f64>());
+    for (&g, &v) in dy_rest.iter().zip(x_rest) {
+        let g = through_activation(g, v, scale, shift, slope) as f64;
+        s += g;
+        d += g * (v - mean) as f64;
+    }
+    (s, d)
+}
+
 /// Gradients of [`normalize_in_place`] with batch statistics (which depend on x) from `dy`:
 /// `(dx, dγ, dβ)` with `dx = γ·invstd/M · (M·dy − Σdy − x̂·Σdy·x̂)`, where a fused activation
-/// (`slope`) first scales dy by its derivative at the recomputed pre-activation.
+/// (`slope`) first scales dy by its derivative. Sums run in f32 lanes per plane and in f64 across
+/// planes.
 #[allow(clippy::too_many_arguments)]
 pub fn backward(
     x: &[f32],
@@ -74,36 +98,32 @@ pub fn backward(
     let count = (batch * l) as f64;
     let invstd: Vec<f64> = (0..channels).map(|c| 1.0 / (stats[channels + c] as f64 + eps).sqrt()).collect();
     let (scale, shift) = affine(stats, gamma, beta, eps);
-    // dy through the fused activation: the same f32 arithmetic as the forward pass gives the same
-    // pre-activation, hence the same side of 0.
-    let dy_at = |c: usize, g: f32, v: f32| -> f32 { if slope.is_some() { g * activation_slope(v * scale[c] + shift[c], slope) } else { g } };
+    let slope = slope.unwrap_or(1.0);
     // Per channel: Σ dy and Σ dy·x̂.
     let sums: Vec<(f64, f64)> = (0..channels)
         .into_par_iter()
         .map(|c| {
-            let (mean, inv) = (stats[c] as f64, invstd[c]);
-            let (mut sdy, mut sdyx) = (0.0f64, 0.0f64);
+            let (mut sdy, mut sdxc) = (0.0f64, 0.0f64);
             for n in 0..batch {
                 let at = (n * channels + c) * l;
-                for (&g, &v) in dy[at..at + l].iter().zip(&x[at..at + l]) {
-                    let g = dy_at(c, g, v);
-                    sdy += g as f64;
-                    sdyx += g as f64 * (v as f64 - mean) * inv;
-                }
+                let (s, d) = plane_sums(&dy[at..at + l], &x[at..at + l], stats[c], scale[c], shift[c], slope);
+                sdy += s;
+                sdxc += d;
             }
-            (sdy, sdyx)
+            (sdy, sdxc * invstd[c])
         })
         .collect();
     let mut dx = vec![0.0f32; x.len()];
     dx.par_chunks_mut(l).enumerate().for_each(|(p, plane)| {
         let c = p % channels;
-        let (mean, inv, (sdy, sdyx)) = (stats[c] as f64, invstd[c], sums[c]);
+        let (inv, (sdy, sdyx)) = (invstd[c], sums[c]);
         let k = gamma[c] as f64 * inv / count;
+        // dx = k·M·dy' − k·Σdy − (x − mean)·k·inv·Σdy·x̂, in f32.
+        let (per_dy, offset, per_x) = ((k * count) as f32, (k * sdy) as f32, (k * inv * sdyx) as f32);
+        let (mean, s, b) = (stats[c], scale[c], shift[c]);
         let (dy, x) = (&dy[p * l..][..l], &x[p * l..][..l]);
         for ((d, &g), &v) in plane.iter_mut().zip(dy).zip(x) {
-            let g = dy_at(c, g, v);
-            let xhat = (v as f64 - mean) * inv;
-            *d = (k * (count * g as f64 - sdy - xhat * sdyx)) as f32;
+            *d = per_dy * through_activation(g, v, s, b, slope) - offset - (v - mean) * per_x;
         }
     });
     let dgamma = sums.iter().map(|s| s.1 as f32).collect();

@@ -153,8 +153,11 @@ impl BnMode {
 
 /// Replace a parameter's value by `f(value)` (computed off the autodiff graph), keeping its id.
 pub fn replace_param<const D: usize>(p: &mut Param<Tensor<D>>, f: impl FnOnce(Tensor<D>) -> Tensor<D>) {
-    let value = f(p.val().inner());
-    *p = Param::initialized(p.id, Tensor::from_inner(value).require_grad());
+    // The value is moved out (a one-element placeholder takes its place meanwhile), so that `f`
+    // gets the only reference to its buffer and can update it in place.
+    let placeholder = Param::initialized(p.id, Tensor::zeros([1; D], &p.val().device()));
+    let value = std::mem::replace(p, placeholder).into_value();
+    *p = Param::initialized(p.id, Tensor::from_inner(f(value.inner())).require_grad());
 }
 
 /// A mutable view of one parameter, whatever its rank.

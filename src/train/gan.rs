@@ -252,7 +252,7 @@ impl Gan {
             penalty_stats = Some((scalar(value.clone().detach()), mean, max));
             loss = loss + value;
         }
-        let grads = loss.backward();
+        let mut grads = loss.backward();
         let stats = DStats {
             loss_d: scalar(loss.detach()),
             d_real: scalar(self.loss.d_output(real_heads.score.detach()).mean()),
@@ -261,8 +261,8 @@ impl Gan {
             class_accuracy,
         };
         match &mut self.d_label {
-            Some(e) => self.opt_d.step_nets(&mut [("", &mut self.d), ("label.", e)], &grads),
-            None => self.opt_d.step(&mut self.d, &grads),
+            Some(e) => self.opt_d.step_nets(&mut [("", &mut self.d), ("label.", e)], &mut grads),
+            None => self.opt_d.step(&mut self.d, &mut grads),
         }
         if let Some(c) = self.clip {
             self.d.clamp_params(c);
@@ -284,11 +284,11 @@ impl Gan {
         if let (Some(logits), Some(y)) = (heads.class_logits, fake_labels) {
             loss = loss + cross_entropy(logits, y);
         }
-        let grads = loss.backward();
+        let mut grads = loss.backward();
         let stats = GStats { loss_g: scalar(loss.detach()), d_fake: scalar(self.loss.d_output(heads.score.detach()).mean()) };
         match &mut self.g_label {
-            Some(e) => self.opt_g.step_nets(&mut [("", &mut self.g), ("label.", e)], &grads),
-            None => self.opt_g.step(&mut self.g, &grads),
+            Some(e) => self.opt_g.step_nets(&mut [("", &mut self.g), ("label.", e)], &mut grads),
+            None => self.opt_g.step(&mut self.g, &mut grads),
         }
         stats
     }

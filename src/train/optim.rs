@@ -107,13 +107,14 @@ impl Optimizer {
         Self { config, steps: 0, state: HashMap::new() }
     }
 
-    /// One update of every parameter of `net` that has a gradient in `grads`.
-    pub fn step(&mut self, net: &mut Net, grads: &Gradients) {
+    /// One update of every parameter of `net` that has a gradient in `grads`; those gradients are
+    /// taken out of `grads` (so their buffers can be reused).
+    pub fn step(&mut self, net: &mut Net, grads: &mut Gradients) {
         self.step_nets(&mut [("", net)], grads);
     }
 
     /// One update (one time step) of several nets; state names get each net's prefix.
-    pub fn step_nets(&mut self, nets: &mut [(&str, &mut Net)], grads: &Gradients) {
+    pub fn step_nets(&mut self, nets: &mut [(&str, &mut Net)], grads: &mut Gradients) {
         self.steps += 1;
         let t = self.steps as i32;
         let config = self.config.clone();
@@ -171,10 +172,10 @@ impl Optimizer {
 
 fn update_param<const D: usize>(
     p: &mut Param<Tensor<D>>,
-    grads: &Gradients,
+    grads: &mut Gradients,
     update: impl FnOnce(Tensor<1>, Tensor<1>) -> Tensor<1>,
 ) {
-    let Some(grad) = p.val().grad(grads) else { return };
+    let Some(grad) = p.val().grad_remove(grads) else { return };
     crate::model::layers::replace_param(p, |value| {
         let shape: [usize; D] = value.dims();
         let n: usize = shape.iter().product();
