@@ -249,3 +249,23 @@ fn conditional_models_need_labels_and_train_with_them() {
         assert_eq!(log[0]["class_accuracy"].is_number(), cond == Conditioning::Acgan, "{model} {cond:?}");
     }
 }
+
+#[test]
+fn resume_refuses_an_optimiser_state_that_does_not_fit() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut c = tiny("mlp-small", "synth-digits");
+    c.max_steps = Some(2);
+    let out = dir.path().join("run");
+    run(c.clone(), &out, false);
+    // Cut one of D's Adam moments short, as an edited or foreign checkpoint might have it.
+    let path = gantry::train::checkpoint::last_path(&out);
+    let file = gantry::tensor_file::read(&path).unwrap();
+    let mut tensors: Vec<_> = file.tensors.into_values().collect();
+    let moment = tensors.iter_mut().find(|t| t.name.starts_with("opt_d.") && t.data.len() > 3).expect("an Adam moment of D");
+    moment.data.truncate(3);
+    moment.shape = vec![3];
+    gantry::tensor_file::write(&path, &tensors, file.metadata.into_iter().collect()).unwrap();
+    c.max_steps = Some(4);
+    let err = train(c, &TrainOptions { out, resume: true, quiet: true }).err().expect("resume must refuse").to_string();
+    assert!(err.contains("discriminator optimiser") && err.contains("has 3 values"), "{err}");
+}

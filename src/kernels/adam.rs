@@ -71,6 +71,8 @@ pub fn adam_update(param: Tensor<1>, grad: Tensor<1>, moments: Option<Vec<Tensor
         }
         None => (vec![0.0; n], vec![0.0; n]),
     };
+    // The state is created here or loaded for the same parameter names and shapes.
+    assert!(g.len() == n && m.len() == n && v.len() == n, "Adam state does not fit its parameter");
     adam_in_place(&mut p, &g, &mut m, &mut v, step, first);
     let tensor = |x: Vec<f32>| Tensor::from_data(TensorData::new(x, [n]), &device);
     (tensor(p), vec![tensor(m), tensor(v)])

@@ -111,6 +111,12 @@ impl Loaded {
         let device = gan.g.device();
         gan.opt_g.load_state_dict("opt_g.", &self.file.tensors, &device);
         gan.opt_d.load_state_dict("opt_d.", &self.file.tensors, &device);
+        let mut g_nets: Vec<(&str, &mut crate::model::Net)> = vec![("", &mut gan.g)];
+        g_nets.extend(gan.g_label.as_mut().map(|e| ("label.", e)));
+        gan.opt_g.check_fits(&mut g_nets).map_err(|m| bad(format!("generator optimiser: {m}")))?;
+        let mut d_nets: Vec<(&str, &mut crate::model::Net)> = vec![("", &mut gan.d)];
+        d_nets.extend(gan.d_label.as_mut().map(|e| ("label.", e)));
+        gan.opt_d.check_fits(&mut d_nets).map_err(|m| bad(format!("discriminator optimiser: {m}")))?;
         let num = |k: &str| self.file.metadata.get(k).and_then(|v| v.parse::<u64>().ok()).unwrap_or(0);
         gan.opt_g.steps = num("opt_g_steps");
         gan.opt_d.steps = num("opt_d_steps");

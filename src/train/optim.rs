@@ -137,6 +137,29 @@ impl Optimizer {
         }
     }
 
+    /// Whether every state buffer belongs to a parameter of `nets` (named as in [`Self::step_nets`])
+    /// and has its size: a checkpoint from another model, or an edited one, does not.
+    pub fn check_fits(&self, nets: &mut [(&str, &mut Net)]) -> Result<(), String> {
+        let mut sizes = HashMap::new();
+        for (prefix, net) in nets.iter_mut() {
+            net.params_mut(&mut |name, p| {
+                let n: usize = match p {
+                    ParamMut::R1(p) => p.val().dims().iter().product(),
+                    ParamMut::R2(p) => p.val().dims().iter().product(),
+                    ParamMut::R4(p) => p.val().dims().iter().product(),
+                };
+                sizes.insert(format!("{prefix}{name}"), n);
+            });
+        }
+        for (key, bufs) in &self.state {
+            let want = sizes.get(key).ok_or_else(|| format!("optimiser state `{key}` belongs to no parameter of this model"))?;
+            if let Some(b) = bufs.iter().find(|b| b.dims()[0] != *want) {
+                return Err(format!("optimiser state `{key}` has {} values, its parameter {want}", b.dims()[0]));
+            }
+        }
+        Ok(())
+    }
+
     pub fn state_dict(&self, prefix: &str) -> Vec<NamedTensor> {
         let mut out = Vec::new();
         let mut names: Vec<_> = self.state.keys().collect();
