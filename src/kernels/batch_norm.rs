@@ -3,6 +3,8 @@
 
 use rayon::prelude::*;
 
+use super::leaky_relu_factor;
+
 /// Per-channel `[mean…, biased variance…]` (length 2·C).
 pub fn batch_stats(x: &[f32], batch: usize, channels: usize, l: usize) -> Vec<f32> {
     let count = (batch * l) as f64;
@@ -26,23 +28,19 @@ fn affine(stats: &[f32], gamma: &[f32], beta: &[f32], eps: f64) -> (Vec<f32>, Ve
     (scale, shift)
 }
 
-/// LeakyReLU with `slope` (0: ReLU) applied to a BatchNorm output in the same pass; `None`: no
-/// activation.
-#[inline(always)]
-fn activate(v: f32, slope: Option<f32>) -> f32 {
-    match slope {
-        Some(a) if v <= 0.0 => v * a,
-        _ => v,
-    }
-}
-
 /// `y = act((x − mean)·γ / sqrt(var + eps) + β)` per channel, in place; `slope`: the following
 /// LeakyReLU/ReLU fused in, or `None`.
+#[allow(clippy::too_many_arguments)]
 pub fn normalize_in_place(x: &mut [f32], channels: usize, l: usize, stats: &[f32], gamma: &[f32], beta: &[f32], eps: f64, slope: Option<f32>) {
     let (scale, shift) = affine(stats, gamma, beta, eps);
+    // Without an activation the factor is 1 everywhere (and multiplying by it is exact).
+    let slope = slope.unwrap_or(1.0);
     x.par_chunks_mut(l).enumerate().for_each(|(p, plane)| {
         let (s, b) = (scale[p % channels], shift[p % channels]);
-        plane.iter_mut().for_each(|v| *v = activate(*v * s + b, slope));
+        plane.iter_mut().for_each(|v| {
+            let pre = *v * s + b;
+            *v = pre * leaky_relu_factor(pre, slope);
+        });
     });
 }
 
@@ -54,7 +52,7 @@ const LANES: usize = 8;
 /// no activation (dy unchanged).
 #[inline(always)]
 fn through_activation(g: f32, x: f32, scale: f32, shift: f32, slope: f32) -> f32 {
-    g * if x * scale + shift <= 0.0 { slope } else { 1.0 }
+    g * leaky_relu_factor(x * scale + shift, slope)
 }
 
 /// Σ dy' and Σ dy'·(x − mean) over one plane (dy' = dy through the activation).

@@ -17,6 +17,7 @@ use burn::tensor::TensorData;
 use rayon::prelude::*;
 
 use super::batch_norm;
+use super::leaky_relu_factor;
 use super::conv::{ConvGeometry, conv_backward, conv_forward, conv_transpose_backward, conv_transpose_forward};
 
 #[backend_extension(Flex, Autodiff)]
@@ -118,7 +119,7 @@ fn update_owned(mut x: FlexTensor, f: impl FnOnce(&mut [f32])) -> FlexTensor {
 
 fn leaky_relu_flex(x: FlexTensor, slope: f64) -> FlexTensor {
     let slope = slope as f32;
-    update_owned(x, |v| v.par_chunks_mut(CHUNK).for_each(|c| c.iter_mut().for_each(|v| *v = if *v > 0.0 { *v } else { *v * slope })))
+    update_owned(x, |v| v.par_chunks_mut(CHUNK).for_each(|c| c.iter_mut().for_each(|v| *v *= leaky_relu_factor(*v, slope))))
 }
 
 /// `[N, C, L]` sizes of an NCHW tensor.
@@ -226,7 +227,7 @@ impl Backward<Flex, 1> for LeakyReluBackward {
         // The output gradient is consumed here: it is scaled in place unless its buffer is shared.
         let dx = update_owned(grad, |g| {
             g.par_chunks_mut(CHUNK).zip(y.par_chunks(CHUNK)).for_each(|(g, y)| {
-                g.iter_mut().zip(y).for_each(|(g, &y)| *g = if y > 0.0 { *g } else { *g * slope })
+                g.iter_mut().zip(y).for_each(|(g, &y)| *g *= leaky_relu_factor(y, slope))
             })
         });
         grads.register::<Flex>(node.id, dx);

@@ -19,6 +19,14 @@ use burn::tensor::{DType, Tensor};
 
 pub use extension::GantryKernels;
 
+/// LeakyReLU's derivative at `pre` (1 where positive, else `slope`; 0 for ReLU), PyTorch's convention
+/// at 0. Output = `pre · factor`, input gradient = `dy · factor`: the forward and backward passes of
+/// every kernel with a LeakyReLU/ReLU use this one rule.
+#[inline(always)]
+fn leaky_relu_factor(pre: f32, slope: f32) -> f32 {
+    if pre > 0.0 { 1.0 } else { slope }
+}
+
 /// 0: not decided yet (read the environment), 1: on, 2: off.
 static STATE: AtomicU8 = AtomicU8::new(0);
 

@@ -167,6 +167,17 @@ pub enum ParamMut<'a> {
     R4(&'a mut Param<Tensor<4>>),
 }
 
+impl ParamMut<'_> {
+    /// Number of values.
+    pub fn numel(&self) -> usize {
+        match self {
+            ParamMut::R1(p) => p.val().dims().iter().product(),
+            ParamMut::R2(p) => p.val().dims().iter().product(),
+            ParamMut::R4(p) => p.val().dims().iter().product(),
+        }
+    }
+}
+
 impl Layer {
     pub fn build(spec: &LayerSpec, init: Init, rng: &mut Rng, device: &Device) -> Layer {
         let xavier_linear = matches!(init, Init::XavierLinear | Init::XavierLinearConvT);

@@ -6,6 +6,7 @@ use std::path::{Path, PathBuf};
 
 use super::config::TrainConfig;
 use super::gan::Gan;
+use super::optim::with_label;
 use crate::error::{Error, Result};
 use crate::model::NamedTensor;
 use crate::rng::Rng;
@@ -111,12 +112,10 @@ impl Loaded {
         let device = gan.g.device();
         gan.opt_g.load_state_dict("opt_g.", &self.file.tensors, &device);
         gan.opt_d.load_state_dict("opt_d.", &self.file.tensors, &device);
-        let mut g_nets: Vec<(&str, &mut crate::model::Net)> = vec![("", &mut gan.g)];
-        g_nets.extend(gan.g_label.as_mut().map(|e| ("label.", e)));
-        gan.opt_g.check_fits(&mut g_nets).map_err(|m| bad(format!("generator optimiser: {m}")))?;
-        let mut d_nets: Vec<(&str, &mut crate::model::Net)> = vec![("", &mut gan.d)];
-        d_nets.extend(gan.d_label.as_mut().map(|e| ("label.", e)));
-        gan.opt_d.check_fits(&mut d_nets).map_err(|m| bad(format!("discriminator optimiser: {m}")))?;
+        let g_nets = &mut with_label(&mut gan.g, gan.g_label.as_mut());
+        gan.opt_g.check_fits(g_nets).map_err(|m| bad(format!("generator optimiser: {m}")))?;
+        let d_nets = &mut with_label(&mut gan.d, gan.d_label.as_mut());
+        gan.opt_d.check_fits(d_nets).map_err(|m| bad(format!("discriminator optimiser: {m}")))?;
         let num = |k: &str| self.file.metadata.get(k).and_then(|v| v.parse::<u64>().ok()).unwrap_or(0);
         gan.opt_g.steps = num("opt_g_steps");
         gan.opt_d.steps = num("opt_d_steps");

@@ -6,7 +6,7 @@
 use burn::module::Module;
 use burn::tensor::{Device, Tensor, TensorData, activation};
 
-use super::optim::{OptimConfig, Optimizer};
+use super::optim::{OptimConfig, Optimizer, with_label};
 use crate::error::Result;
 use crate::loss::{GanLoss, Penalty};
 use crate::model::input_grad::critic_pass;
@@ -260,10 +260,7 @@ impl Gan {
             penalty: penalty_stats,
             class_accuracy,
         };
-        match &mut self.d_label {
-            Some(e) => self.opt_d.step_nets(&mut [("", &mut self.d), ("label.", e)], &mut grads),
-            None => self.opt_d.step(&mut self.d, &mut grads),
-        }
+        self.opt_d.step_nets(&mut with_label(&mut self.d, self.d_label.as_mut()), &mut grads);
         if let Some(c) = self.clip {
             self.d.clamp_params(c);
             if let Some(e) = &mut self.d_label {
@@ -286,10 +283,7 @@ impl Gan {
         }
         let mut grads = loss.backward();
         let stats = GStats { loss_g: scalar(loss.detach()), d_fake: scalar(self.loss.d_output(heads.score.detach()).mean()) };
-        match &mut self.g_label {
-            Some(e) => self.opt_g.step_nets(&mut [("", &mut self.g), ("label.", e)], &mut grads),
-            None => self.opt_g.step(&mut self.g, &mut grads),
-        }
+        self.opt_g.step_nets(&mut with_label(&mut self.g, self.g_label.as_mut()), &mut grads);
         stats
     }
 }

@@ -94,6 +94,14 @@ impl OptimConfig {
     }
 }
 
+/// The nets one optimiser updates: a network, and its learned label embedding if it has one
+/// (state names `label.*`).
+pub fn with_label<'a>(net: &'a mut Net, label: Option<&'a mut Net>) -> Vec<(&'static str, &'a mut Net)> {
+    let mut nets = vec![("", net)];
+    nets.extend(label.map(|e| ("label.", e)));
+    nets
+}
+
 pub struct Optimizer {
     pub config: OptimConfig,
     /// Number of updates taken (Adam's bias-correction time step).
@@ -113,7 +121,8 @@ impl Optimizer {
         self.step_nets(&mut [("", net)], grads);
     }
 
-    /// One update (one time step) of several nets; state names get each net's prefix.
+    /// One update (one time step) of several nets (e.g. from [`with_label`]); state names get each
+    /// net's prefix.
     pub fn step_nets(&mut self, nets: &mut [(&str, &mut Net)], grads: &mut Gradients) {
         self.steps += 1;
         let t = self.steps as i32;
@@ -143,12 +152,7 @@ impl Optimizer {
         let mut sizes = HashMap::new();
         for (prefix, net) in nets.iter_mut() {
             net.params_mut(&mut |name, p| {
-                let n: usize = match p {
-                    ParamMut::R1(p) => p.val().dims().iter().product(),
-                    ParamMut::R2(p) => p.val().dims().iter().product(),
-                    ParamMut::R4(p) => p.val().dims().iter().product(),
-                };
-                sizes.insert(format!("{prefix}{name}"), n);
+                sizes.insert(format!("{prefix}{name}"), p.numel());
             });
         }
         for (key, bufs) in &self.state {
