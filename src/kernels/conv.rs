@@ -11,6 +11,12 @@
 //! spatial size is tiny (the 1×1, 2×2 and 4×4 layers of the DCGANs); the `[o, N·L]` ↔ `[N, o, L]`
 //! reorders cost one copy of the activation. Forward passes with large images run one GEMM per
 //! sample instead (see [`PER_SAMPLE_POSITIONS`]).
+//!
+//! im2col and col2im of strided convolutions go through per-tap gather tables ([`TapTable`])
+//! rather than row loops: with 8×8, 4×4 and 2×2 outputs the row loops were mostly loop overhead
+//! (and per-plane divisions), about a fifth of a DCGAN training step.
+
+use std::mem::MaybeUninit;
 
 use rayon::prelude::*;
 
@@ -75,53 +81,136 @@ impl ConvGeometry {
     }
 }
 
+/// Which image element every column of every kernel tap reads, for a group of `samples`
+/// consecutive samples of one channel: the small spatial sizes of the DCGANs make per-row loops
+/// mostly overhead (rows of 8, 4 or 2 positions), so strided convolutions gather through these
+/// tables instead, over enough samples at once that each run is long.
+struct TapTable {
+    samples: usize,
+    /// Per tap: (column within the group's samples·L columns, offset from the first sample's
+    /// image plane of this channel).
+    inside: Vec<Vec<(u32, u32)>>,
+    /// Per tap: the columns whose source lies in the padding.
+    padding: Vec<Vec<u32>>,
+}
+
+impl TapTable {
+    fn new(g: &ConvGeometry, samples: usize) -> Self {
+        let [kh, kw] = g.kernel;
+        let (image, l) = (g.channels * g.height * g.width, g.positions());
+        assert!(g.batch * image <= u32::MAX as usize, "tap table offsets fit u32");
+        let (mut inside, mut padding) = (Vec::with_capacity(kh * kw), Vec::with_capacity(kh * kw));
+        for (ky, kx) in (0..kh).flat_map(|ky| (0..kw).map(move |kx| (ky, kx))) {
+            let ((y0, y1), (x0, x1)) = g.tap_ranges(ky, kx);
+            let (mut tap_inside, mut tap_padding) = (Vec::new(), Vec::new());
+            for sample in 0..samples {
+                for oy in 0..g.out_height {
+                    for ox in 0..g.out_width {
+                        let column = (sample * l + oy * g.out_width + ox) as u32;
+                        if (y0..y1).contains(&oy) && (x0..x1).contains(&ox) {
+                            let pixel = (oy * g.stride + ky - g.padding[0]) * g.width + ox * g.stride + kx - g.padding[1];
+                            tap_inside.push((column, (sample * image + pixel) as u32));
+                        } else {
+                            tap_padding.push(column);
+                        }
+                    }
+                }
+            }
+            inside.push(tap_inside);
+            padding.push(tap_padding);
+        }
+        TapTable { samples, inside, padding }
+    }
+
+    /// A table for groups of samples that divide the batch, with at least ~64 columns per group
+    /// where the batch allows.
+    fn grouped(g: &ConvGeometry) -> Self {
+        let wanted = 64usize.div_ceil(g.positions()).min(g.batch).max(1);
+        let samples = (1..=wanted).rev().find(|d| g.batch % d == 0).unwrap_or(1);
+        TapTable::new(g, samples)
+    }
+}
+
 /// `cols[(c·kh + ky)·kw + kx][n·L + oy·ow + ox] = x[n, c, oy·s + ky − ph, ox·s + kx − pw]`, 0 outside.
 pub fn im2col(x: &[f32], g: &ConvGeometry) -> Vec<f32> {
     let ([kh, kw], [ph, pw], l, cols) = (g.kernel, g.padding, g.positions(), g.columns());
-    let mut out = vec![0.0f32; g.patch() * cols];
-    out.par_chunks_mut(cols).enumerate().for_each(|(row, dst)| {
-        let (c, ky, kx) = (row / (kh * kw), (row / kw) % kh, row % kw);
-        let ((y0, y1), (x0, x1)) = g.tap_ranges(ky, kx);
-        for n in 0..g.batch {
-            let plane = &x[(n * g.channels + c) * g.height * g.width..][..g.height * g.width];
-            let dst = &mut dst[n * l..][..l];
-            for oy in y0..y1 {
-                let src = &plane[(oy * g.stride + ky - ph) * g.width..][..g.width];
-                let dst = &mut dst[oy * g.out_width..][..g.out_width];
-                if g.stride == 1 {
-                    dst[x0..x1].copy_from_slice(&src[x0 + kx - pw..x1 + kx - pw]);
-                } else {
-                    for ox in x0..x1 {
-                        dst[ox] = src[ox * g.stride + kx - pw];
+    let (plane_len, ow) = (g.height * g.width, g.out_width);
+    assert_eq!(x.len(), g.batch * g.channels * plane_len, "im2col input size");
+    let table = (g.stride > 1).then(|| TapTable::grouped(g));
+    let mut out = Vec::<f32>::with_capacity(g.patch() * cols);
+    // Every element is written below (zeros where the tap falls into the padding), so the buffer
+    // is not zeroed first.
+    out.spare_capacity_mut()[..g.patch() * cols].par_chunks_mut(cols).enumerate().for_each(|(row, dst)| {
+        let (c, tap) = (row / (kh * kw), row % (kh * kw));
+        let (ky, kx) = (tap / kw, tap % kw);
+        if let Some(table) = &table {
+            let image = g.channels * plane_len;
+            for (group, dst) in dst.chunks_exact_mut(table.samples * l).enumerate() {
+                let x = &x[group * table.samples * image + c * plane_len..];
+                assert!(x.len() >= (table.samples - 1) * image + plane_len, "im2col group inside the input");
+                // SAFETY: the table's columns are < samples·L = dst.len(), and its offsets
+                // < (samples − 1)·image + plane_len ≤ x.len() (TapTable::new, assert above).
+                unsafe {
+                    for &(column, offset) in &table.inside[tap] {
+                        dst.get_unchecked_mut(column as usize).write(*x.get_unchecked(offset as usize));
+                    }
+                    for &column in &table.padding[tap] {
+                        dst.get_unchecked_mut(column as usize).write(0.0);
                     }
                 }
             }
+            return;
+        }
+        let ((y0, y1), (x0, x1)) = g.tap_ranges(ky, kx);
+        for n in 0..g.batch {
+            let plane = &x[(n * g.channels + c) * plane_len..][..plane_len];
+            let dst = &mut dst[n * l..][..l];
+            // Stride 1: each output row is one contiguous run of the image row.
+            let zero = |d: &mut [MaybeUninit<f32>]| d.iter_mut().for_each(|e| _ = e.write(0.0));
+            zero(&mut dst[..y0 * ow]);
+            zero(&mut dst[y1 * ow..]);
+            for oy in y0..y1 {
+                let src = &plane[(oy + ky - ph) * g.width..][..g.width];
+                let dst = &mut dst[oy * ow..][..ow];
+                zero(&mut dst[..x0]);
+                zero(&mut dst[x1..]);
+                dst[x0..x1].iter_mut().zip(&src[x0 + kx - pw..x1 + kx - pw]).for_each(|(d, &v)| _ = d.write(v));
+            }
         }
     });
+    // SAFETY: every element of the patch·cols rows was written above.
+    unsafe { out.set_len(g.patch() * cols) };
     out
 }
 
-/// The adjoint of [`im2col`]: sums every column entry back into its image position.
+/// The adjoint of [`im2col`]: sums every column entry back into its image position. Each image
+/// element gathers its column entries (in tap order) and is written once.
 pub fn col2im(cols: &[f32], g: &ConvGeometry) -> Vec<f32> {
-    let ([kh, kw], [ph, pw], l, ncols) = (g.kernel, g.padding, g.positions(), g.columns());
+    let (kk, l, ncols) = (g.taps(), g.positions(), g.columns());
     let plane_len = g.height * g.width;
-    let mut out = vec![0.0f32; g.batch * g.channels * plane_len];
-    out.par_chunks_mut(plane_len).enumerate().for_each(|(p, plane)| {
+    assert_eq!(cols.len(), g.patch() * ncols, "col2im input size");
+    // Per image element: the offsets (tap·ncols + position) of the entries that sum into it.
+    let table = TapTable::new(g, 1);
+    let mut sources = vec![Vec::new(); plane_len];
+    for (tap, inside) in table.inside.iter().enumerate() {
+        for &(position, source) in inside {
+            sources[source as usize].push(tap * ncols + position as usize);
+        }
+    }
+    let starts: Vec<usize> = std::iter::once(0).chain(sources.iter().scan(0, |end, s| { *end += s.len(); Some(*end) })).collect();
+    let sources: Vec<usize> = sources.concat();
+    let mut out = Vec::<f32>::with_capacity(g.batch * g.channels * plane_len);
+    out.spare_capacity_mut()[..g.batch * g.channels * plane_len].par_chunks_mut(plane_len).enumerate().for_each(|(p, plane)| {
         let (n, c) = (p / g.channels, p % g.channels);
-        for ky in 0..kh {
-            for kx in 0..kw {
-                let ((y0, y1), (x0, x1)) = g.tap_ranges(ky, kx);
-                let src = &cols[((c * kh + ky) * kw + kx) * ncols + n * l..][..l];
-                for oy in y0..y1 {
-                    let dst = &mut plane[(oy * g.stride + ky - ph) * g.width..][..g.width];
-                    let src = &src[oy * g.out_width..][..g.out_width];
-                    for ox in x0..x1 {
-                        dst[ox * g.stride + kx - pw] += src[ox];
-                    }
-                }
-            }
+        let block = &cols[c * kk * ncols + n * l..];
+        assert!(block.len() >= (kk - 1) * ncols + l, "col2im block inside the columns");
+        for (i, e) in plane.iter_mut().enumerate() {
+            // SAFETY: every offset is tap·ncols + position < (kk − 1)·ncols + L ≤ block.len().
+            e.write(sources[starts[i]..starts[i + 1]].iter().map(|&o| unsafe { *block.get_unchecked(o) }).sum());
         }
     });
+    // SAFETY: every element of every plane was written above.
+    unsafe { out.set_len(g.batch * g.channels * plane_len) };
     out
 }
 
@@ -342,6 +431,9 @@ mod tests {
             (2, 2, [5, 6], [5, 5], 2, [0, 0], 1),
             (2, 3, [9, 8], [1, 7], 1, [0, 3], 2),
             (1, 2, [8, 9], [7, 1], 2, [3, 0], 3),
+            // Strided with few positions: im2col gathers groups of samples (here 10 of 40).
+            (40, 2, [4, 4], [4, 4], 2, [1, 1], 3),
+            (7, 3, [6, 5], [3, 3], 2, [1, 1], 2),
         ];
         for (n, c, hw, k, s, p, o) in cases {
             let g = ConvGeometry::conv(n, c, hw, k, s, p);
