@@ -15,3 +15,4 @@ pub mod presets;
 pub mod bench;
 pub mod eval;
 pub mod kernels;
+pub mod alloc_policy;
