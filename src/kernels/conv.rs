@@ -126,7 +126,7 @@ impl TapTable {
     /// where the batch allows.
     fn grouped(g: &ConvGeometry) -> Self {
         let wanted = 64usize.div_ceil(g.positions()).min(g.batch).max(1);
-        let samples = (1..=wanted).rev().find(|d| g.batch % d == 0).unwrap_or(1);
+        let samples = (1..=wanted).rev().find(|d| g.batch.is_multiple_of(*d)).unwrap_or(1);
         TapTable::new(g, samples)
     }
 }
