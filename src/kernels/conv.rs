@@ -161,12 +161,12 @@ pub fn im2col(x: &[f32], g: &ConvGeometry) -> Vec<f32> {
             }
             return;
         }
+        // Stride 1: each output row is one contiguous run of the image row.
         let ((y0, y1), (x0, x1)) = g.tap_ranges(ky, kx);
+        let zero = |d: &mut [MaybeUninit<f32>]| d.iter_mut().for_each(|e| _ = e.write(0.0));
         for n in 0..g.batch {
             let plane = &x[(n * g.channels + c) * plane_len..][..plane_len];
             let dst = &mut dst[n * l..][..l];
-            // Stride 1: each output row is one contiguous run of the image row.
-            let zero = |d: &mut [MaybeUninit<f32>]| d.iter_mut().for_each(|e| _ = e.write(0.0));
             zero(&mut dst[..y0 * ow]);
             zero(&mut dst[y1 * ow..]);
             for oy in y0..y1 {
@@ -199,8 +199,9 @@ pub fn col2im(cols: &[f32], g: &ConvGeometry) -> Vec<f32> {
     }
     let starts: Vec<usize> = std::iter::once(0).chain(sources.iter().scan(0, |end, s| { *end += s.len(); Some(*end) })).collect();
     let sources: Vec<usize> = sources.concat();
-    let mut out = Vec::<f32>::with_capacity(g.batch * g.channels * plane_len);
-    out.spare_capacity_mut()[..g.batch * g.channels * plane_len].par_chunks_mut(plane_len).enumerate().for_each(|(p, plane)| {
+    let total = g.batch * g.channels * plane_len;
+    let mut out = Vec::<f32>::with_capacity(total);
+    out.spare_capacity_mut()[..total].par_chunks_mut(plane_len).enumerate().for_each(|(p, plane)| {
         let (n, c) = (p / g.channels, p % g.channels);
         let block = &cols[c * kk * ncols + n * l..];
         assert!(block.len() >= (kk - 1) * ncols + l, "col2im block inside the columns");
@@ -210,7 +211,7 @@ pub fn col2im(cols: &[f32], g: &ConvGeometry) -> Vec<f32> {
         }
     });
     // SAFETY: every element of every plane was written above.
-    unsafe { out.set_len(g.batch * g.channels * plane_len) };
+    unsafe { out.set_len(total) };
     out
 }
 
