@@ -6,14 +6,15 @@ use std::time::Instant;
 
 use burn::tensor::{Device, Tensor, TensorData};
 
+use crate::data::{Dataset, Samples};
 use crate::error::{Error, Result};
 use crate::loss::{GanLoss, Penalty};
-use crate::model::{ModelOptions, Net, build_spec};
+use crate::model::{ModelOptions, Net, Shape3, build_spec};
 use crate::rng::Rng;
-use crate::train::gan::Gan;
-use crate::train::config::Noise;
+use crate::sample::noise;
+use crate::train::Trainer;
+use crate::train::config::{GNoise, Noise, TrainConfig};
 use crate::train::optim::OptimConfig;
-use crate::train::trainer::noise;
 
 /// name, description, default batch size.
 pub const WORKLOADS: &[(&str, &str, usize)] = &[
@@ -66,64 +67,52 @@ fn adam(lr: f64, beta1: f64, beta2: f64) -> OptimConfig {
 /// One timed unit of work, built once and stepped many times.
 type Step = Box<dyn FnMut()>;
 
-fn workload(name: &str, batch: usize) -> Result<(Step, usize)> {
-    let train = Device::flex().autodiff();
+/// Unlabelled random images of `shape`, enough for a few epochs of `per_step` samples a step.
+fn random_images(shape: Shape3, per_step: usize, rng: &mut Rng) -> Dataset {
+    let len = per_step * 4;
+    let bytes = (0..len * shape.iter().product::<usize>()).map(|_| rng.below(256) as u8).collect();
+    Dataset { name: "random".into(), shape, len, samples: Samples::Bytes(bytes), labels: None, class_names: vec![] }
+}
+
+/// A training workload: the trainer's own generator step on random images.
+fn training(config: TrainConfig, shape: Shape3, rng: &mut Rng, device: &Device) -> Result<(Step, usize)> {
+    let per_step = config.batch_size * config.d_steps;
+    let mut trainer = Trainer::with_data(config, random_images(shape, per_step, rng), device)?;
+    let step: Step = Box::new(move || {
+        trainer.step().expect("a benchmark step");
+    });
+    Ok((step, per_step))
+}
+
+fn workload(name: &str, batch: usize, device: &Device) -> Result<(Step, usize)> {
     let mut rng = Rng::new(0);
-    let gan_step = |model: &str, shape: [usize; 3], opt: OptimConfig, rng: &mut Rng| -> Result<Step> {
-        let train = train.clone();
-        let spec = build_spec(model, &ModelOptions::new(100, shape))?;
-        let mut gan = Gan::new(spec.clone(), GanLoss::Bce, opt.clone(), opt, 0, &train);
-        let real = random([batch, shape[0], shape[1], shape[2]], rng, &train);
-        let mut r = Rng::new(1);
-        let z_shape = spec.z_shape;
-        Ok(Box::new(move || {
-            let z = noise(Noise::Normal, batch, z_shape, &mut r, &train);
-            let fake = gan.generate(z, None, &mut r);
-            gan.d_step(real.clone(), None, fake.clone(), None, &mut r).expect("no penalty");
-            gan.g_step(fake, None, &mut r);
-        }))
+    let config = |model: &str, z_dim: usize, loss: GanLoss, opt: OptimConfig| TrainConfig {
+        model: model.into(),
+        z_dim,
+        batch_size: batch,
+        loss,
+        optim_g: opt.clone(),
+        optim_d: opt,
+        ..TrainConfig::default()
     };
     Ok(match name {
-        "w1" => (gan_step("dcgan-28", [1, 28, 28], adam(2e-4, 0.5, 0.999), &mut rng)?, batch),
+        "w1" => training(config("dcgan-28", 100, GanLoss::Bce, adam(2e-4, 0.5, 0.999)), [1, 28, 28], &mut rng, device)?,
         "w2" => {
-            let spec = build_spec("mlp-small", &ModelOptions::new(96, [1, 28, 28]))?;
-            let opt = adam(1e-3, 0.5, 0.999);
-            let mut gan = Gan::new(spec, GanLoss::Bce, opt.clone(), opt, 0, &train);
-            let real = random([batch, 1, 28, 28], &mut rng, &train);
-            let mut r = Rng::new(1);
-            let step: Step = Box::new(move || {
-                let mut z = || noise(Noise::Uniform, batch, [96, 1, 1], &mut r, &train);
-                let (z1, z2) = (z(), z());
-                let mut layer_rng = Rng::new(2);
-                let fake = gan.generate(z1, None, &mut layer_rng);
-                gan.d_step(real.clone(), None, fake, None, &mut layer_rng).expect("no penalty");
-                let fake = gan.generate(z2, None, &mut layer_rng);
-                gan.g_step(fake, None, &mut layer_rng);
-            });
-            (step, batch)
+            let c = TrainConfig { noise: Noise::Uniform, g_noise: GNoise::Fresh, ..config("mlp-small", 96, GanLoss::Bce, adam(1e-3, 0.5, 0.999)) };
+            training(c, [1, 28, 28], &mut rng, device)?
         }
         "w3" => {
-            let spec = build_spec("dcgan-28-ln", &ModelOptions::new(100, [1, 28, 28]))?;
-            let opt = adam(1e-4, 0.0, 0.9);
-            let mut gan = Gan::new(spec, GanLoss::Wgan, opt.clone(), opt, 0, &train);
-            gan.penalty = Some(Penalty::Gp { weight: 10.0 });
-            let real = random([batch, 1, 28, 28], &mut rng, &train);
-            let mut r = Rng::new(1);
-            let step: Step = Box::new(move || {
-                for _ in 0..5 {
-                    let z = noise(Noise::Normal, batch, [100, 1, 1], &mut r, &train);
-                    let fake = gan.generate(z, None, &mut r);
-                    gan.d_step(real.clone(), None, fake, None, &mut r).expect("LayerNorm critic");
-                }
-                let z = noise(Noise::Normal, batch, [100, 1, 1], &mut r, &train);
-                let fake = gan.generate(z, None, &mut r);
-                gan.g_step(fake, None, &mut r);
-            });
-            (step, batch * 5)
+            let c = TrainConfig {
+                d_steps: 5,
+                g_noise: GNoise::Fresh,
+                penalty: Some(Penalty::Gp { weight: 10.0 }),
+                ..config("dcgan-28-ln", 100, GanLoss::Wgan, adam(1e-4, 0.0, 0.9))
+            };
+            training(c, [1, 28, 28], &mut rng, device)?
         }
-        "w4" => (gan_step("dcgan-32", [3, 32, 32], adam(2e-4, 0.5, 0.999), &mut rng)?, batch),
+        "w4" => training(config("dcgan-32", 100, GanLoss::Bce, adam(2e-4, 0.5, 0.999)), [3, 32, 32], &mut rng, device)?,
         "w5" => {
-            let device = Device::flex();
+            let device = device.clone();
             let spec = build_spec("dcgan-28", &ModelOptions::new(100, [1, 28, 28]))?;
             let g = Net::build(&spec.g, &mut rng, &device);
             let mut r = Rng::new(1);
@@ -136,7 +125,6 @@ fn workload(name: &str, batch: usize) -> Result<(Step, usize)> {
             (step, batch)
         }
         "w6" => {
-            let device = Device::flex();
             // Random weights (BatchNorms as identities): speed does not depend on the values.
             let tensors = crate::eval::inception::state_dict_shapes()
                 .into_iter()
@@ -150,8 +138,8 @@ fn workload(name: &str, batch: usize) -> Result<(Step, usize)> {
                     (name.clone(), crate::model::NamedTensor { name, shape, data })
                 })
                 .collect();
-            let net = crate::eval::inception::FidInception::from_state_dict(&tensors, &device).map_err(|m| Error::config("workload", m))?;
-            let x = random([batch, 3, crate::eval::inception::SIZE, crate::eval::inception::SIZE], &mut rng, &device);
+            let net = crate::eval::inception::FidInception::from_state_dict(&tensors, device).map_err(|m| Error::config("workload", m))?;
+            let x = random([batch, 3, crate::eval::inception::SIZE, crate::eval::inception::SIZE], &mut rng, device);
             let step: Step = Box::new(move || {
                 let _ = net.pool3(x.clone()).into_data();
             });
@@ -165,11 +153,11 @@ fn workload(name: &str, batch: usize) -> Result<(Step, usize)> {
 }
 
 /// Run a workload: `warmup` untimed steps, then `repeats` timings of `steps` steps each.
-pub fn run(name: &str, opts: &BenchOptions) -> Result<BenchResult> {
+pub fn run(name: &str, opts: &BenchOptions, device: &Device) -> Result<BenchResult> {
     let name = name.to_ascii_lowercase();
     let default_batch = WORKLOADS.iter().find(|w| w.0 == name).map_or(64, |w| w.2);
     let batch = opts.batch_size.unwrap_or(default_batch);
-    let (mut step, images_per_step) = workload(&name, batch)?;
+    let (mut step, images_per_step) = workload(&name, batch, device)?;
     for _ in 0..opts.warmup {
         step();
     }
@@ -219,8 +207,8 @@ fn median(mut v: Vec<f64>) -> f64 {
 /// Per-layer forward/backward times of a model's G and D on data of `data_shape` at a batch size:
 /// each layer runs on its real input (the previous layer's output), the backward pass on a random
 /// output gradient.
-pub fn profile_layers(model: &str, data_shape: [usize; 3], batch: usize, repeats: usize) -> Result<Vec<LayerTiming>> {
-    let train = Device::flex().autodiff();
+pub fn profile_layers(model: &str, data_shape: [usize; 3], batch: usize, repeats: usize, device: &Device) -> Result<Vec<LayerTiming>> {
+    let train = device.clone().autodiff();
     let spec = build_spec(model, &ModelOptions::new(100, data_shape))?;
     let mut rng = Rng::new(0);
     let mut timings = Vec::new();

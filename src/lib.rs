@@ -1,18 +1,20 @@
-//! gantry: a GAN laboratory on burn. See README.md for the commands.
+//! gantry: a GAN laboratory on burn. See README.md for the commands and ARCHITECTURE.md for the map.
 
-pub mod error;
-pub mod model;
-pub mod rng;
-
-pub use error::{Error, Result};
-pub mod loss;
-pub mod tensor_file;
-pub mod train;
-pub mod data;
-pub mod progress;
-pub mod viz;
-pub mod presets;
+pub mod alloc_policy;
 pub mod bench;
+pub mod data;
+pub mod device;
+pub mod error;
 pub mod eval;
 pub mod kernels;
-pub mod alloc_policy;
+pub mod loss;
+pub mod model;
+pub mod presets;
+pub mod progress;
+pub mod rng;
+pub mod sample;
+pub mod tensor_file;
+pub mod train;
+pub mod viz;
+
+pub use error::{Error, Result};

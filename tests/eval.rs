@@ -84,13 +84,13 @@ fn toy_benchmarks_count_modes_quality_and_reverse_kl() {
 fn classifier_learns_synth_digits() {
     let opts = |test| DataOptions { test_split: test, generated_size: Some(if test { 500 } else { 3000 }), ..Default::default() };
     let (train, test) = (data::load("synth-digits", &opts(false)).unwrap(), data::load("synth-digits", &opts(true)).unwrap());
-    let c = classifier::train(&train, &test, &classifier::TrainOptions { epochs: 2, quiet: true, ..Default::default() }).unwrap();
+    let c = classifier::train(&train, &test, &classifier::TrainOptions { epochs: 2, quiet: true, ..Default::default() }, &burn::tensor::Device::flex()).unwrap();
     assert!(c.test_accuracy > 0.9, "test accuracy {}", c.test_accuracy);
     // Saved and reloaded, it predicts the same.
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("c.safetensors");
     c.save(&path).unwrap();
-    let back = classifier::Classifier::load(&path).unwrap();
+    let back = classifier::Classifier::load(&path, &burn::tensor::Device::flex()).unwrap();
     assert_eq!(back.accuracy(&test), c.test_accuracy);
     assert_eq!(back.class_names, c.class_names);
 }

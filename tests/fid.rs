@@ -128,7 +128,7 @@ fn resize_matches_pytorch_bilinear() {
 fn fid_inception_features_and_logits_match_pytorch_fid() {
     let Some(dir) = golden_dir() else { return };
     let golden = tensor_file::read(&dir.join("features.safetensors")).unwrap();
-    let net = FidExtractor::from_tensors(&formula_weights()).unwrap();
+    let net = FidExtractor::from_tensors(&formula_weights(), &burn::tensor::Device::flex()).unwrap();
     let images = golden_images(&dir);
     let pool3 = net.pool3(&images, true, "golden");
     let want = &golden.tensors["pool3"].data;

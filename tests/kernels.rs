@@ -6,7 +6,7 @@ use burn::tensor::module::{conv_transpose2d, conv2d};
 use burn::tensor::ops::{ConvOptions, ConvTransposeOptions};
 use burn::tensor::{Device, Tensor, TensorData, activation};
 use gantry::kernels;
-use gantry::model::net::host;
+use gantry::device::read_back;
 use gantry::rng::Rng;
 
 fn random<const D: usize>(shape: [usize; D], rng: &mut Rng, device: &Device) -> Tensor<D> {
@@ -28,7 +28,7 @@ fn run(f: impl Fn(Tensor<4>, Tensor<4>) -> Tensor<4>, x: &Tensor<4>, w: &Tensor<
     let y = f(x.clone(), w.clone());
     let r = random(y.dims(), &mut Rng::new(rng_seed), &y.device()).detach();
     let grads = (y.clone() * r).sum().backward();
-    [host(&y), host(&x.grad(&grads).unwrap()), host(&w.grad(&grads).unwrap())]
+    [read_back(&y), read_back(&x.grad(&grads).unwrap()), read_back(&w.grad(&grads).unwrap())]
 }
 
 /// (batch, in channels, height, width, out channels, kernel, stride, padding)
@@ -130,7 +130,7 @@ fn batch_norm_with_fused_activation_matches_burn_in_training_and_eval() {
                     kernels::batch_norm_train(xi.clone(), g.clone(), b.clone(), 1e-5, slope)
                 };
                 let grads = (y.clone() * r.clone()).sum().backward();
-                results.push([host(&y), host(&mean), host(&var), host(&xi.grad(&grads).unwrap()), host(&g.grad(&grads).unwrap()), host(&b.grad(&grads).unwrap())]);
+                results.push([read_back(&y), read_back(&mean), read_back(&var), read_back(&xi.grad(&grads).unwrap()), read_back(&g.grad(&grads).unwrap()), read_back(&b.grad(&grads).unwrap())]);
             }
             for (i, name) in ["output", "mean", "variance", "input gradient", "gamma gradient", "beta gradient"].iter().enumerate() {
                 assert_close(&format!("batch_norm_train {name} {shape:?} slope {slope:?}"), &results[0][i], &results[1][i]);
@@ -141,7 +141,7 @@ fn batch_norm_with_fused_activation_matches_burn_in_training_and_eval() {
             let (xe, mean, var) = (Tensor::<4>::from_data(x.to_data(), &plain), on(&gamma).mul_scalar(0.3), on(&beta).abs().add_scalar(0.5));
             let ours = kernels::batch_norm_eval(xe.clone(), on(&gamma), on(&beta), mean.clone(), var.clone(), 0.8, slope);
             let burn = burn_activation(burn::tensor::module::batch_norm(xe, on(&gamma), on(&beta), mean, var, 0.8), slope);
-            assert_close(&format!("batch_norm eval {shape:?} slope {slope:?}"), &host(&ours), &host(&burn));
+            assert_close(&format!("batch_norm eval {shape:?} slope {slope:?}"), &read_back(&ours), &read_back(&burn));
         }
     }
 }
@@ -155,7 +155,7 @@ fn bias_is_added_per_channel() {
     let b = random([4], &mut rng, &device);
     let ours = kernels::conv2d(x.clone(), w.clone(), Some(b.clone()), 1, [1, 1]);
     let burn = conv2d(x, w, Some(b), ConvOptions::new([1; 2], [1; 2], [1, 1], 1));
-    assert_close("conv2d with bias", &host(&ours), &host(&burn));
+    assert_close("conv2d with bias", &read_back(&ours), &read_back(&burn));
 }
 
 #[test]
@@ -176,12 +176,12 @@ fn leaky_relu_matches_burn_and_pytorch_at_zero() {
                 kernels::leaky_relu(xi.clone(), slope)
             };
             let g = (y.clone() * r.clone()).sum().backward();
-            results.push([host(&y), host(&xi.grad(&g).unwrap())]);
+            results.push([read_back(&y), read_back(&xi.grad(&g).unwrap())]);
         }
         assert_close(&format!("leaky_relu({slope}) output"), &results[0][0], &results[1][0]);
         // At exactly 0 PyTorch's gradient is the slope (`x > 0 ? g : g·slope`); burn's leaky_relu
         // uses 1 there, so zeros are checked against PyTorch's rule and the rest against burn.
-        let r = host(&r);
+        let r = read_back(&r);
         let want: Vec<f32> = results[1][1].iter().enumerate().map(|(i, &g)| if i < 100 { r[i] * slope as f32 } else { g }).collect();
         assert_close(&format!("leaky_relu({slope}) gradient"), &results[0][1], &want);
     }
@@ -203,7 +203,7 @@ fn second_order_path_matches_burn() {
             conv_transpose2d(g.clone(), w.clone(), None, ConvTransposeOptions::new([2; 2], [1; 2], [1; 2], [1, 1], 1))
         };
         let grads = dx.powi_scalar(2).sum().backward();
-        [host(&g.grad(&grads).unwrap()), host(&w.grad(&grads).unwrap())]
+        [read_back(&g.grad(&grads).unwrap()), read_back(&w.grad(&grads).unwrap())]
     };
     let (ours, burn) = (penalty(true), penalty(false));
     assert_close("∂‖ convT ‖²/∂g", &ours[0], &burn[0]);

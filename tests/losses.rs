@@ -48,7 +48,7 @@ fn acgan_cross_entropy_is_on_logits() {
     // Hand-computed: logits (0, ln 3) for label 1 give -log(3/4); (2, 2) for label 0 give log 2.
     let dev = Device::flex();
     let logits = Tensor::<2>::from_data(TensorData::new(vec![0.0f32, 3f32.ln(), 2.0, 2.0], [2, 2]), &dev);
-    let ce = gantry::train::gan::cross_entropy(logits, &[1, 0]).into_scalar::<f32>();
+    let ce = gantry::loss::cross_entropy(logits, &[1, 0]).into_scalar::<f32>();
     let want = ((-(0.75f64).ln()) + 2f64.ln()) / 2.0;
     assert!((ce as f64 - want).abs() < 1e-6, "{ce} vs {want}");
 }

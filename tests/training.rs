@@ -5,7 +5,7 @@ use std::path::Path;
 
 use gantry::train::checkpoint;
 use gantry::train::config::TrainConfig;
-use gantry::train::trainer::{Outcome, TrainOptions, train};
+use gantry::train::trainer::{Outcome, RunLength, StopSignal, Summary, TrainOptions, Trainer, train_into};
 
 fn tiny(model: &str, dataset: &str) -> TrainConfig {
     let mut c = gantry::presets::preset("default").unwrap();
@@ -27,8 +27,18 @@ fn weights(run: &Path) -> Vec<(String, Vec<f32>)> {
     v
 }
 
-fn run(c: TrainConfig, out: &Path, resume: bool) -> gantry::train::trainer::Summary {
-    train(c, &TrainOptions { out: out.into(), resume, quiet: true }).unwrap()
+/// Trains `c` into `out` (or resumes the run there, to `c`'s length) with the standard observers.
+fn train(c: TrainConfig, out: &Path, resume: bool) -> gantry::Result<Summary> {
+    let device = burn::tensor::Device::flex();
+    let mut t = match resume {
+        true => Trainer::resume(out, &RunLength { epochs: Some(c.epochs), max_steps: c.max_steps }, &device, true)?,
+        false => Trainer::new(c, &device, true)?,
+    };
+    train_into(&mut t, &TrainOptions { out: out.into(), quiet: true }, &StopSignal::default())
+}
+
+fn run(c: TrainConfig, out: &Path, resume: bool) -> Summary {
+    train(c, out, resume).unwrap()
 }
 
 #[test]
@@ -202,7 +212,7 @@ fn gradient_penalty_runs_log_norms_and_refuse_batch_norm_critics() {
     }
     let mut c = tiny("dcgan-28", "synth-digits");
     c.penalty = Some(gantry::loss::Penalty::Gp { weight: 10.0 });
-    let err = train(c, &TrainOptions { out: dir.path().join("bn"), resume: false, quiet: true }).err().unwrap().to_string();
+    let err = train(c, &dir.path().join("bn"), false).err().unwrap().to_string();
     assert!(err.contains("BatchNorm") && err.contains("penalty"), "{err}");
 }
 
@@ -219,7 +229,7 @@ fn conditional_models_need_labels_and_train_with_them() {
     let mut c = tiny("dcgan-32", &format!("folder:{}", images.display()));
     c.image_size = Some(32);
     c.conditioning = Conditioning::Concat;
-    let err = train(c, &TrainOptions { out: dir.path().join("x"), resume: false, quiet: true }).err().unwrap().to_string();
+    let err = train(c, &dir.path().join("x"), false).err().unwrap().to_string();
     assert!(err.contains("no labels") && err.contains("conditional"), "{err}");
 
     let cases = [
@@ -266,6 +276,37 @@ fn resume_refuses_an_optimiser_state_that_does_not_fit() {
     moment.shape = vec![3];
     gantry::tensor_file::write(&path, &tensors, file.metadata.into_iter().collect()).unwrap();
     c.max_steps = Some(4);
-    let err = train(c, &TrainOptions { out, resume: true, quiet: true }).err().expect("resume must refuse").to_string();
+    let err = train(c, &out, true).err().expect("resume must refuse").to_string();
     assert!(err.contains("discriminator optimiser") && err.contains("has 3 values"), "{err}");
+}
+
+/// On a GPU every read of a device value waits for the device: a generator step reads its numbers
+/// back once, whatever the loss, penalty, k or conditioning.
+#[test]
+fn a_generator_step_reads_the_device_once() {
+    use gantry::device::read_back_count;
+    use gantry::loss::{GanLoss, Penalty};
+    use gantry::model::zoo::Conditioning;
+    let cases: [(&str, GanLoss, Option<Penalty>, usize, Conditioning); 4] = [
+        ("dcgan-28", GanLoss::Bce, None, 1, Conditioning::None),
+        ("dcgan-28-ln", GanLoss::Wgan, Some(Penalty::Gp { weight: 10.0 }), 5, Conditioning::None),
+        ("mlp-small", GanLoss::Wgan, Some(Penalty::Dragan { weight: 10.0, scale: 0.5 }), 2, Conditioning::None),
+        ("dcgan-28", GanLoss::Bce, None, 1, Conditioning::Acgan),
+    ];
+    for (model, loss, penalty, k, conditioning) in cases {
+        let mut c = tiny(model, "synth-digits");
+        (c.loss, c.penalty, c.d_steps, c.conditioning) = (loss, penalty, k, conditioning);
+        let mut t = Trainer::new(c, &burn::tensor::Device::flex(), true).unwrap();
+        let before = read_back_count();
+        let mut records = vec![];
+        for _ in 0..3 {
+            records.push(t.step().unwrap());
+        }
+        assert_eq!(read_back_count() - before, 3, "{model} {loss:?} k={k} {conditioning:?}: reads per 3 steps");
+        for name in ["loss_d", "loss_g", "d_real", "d_fake", "images_per_s"] {
+            assert!(records.iter().all(|r| r.scalars.get(name).is_some_and(f32::is_finite)), "{model}: {name}");
+        }
+        assert_eq!(records[2].scalars.get("grad_norm_mean").is_some(), t.config.penalty.is_some(), "{model}");
+        assert_eq!(records[2].scalars.get("class_accuracy").is_some(), conditioning == Conditioning::Acgan, "{model}");
+    }
 }

@@ -3,17 +3,13 @@
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result, bail};
-use burn::tensor::{Device, Tensor};
 use clap::Subcommand;
 
+use super::DeviceArg;
 use gantry::data::{self, DataOptions};
-use gantry::eval::{self, FidExtractor, Image8, classifier, interpolate, minimax, modes, npz, stats, toy2d};
-use gantry::model::GanSpec;
-use gantry::model::net::host;
-use gantry::rng::Rng;
-use gantry::train::checkpoint::{self, Loaded};
-use gantry::train::gan::Gan;
-use gantry::train::trainer::{self, SampleGrid};
+use gantry::eval::report::{self, ReferenceSet};
+use gantry::eval::{self, FidExtractor, classifier, interpolate, minimax, npz, stats};
+use gantry::sample::{self, TrainedModel};
 
 #[derive(clap::Args)]
 #[command(args_conflicts_with_subcommands = true)]
@@ -47,6 +43,8 @@ struct Common {
     seed: u64,
     #[arg(long)]
     quiet: bool,
+    #[command(flatten)]
+    device: DeviceArg,
 }
 
 #[derive(Subcommand)]
@@ -90,8 +88,9 @@ pub fn run(a: EvalArgs) -> Result<()> {
         Some(EvalAction::Fid { a: first, b, save_stats, common }) => fid(&first, &b, save_stats, &common),
         Some(EvalAction::Modes { checkpoint, n, out, common }) => modes_report(&checkpoint, n, out, &common),
         Some(EvalAction::Classifier { dataset, epochs, common }) => {
-            let opts = data_opts(&common, false);
-            let c = classifier::load_or_train(&dataset, &opts, &classifier::TrainOptions { epochs, seed: common.seed, quiet: common.quiet, ..Default::default() })?;
+            let opts = data_opts(&common);
+            let train = classifier::TrainOptions { epochs, seed: common.seed, quiet: common.quiet, ..Default::default() };
+            let c = classifier::load_or_train(&dataset, &opts, &train, &common.device.device()?)?;
             let path = classifier::cache_path(&data::load(&dataset, &opts)?);
             println!("{} classifier: test accuracy {:.2}% ({})", c.dataset, 100.0 * c.test_accuracy, path.display());
             Ok(())
@@ -103,95 +102,21 @@ pub fn run(a: EvalArgs) -> Result<()> {
     }
 }
 
-fn data_opts(c: &Common, test_split: bool) -> DataOptions {
-    DataOptions { data_dir: c.data_dir.clone(), test_split, seed: 0, quiet: c.quiet, ..Default::default() }
-}
-
-/// A checkpoint's generator (and the rest of the pair) on the plain CPU device.
-pub fn load_gan(ckpt: &Path) -> Result<(Loaded, Gan)> {
-    let l = checkpoint::load(ckpt)?;
-    let spec = trainer::gan_spec(&l.config, l.data_shape, l.class_names.len())?;
-    let mut gan = Gan::from_config(spec, &l.config, l.class_names.clone(), &Device::flex());
-    l.restore(&mut gan)?;
-    Ok((l, gan))
-}
-
-/// The class names of a loaded conditional model; numbers when the checkpoint carries none.
-pub fn class_names(l: &Loaded, classes: usize) -> Vec<String> {
-    if l.class_names.len() == classes { l.class_names.clone() } else { (0..classes).map(|c| c.to_string()).collect() }
-}
-
-pub fn run_dir(ckpt: &Path) -> PathBuf {
-    if ckpt.is_dir() { ckpt.to_path_buf() } else { ckpt.parent().and_then(|p| p.parent()).map(PathBuf::from).unwrap_or_default() }
-}
-
-/// `n` samples in eval mode, in batches; conditional models get the classes in turn (0, 1, …).
-fn generate(gan: &Gan, l: &Loaded, n: usize, seed: u64, quiet: bool) -> (Tensor<4>, Option<Vec<u8>>) {
-    let spec: &GanSpec = &gan.spec;
-    let device = Device::flex();
-    let mut rng = Rng::derived(seed, "eval-noise", 0);
-    let labels = (spec.classes > 0).then(|| (0..n).map(|i| (i % spec.classes) as u8).collect::<Vec<u8>>());
-    let bar = gantry::progress::bar(n as u64, quiet, "generating");
-    let mut parts = Vec::new();
-    for start in (0..n).step_by(500) {
-        let m = (n - start).min(500);
-        let grid = SampleGrid {
-            z: trainer::noise(l.config.noise, m, spec.z_shape, &mut rng, &device),
-            labels: labels.as_ref().map(|y| y[start..start + m].to_vec()),
-            per_row: 8,
-            captions: vec![],
-        };
-        parts.push(trainer::generate_grid(gan, &grid, true));
-        bar.inc(m as u64);
-    }
-    bar.finish_and_clear();
-    (Tensor::cat(parts, 0), labels)
-}
-
-enum Source {
-    Images(Vec<Image8>),
-    Stats(stats::Gaussian),
-}
-
-/// A folder, an .npz statistics file, or DATASET-test / DATASET-train.
-fn source(spec: &str, c: &Common, image_size: Option<usize>) -> Result<Source> {
-    let path = Path::new(spec);
-    if path.extension().is_some_and(|e| e == "npz") {
-        return Ok(Source::Stats(npz::load_stats(path)?));
-    }
-    if path.is_dir() {
-        return Ok(Source::Images(eval::read_folder(path)?));
-    }
-    let (name, test) = match (spec.strip_suffix("-test"), spec.strip_suffix("-train")) {
-        (Some(n), _) => (n, true),
-        (_, Some(n)) => (n, false),
-        _ => bail!("`{spec}` is not a folder, an .npz statistics file, or DATASET-test / DATASET-train (e.g. mnist-test)"),
-    };
-    let ds = data::load(name, &DataOptions { image_size, ..data_opts(c, test) })?;
-    Ok(Source::Images(eval::dataset_images(&ds)?))
+fn data_opts(c: &Common) -> DataOptions {
+    DataOptions { data_dir: c.data_dir.clone(), seed: 0, quiet: c.quiet, ..Default::default() }
 }
 
 fn extractor(c: &Common) -> Result<FidExtractor> {
     let path = eval::locate_fid_weights(c.inception_weights.as_deref(), c.quiet)?;
-    Ok(FidExtractor::from_file(&path)?)
-}
-
-fn gaussian(net: &FidExtractor, s: &Source, what: &str, quiet: bool) -> stats::Gaussian {
-    match s {
-        Source::Stats(g) => g.clone(),
-        Source::Images(imgs) => {
-            let f = net.pool3(imgs, quiet, what);
-            stats::Gaussian::fit(&stats::Features::from_f32(imgs.len(), eval::inception::FEATURES, &f))
-        }
-    }
+    Ok(FidExtractor::from_file(&path, &c.device.device()?)?)
 }
 
 fn fid(a: &str, b: &str, save_stats: bool, c: &Common) -> Result<()> {
     let net = extractor(c)?;
-    let first = source(a, c, None)?;
+    let first = ReferenceSet::open(a, &data_opts(c))?;
     let start = std::time::Instant::now();
-    let ga = gaussian(&net, &first, a, c.quiet);
-    if let Source::Images(imgs) = &first
+    let ga = first.gaussian(&net, a, c.quiet);
+    if let ReferenceSet::Images(imgs) = &first
         && !c.quiet
     {
         eprintln!("({} images of {a} in {:.1} s)", imgs.len(), start.elapsed().as_secs_f64());
@@ -201,7 +126,7 @@ fn fid(a: &str, b: &str, save_stats: bool, c: &Common) -> Result<()> {
         println!("wrote {} (mu, sigma of {a})", b);
         return Ok(());
     }
-    let gb = gaussian(&net, &source(b, c, None)?, b, c.quiet);
+    let gb = ReferenceSet::open(b, &data_opts(c))?.gaussian(&net, b, c.quiet);
     println!("FID: {:.4}", shown(stats::frechet_distance(&ga, &gb)));
     Ok(())
 }
@@ -212,84 +137,41 @@ fn shown(fid: f64) -> f64 {
 }
 
 fn inception_eval(ckpt: &Path, n: usize, against: Option<&str>, c: &Common) -> Result<()> {
-    let (l, gan) = load_gan(ckpt)?;
-    if gan.spec.x_shape == [2, 1, 1] {
-        bail!("{} generates 2-D points; use `gantry eval modes` for the 2-D benchmarks", l.path.display());
-    }
-    let against = against.map(str::to_string).unwrap_or_else(|| format!("{}-test", l.config.dataset));
-    let reference = source(&against, c, l.config.image_size)?;
+    let model = TrainedModel::open(ckpt, &c.device.device()?)?;
+    model.require_images("use `gantry eval modes` for the 2-D benchmarks")?;
+    let against = against.map(str::to_string).unwrap_or_else(|| format!("{}-test", model.config.dataset));
+    let reference = ReferenceSet::open(&against, &DataOptions { image_size: model.config.image_size, ..data_opts(c) })?;
     let net = extractor(c)?;
     let started = std::time::Instant::now();
-    let (x, _) = generate(&gan, &l, n, c.seed, c.quiet);
-    let generated = net.outputs(&eval::quantise(&x), c.quiet, "generated");
-    let images_per_s = n as f64 / started.elapsed().as_secs_f64();
-    let out = run_dir(ckpt).join("eval");
-    std::fs::create_dir_all(&out).with_context(|| format!("cannot create {}", out.display()))?;
-    match reference {
-        Source::Stats(g) => {
-            let fid = stats::frechet_distance(&stats::Gaussian::fit(&generated.pool3), &g);
-            let (is_mean, is_std) = generated.inception_score();
+    let result = report::inception_eval(&model, &net, n, &reference, &against, c.seed, c.quiet)?;
+    let seconds = started.elapsed().as_secs_f64();
+    match &result {
+        report::InceptionEval::AgainstStats { fid, is_mean, is_std, .. } => {
             println!("FID {fid:.3} against {against} (statistics file); IS {is_mean:.3} ± {is_std:.3}; {n} samples");
         }
-        Source::Images(imgs) => {
-            let reference = net.outputs(&imgs, c.quiet, &against);
-            let r = eval::inception_report(&generated, &reference, c.seed);
-            println!("{n} samples of {} against {against} ({} images):", l.path.display(), imgs.len());
+        report::InceptionEval::Full(r) => {
+            println!("{n} samples of {} against {against} ({} images):", model.path.display(), r.n_reference);
             println!("  FID       {:.3}", r.fid);
             println!("  IS        {:.3} ± {:.3}", r.is_mean, r.is_std);
             println!("  KID       {:.5} ± {:.5}", r.kid_mean, r.kid_std);
             println!("  precision {:.3}   recall {:.3} (k = 3)", r.precision, r.recall);
-            std::fs::write(out.join("inception.json"), serde_json::to_string_pretty(&r)?)?;
-            println!("wrote {}", out.join("inception.json").display());
+            let path = result.save(&model.run_dir.join("eval"))?;
+            println!("wrote {}", path.display());
         }
     }
     if !c.quiet {
-        eprintln!("generation and Inception features of the generated set: {images_per_s:.1} images/s");
+        eprintln!("({n} samples generated and evaluated in {seconds:.1} s)");
     }
     Ok(())
 }
 
 fn modes_report(ckpt: &Path, n: usize, out: Option<PathBuf>, c: &Common) -> Result<()> {
-    let (l, gan) = load_gan(ckpt)?;
-    let out = out.unwrap_or_else(|| run_dir(ckpt).join("eval"));
-    std::fs::create_dir_all(&out).with_context(|| format!("cannot create {}", out.display()))?;
-    let dataset = l.config.dataset.as_str();
-    let (x, requested) = generate(&gan, &l, n, c.seed, c.quiet);
-    let train_opts = classifier::TrainOptions { seed: 0, quiet: c.quiet, ..Default::default() };
-    if let Some((centres, std)) = data::toy::modes(dataset) {
-        let pts: Vec<[f32; 2]> = host(&x).chunks(2).map(|p| [p[0], p[1]]).collect();
-        let r = toy2d::report(dataset, &pts, &centres, std);
-        gantry::viz::plot::scatter(&format!("{dataset}: {n} samples"), &pts, &centres, gantry::viz::plot::TOY_RANGE, &out.join("modes_scatter.png"))?;
-        std::fs::write(out.join("modes.json"), serde_json::to_string_pretty(&r)?)?;
-        println!("{}", r.sentence());
-        println!("wrote {} and {}", out.join("modes_scatter.png").display(), out.join("modes.json").display());
-        return Ok(());
-    }
-    if dataset == "stacked-mnist" {
-        let clf = classifier::load_or_train("mnist", &data_opts(c, false), &train_opts)?;
-        let preds: Vec<classifier::Prediction> = (0..3).map(|ch| clf.predict(&x.clone().narrow(1, ch, 1))).collect();
-        let r = modes::stacked_report([&preds[0], &preds[1], &preds[2]]);
-        std::fs::write(out.join("modes.json"), serde_json::to_string_pretty(&r)?)?;
-        println!("Stacked MNIST: {} of 1000 modes covered by {} samples; KL(histogram || uniform) = {:.3} nats", r.modes, r.samples, r.kl_uniform);
-        return Ok(());
-    }
-    let opts = DataOptions { image_size: l.config.image_size, ..data_opts(c, false) };
-    let clf = classifier::load_or_train(dataset, &opts, &train_opts)?;
-    if clf.shape != gan.spec.x_shape {
-        bail!("the {dataset} classifier takes {:?} images, this generator makes {:?}", clf.shape, gan.spec.x_shape);
-    }
-    let test = data::load(dataset, &DataOptions { test_split: true, ..opts })?;
-    let idx: Vec<usize> = (0..test.len.min(10_000)).collect();
-    let reference = clf.predict(&test.batch(&idx, &Device::flex()));
-    let reference = stats::Features::from_f32(idx.len(), classifier::FEATURE_DIM, &reference.features);
-    let pred = clf.predict(&x);
-    let r = modes::report(&pred, &clf.class_names, requested.as_deref(), Some(&reference));
-    print!("{}", r.table());
-    println!("Are all classes generated equally often? {}", r.sentence);
-    println!("(classifier: LeNet, {:.2}% test accuracy on {dataset})", 100.0 * clf.test_accuracy);
-    r.bar_chart(&format!("{dataset}: classes of {n} samples (red: uniform)"), &out.join("modes.png"))?;
-    std::fs::write(out.join("modes.json"), serde_json::to_string_pretty(&r)?)?;
-    println!("wrote {} and {}", out.join("modes.png").display(), out.join("modes.json").display());
+    let model = TrainedModel::open(ckpt, &c.device.device()?)?;
+    let out = out.unwrap_or_else(|| model.run_dir.join("eval"));
+    let r = report::mode_eval(&model, n, c.seed, &data_opts(c), c.quiet)?;
+    println!("{}", r.summary().trim_end());
+    let files = r.save(&out)?;
+    println!("wrote {}", files.iter().map(|p| p.display().to_string()).collect::<Vec<_>>().join(" and "));
     Ok(())
 }
 
@@ -323,34 +205,17 @@ pub struct InterpolateArgs {
     /// Output PNG (default: RUN/interpolation.png or RUN/arithmetic.png).
     #[arg(long)]
     out: Option<PathBuf>,
-}
-
-pub fn load_z_file(path: &Path) -> Result<Vec<Vec<f32>>> {
-    let f = gantry::tensor_file::read(path)?;
-    let z = f.tensors.get("z").with_context(|| format!("{}: tensor `z` missing (expected a file from gantry sample --save-z)", path.display()))?;
-    let n = *z.shape.first().unwrap_or(&0);
-    if n == 0 {
-        bail!("{}: no z vectors in the file", path.display());
-    }
-    Ok(z.data.chunks(z.data.len() / n).map(|c| c.to_vec()).collect())
+    #[command(flatten)]
+    device: DeviceArg,
 }
 
 pub fn interpolate_cmd(a: InterpolateArgs) -> Result<()> {
-    let (l, gan) = load_gan(&a.checkpoint)?;
-    let spec = gan.spec.clone();
-    if spec.x_shape == [2, 1, 1] {
-        bail!("{} generates 2-D points; interpolation grids need an image model", l.path.display());
-    }
-    let zlen: usize = spec.z_shape.iter().product();
-    let class = match &a.class {
-        Some(c) if spec.classes > 0 => Some(super::parse_class(c, &class_names(&l, spec.classes))?),
-        Some(_) => bail!("--class needs a conditional model; {} was trained without labels", l.path.display()),
-        None => None,
-    };
-    let draw = |seed: u64| trainer::noise(l.config.noise, 1, spec.z_shape, &mut Rng::derived(seed, "interpolate", 0), &Device::flex());
+    let model = TrainedModel::open(&a.checkpoint, &a.device.device()?)?;
+    model.require_images("interpolation grids need an image model")?;
+    let class = a.class.as_deref().map(|c| model.parse_class(c)).transpose().map_err(|e| anyhow::anyhow!("--class: {e}"))?;
     let (zs, per_row, default_name): (Vec<Vec<f32>>, usize, &str) = match (&a.z_file, &a.expr) {
         (Some(f), Some(expr)) => {
-            let saved = load_z_file(f)?;
+            let saved = sample::load_z(f)?;
             let terms = interpolate::parse_expression(expr).map_err(anyhow::Error::msg).context("--expr")?;
             let mut row: Vec<Vec<f32>> = terms.iter().map(|&(_, i)| saved.get(i).cloned().with_context(|| format!("--expr: z index {i} out of range ({} saved)", saved.len()))).collect::<Result<_>>()?;
             row.push(interpolate::arithmetic(&saved, &terms).map_err(anyhow::Error::msg)?);
@@ -358,28 +223,21 @@ pub fn interpolate_cmd(a: InterpolateArgs) -> Result<()> {
             (row, k, "arithmetic.png")
         }
         (Some(f), None) => {
-            let saved = load_z_file(f)?;
+            let saved = sample::load_z(f)?;
             let (i, j) = (a.from.unwrap_or(0), a.to.unwrap_or(1));
             let get = |i: usize| saved.get(i).cloned().with_context(|| format!("z index {i} out of range ({} saved)", saved.len()));
             (interpolate::path(&get(i)?, &get(j)?, a.steps, a.spherical), a.steps, "interpolation.png")
         }
         (None, _) => {
-            let ends: Vec<Vec<f32>> = a.seeds.iter().map(|&s| host(&draw(s))).collect();
+            let ends: Vec<Vec<f32>> = a.seeds.iter().map(|&s| model.seed_z(s)).collect();
             let rows = ends.windows(2).flat_map(|p| interpolate::path(&p[0], &p[1], a.steps, a.spherical)).collect();
             (rows, a.steps, "interpolation.png")
         }
     };
-    if zs.iter().any(|z| z.len() != zlen) {
-        bail!("the z vectors have {} values; this generator takes {zlen}", zs[0].len());
-    }
-    let n = zs.len();
-    let z = Tensor::<4>::from_data(burn::tensor::TensorData::new(zs.concat(), [n, spec.z_shape[0], spec.z_shape[1], spec.z_shape[2]]), &Device::flex());
-    let labels = (spec.classes > 0).then(|| vec![class.unwrap_or(0); n]);
-    let grid = SampleGrid { z, labels, per_row, captions: vec![] };
-    let x = trainer::generate_grid(&gan, &grid, true);
-    let path = a.out.unwrap_or_else(|| run_dir(&a.checkpoint).join(default_name));
+    let x = model.from_z(&zs, class)?;
+    let path = a.out.unwrap_or_else(|| model.run_dir.join(default_name));
     gantry::viz::grid::save_grid(&x, per_row, &[], &path)?;
-    println!("wrote {} ({} images, {} per row{})", path.display(), n, per_row, if a.expr.is_some() { "; the last image is the result" } else { "" });
+    println!("wrote {} ({} images, {} per row{})", path.display(), zs.len(), per_row, if a.expr.is_some() { "; the last image is the result" } else { "" });
     Ok(())
 }
 

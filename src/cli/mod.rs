@@ -8,13 +8,14 @@ use anyhow::{Context, Result, bail};
 use clap::{Parser, Subcommand};
 
 use gantry::data::{self, download};
+use gantry::device::DeviceChoice;
 use gantry::loss::{GanLoss, Penalty};
 use gantry::model::zoo::Conditioning;
 use gantry::model::{self, ModelOptions};
 use gantry::presets;
-use gantry::train::checkpoint;
+use gantry::sample::{self, TrainedModel};
 use gantry::train::config::{GNoise, Noise, TrainConfig};
-use gantry::train::trainer::{self, Outcome, TrainOptions};
+use gantry::train::trainer::{self, Outcome, RunLength, StopSignal, TrainOptions, Trainer};
 
 #[derive(Parser)]
 #[command(name = "gantry", version, about = "A GAN laboratory: train, evaluate and explore classic GANs on the CPU")]
@@ -60,6 +61,11 @@ enum Command {
         /// `gantry interpolate --z-file`.
         #[arg(long)]
         save_z: Option<PathBuf>,
+        #[command(flatten)]
+        device: DeviceArg,
+        /// Print nothing but errors.
+        #[arg(long)]
+        quiet: bool,
     },
     /// Evaluate: FID/IS/KID/precision-recall of a checkpoint (`--checkpoint RUN --against
     /// mnist-test`), `fid A B`, `modes --checkpoint RUN`, `classifier DATASET`.
@@ -102,6 +108,8 @@ enum Command {
         /// The model whose layers `gantry bench layers` profiles.
         #[arg(long, default_value = "dcgan-28")]
         model: String,
+        #[command(flatten)]
+        device: DeviceArg,
     },
     /// List, fetch or verify datasets.
     Datasets {
@@ -155,32 +163,31 @@ struct TrainArgs {
     lr_d: Option<f64>,
     #[arg(long)]
     d_steps: Option<usize>,
-    /// bce, bce-minimax, lsgan, wgan or hinge.
-    #[arg(long)]
-    loss: Option<String>,
-    /// Input-gradient penalty: gp, r1 or dragan (weight with --penalty-weight).
-    #[arg(long)]
-    penalty: Option<String>,
+    #[arg(long, value_enum)]
+    loss: Option<GanLoss>,
+    /// Input-gradient penalty on the critic (weight with --penalty-weight).
+    #[arg(long, value_enum)]
+    penalty: Option<PenaltyKind>,
     /// λ of gp/dragan, γ of r1 (default 10).
     #[arg(long)]
     penalty_weight: Option<f64>,
     /// WGAN weight clipping bound c.
     #[arg(long)]
     clip: Option<f64>,
-    /// Class conditioning: none, concat, acgan or projection.
-    #[arg(long)]
-    conditioning: Option<String>,
+    /// Class conditioning.
+    #[arg(long, value_enum)]
+    conditioning: Option<Conditioning>,
     /// Learned label embedding of this size instead of the one-hot.
     #[arg(long)]
     label_embedding: Option<usize>,
     #[arg(long)]
     z_dim: Option<usize>,
-    /// normal or uniform.
-    #[arg(long)]
-    noise: Option<String>,
-    /// reuse (G step uses the D step's fakes) or fresh (new noise for G).
-    #[arg(long)]
-    g_noise: Option<String>,
+    /// Distribution of z.
+    #[arg(long, value_enum)]
+    noise: Option<Noise>,
+    /// Which fakes the generator step uses.
+    #[arg(long, value_enum)]
+    g_noise: Option<GNoise>,
     #[arg(long)]
     seed: Option<u64>,
     /// Stop after N generator steps (checkpoint and grids written as at an epoch end); more
@@ -197,16 +204,58 @@ struct TrainArgs {
     /// Run directory (default: runs/NAME, numbered if it exists).
     #[arg(long)]
     out: Option<PathBuf>,
+    /// Where to train (cpu; wgpu[:N] or vulkan[:N] in GPU builds); a resumed run keeps its own unless given.
+    #[arg(long)]
+    device: Option<DeviceChoice>,
     #[arg(long)]
     quiet: bool,
 }
 
+/// `--device` of the commands that only run a trained model.
+#[derive(clap::Args, Clone, Copy, Default)]
+pub struct DeviceArg {
+    /// cpu (default); wgpu[:N] or vulkan[:N] in GPU builds.
+    #[arg(long, default_value = "cpu")]
+    device: DeviceChoice,
+}
+
+impl DeviceArg {
+    pub fn device(self) -> Result<burn::tensor::Device> {
+        Ok(self.device.device()?)
+    }
+}
+
+/// The penalties `--penalty` names (`none` removes a preset's).
+#[derive(Clone, Copy, clap::ValueEnum)]
+enum PenaltyKind {
+    /// WGAN-GP on interpolates.
+    Gp,
+    /// R1 on the real batch.
+    R1,
+    /// DRAGAN around the real data.
+    Dragan,
+    None,
+}
+
+/// Parses the command line; a usage error is one line, as every other error.
+fn parse_args() -> Result<Cli> {
+    use clap::error::ErrorKind;
+    Cli::try_parse().or_else(|e| match e.kind() {
+        ErrorKind::DisplayHelp | ErrorKind::DisplayVersion | ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand => e.exit(),
+        _ => {
+            let text = e.render().to_string();
+            let lines: Vec<&str> = text.lines().map(str::trim).filter(|l| !l.is_empty() && !l.starts_with("For more information") && !l.starts_with("Usage:")).collect();
+            Err(anyhow::anyhow!("{}", lines.join(" ").trim_start_matches("error: ")))
+        }
+    })
+}
+
 pub fn run() -> Result<()> {
-    let cli = Cli::parse();
+    let cli = parse_args()?;
     match cli.command {
         Command::Train(a) => train(a),
-        Command::Sample { checkpoint, n, seed, grid, out_dir, batch_stats, class, classes, per_class, save_z } => {
-            sample(SampleArgs { ckpt: checkpoint, n, seed, grid, out_dir, batch_stats, class, classes, per_class, save_z })
+        Command::Sample { checkpoint, n, seed, grid, out_dir, batch_stats, class, classes, per_class, save_z, device, quiet } => {
+            sample(SampleArgs { ckpt: checkpoint, n, seed, grid, out_dir, batch_stats, class, classes, per_class, save_z, device, quiet })
         }
         Command::Eval(a) => eval::run(a),
         Command::Interpolate(a) => eval::interpolate_cmd(a),
@@ -220,7 +269,7 @@ pub fn run() -> Result<()> {
             Ok(())
         }
         Command::Datasets { action } => datasets(action),
-        Command::Bench { workload, batch_size, steps, repeats, warmup, threads, json, model } => {
+        Command::Bench { workload, batch_size, steps, repeats, warmup, threads, json, model, device } => {
             if workload == "list" {
                 for (name, desc, batch) in gantry::bench::WORKLOADS {
                     println!("{name}  {desc} (batch {batch})");
@@ -231,10 +280,11 @@ pub fn run() -> Result<()> {
             if let Some(n) = threads {
                 rayon::ThreadPoolBuilder::new().num_threads(n).build_global().context("cannot set the thread count")?;
             }
+            let device = device.device()?;
             if workload == "layers" {
-                return print_layer_profile(&model, batch_size.unwrap_or(64), repeats, json);
+                return print_layer_profile(&model, batch_size.unwrap_or(64), repeats, json, &device);
             }
-            let r = gantry::bench::run(&workload, &gantry::bench::BenchOptions { batch_size, steps, repeats, warmup })?;
+            let r = gantry::bench::run(&workload, &gantry::bench::BenchOptions { batch_size, steps, repeats, warmup }, &device)?;
             let r = gantry::bench::BenchResult { threads: threads.unwrap_or(r.threads), ..r };
             if json {
                 println!("{}", serde_json::to_string(&r)?);
@@ -250,8 +300,8 @@ pub fn run() -> Result<()> {
     }
 }
 
-fn print_layer_profile(model: &str, batch: usize, repeats: usize, json: bool) -> Result<()> {
-    let timings = gantry::bench::profile_layers(model, default_shape(model, None), batch, repeats)?;
+fn print_layer_profile(model: &str, batch: usize, repeats: usize, json: bool, device: &burn::tensor::Device) -> Result<()> {
+    let timings = gantry::bench::profile_layers(model, default_shape(model, None), batch, repeats, device)?;
     let kernels = if gantry::kernels::enabled() { "gantry kernels" } else { "burn ops (GANTRY_KERNELS=burn)" };
     if json {
         for t in &timings {
@@ -270,11 +320,8 @@ fn print_layer_profile(model: &str, batch: usize, repeats: usize, json: bool) ->
     Ok(())
 }
 
-fn parse<T>(v: Option<String>, field: &str, f: impl Fn(&str) -> Option<T>, expected: &str) -> Result<Option<T>> {
-    v.map(|s| f(&s).with_context(|| format!("--{field}: `{s}` is not one of {expected}"))).transpose()
-}
-
-fn apply(c: &mut TrainConfig, a: &TrainArgs) -> Result<()> {
+/// Flags over the config: each given flag replaces its field.
+fn apply(c: &mut TrainConfig, a: &TrainArgs) {
     macro_rules! set {
         ($($f:ident),*) => { $( if let Some(v) = a.$f.clone() { c.$f = v; } )* };
     }
@@ -282,58 +329,19 @@ fn apply(c: &mut TrainConfig, a: &TrainArgs) -> Result<()> {
     macro_rules! set_opt {
         ($($f:ident),*) => { $( if a.$f.is_some() { c.$f = a.$f.clone(); } )* };
     }
-    set!(model, dataset, epochs, batch_size, d_steps, z_dim, seed, sample_every, checkpoint_every);
-    set_opt!(data_dir, image_size, generated_size, max_steps);
+    set!(model, dataset, epochs, batch_size, d_steps, z_dim, seed, sample_every, checkpoint_every, loss, noise, g_noise, conditioning, device);
+    set_opt!(data_dir, image_size, generated_size, max_steps, label_embedding, clip);
     if a.keep_epoch_checkpoints {
         c.keep_epoch_checkpoints = true;
     }
-    if let Some(l) = parse(a.loss.clone(), "loss", GanLoss::parse, GanLoss::NAMES)? {
-        c.loss = l;
-    }
-    let noise = |s: &str| match s {
-        "normal" => Some(Noise::Normal),
-        "uniform" => Some(Noise::Uniform),
-        _ => None,
-    };
-    if let Some(n) = parse(a.noise.clone(), "noise", noise, "normal, uniform")? {
-        c.noise = n;
-    }
-    let gn = |s: &str| match s {
-        "reuse" => Some(GNoise::Reuse),
-        "fresh" => Some(GNoise::Fresh),
-        _ => None,
-    };
-    if let Some(g) = parse(a.g_noise.clone(), "g-noise", gn, "reuse, fresh")? {
-        c.g_noise = g;
-    }
-    let penalty = |s: &str| {
+    if let Some(kind) = a.penalty {
         let w = a.penalty_weight.unwrap_or(10.0);
-        match s {
-            "gp" => Some(Some(Penalty::Gp { weight: w })),
-            "r1" => Some(Some(Penalty::R1 { gamma: w })),
-            "dragan" => Some(Some(Penalty::Dragan { weight: w, scale: 0.5 })),
-            "none" => Some(None),
-            _ => None,
-        }
-    };
-    if let Some(p) = parse(a.penalty.clone(), "penalty", penalty, "gp, r1, dragan, none")? {
-        c.penalty = p;
-    }
-    if let Some(e) = a.label_embedding {
-        c.label_embedding = Some(e);
-    }
-    if let Some(c_) = a.clip {
-        c.clip = Some(c_);
-    }
-    let cond = |s: &str| match s {
-        "none" => Some(Conditioning::None),
-        "concat" => Some(Conditioning::Concat),
-        "acgan" => Some(Conditioning::Acgan),
-        "projection" => Some(Conditioning::Projection),
-        _ => None,
-    };
-    if let Some(k) = parse(a.conditioning.clone(), "conditioning", cond, "none, concat, acgan, projection")? {
-        c.conditioning = k;
+        c.penalty = match kind {
+            PenaltyKind::Gp => Some(Penalty::Gp { weight: w }),
+            PenaltyKind::R1 => Some(Penalty::R1 { gamma: w }),
+            PenaltyKind::Dragan => Some(Penalty::Dragan { weight: w, scale: 0.5 }),
+            PenaltyKind::None => None,
+        };
     }
     if let Some(lr) = a.lr_g {
         c.optim_g.set_lr(lr);
@@ -341,7 +349,6 @@ fn apply(c: &mut TrainConfig, a: &TrainArgs) -> Result<()> {
     if let Some(lr) = a.lr_d {
         c.optim_d.set_lr(lr);
     }
-    Ok(())
 }
 
 fn fresh_dir(name: &str) -> PathBuf {
@@ -352,36 +359,50 @@ fn fresh_dir(name: &str) -> PathBuf {
     (2..).map(|i| PathBuf::from("runs").join(format!("{name}-{i}"))).find(|p| !p.exists()).unwrap()
 }
 
-fn train(a: TrainArgs) -> Result<()> {
-    let (mut config, name) = if let Some(run) = &a.resume {
-        let l = checkpoint::load(run)?;
-        (l.config, run.display().to_string())
-    } else if let Some(path) = &a.config {
-        let text = std::fs::read_to_string(path).with_context(|| format!("cannot read config {}", path.display()))?;
-        (TrainConfig::from_toml(&text, &path.display().to_string())?, path.file_stem().unwrap().to_string_lossy().to_string())
-    } else {
-        let name = a.preset.clone().unwrap_or_else(|| "default".into());
-        if a.preset.is_none() && a.model.is_none() && a.dataset.is_none() {
-            eprintln!("gantry: no preset given: training the default, dcgan-28 on the built-in synth-digits (preset `default`)");
-        }
-        (presets::preset(&name)?, name)
-    };
-    apply(&mut config, &a)?;
-    if a.resume.is_some() {
-        // A resumed run's length comes from this command's flags, not from the earlier command's.
-        config.max_steps = a.max_steps;
-    }
-    config.validate()?;
-    let out = match (&a.resume, &a.out) {
-        (Some(r), _) => r.clone(),
-        (None, Some(o)) => o.clone(),
-        (None, None) => fresh_dir(&name),
-    };
-    let _ = ctrlc::set_handler(|| {
-        trainer::INTERRUPTED.store(true, std::sync::atomic::Ordering::SeqCst);
+/// A stop signal that Ctrl-C and SIGTERM raise.
+fn stop_on_ctrl_c() -> StopSignal {
+    let stop = StopSignal::default();
+    let raised = stop.clone();
+    let _ = ctrlc::set_handler(move || {
+        raised.request();
         eprintln!("\ngantry: interrupted; saving a checkpoint before exiting");
     });
-    let s = trainer::train(config, &TrainOptions { out: out.clone(), resume: a.resume.is_some(), quiet: a.quiet })?;
+    stop
+}
+
+fn train(a: TrainArgs) -> Result<()> {
+    let (mut trainer, out) = match &a.resume {
+        Some(run) => {
+            // The run's own config and length, unless this command changes the length or device.
+            let device = match a.device {
+                Some(d) => d,
+                None => gantry::train::checkpoint::load(run)?.config.device,
+            };
+            let length = RunLength { epochs: a.epochs, max_steps: a.max_steps };
+            (Trainer::resume(run, &length, &device.device()?, a.quiet)?, run.clone())
+        }
+        None => {
+            let (mut config, name) = match &a.config {
+                Some(path) => {
+                    let text = std::fs::read_to_string(path).with_context(|| format!("cannot read config {}", path.display()))?;
+                    (TrainConfig::from_toml(&text, &path.display().to_string())?, path.file_stem().unwrap_or_default().to_string_lossy().to_string())
+                }
+                None => {
+                    let name = a.preset.clone().unwrap_or_else(|| "default".into());
+                    if a.preset.is_none() && a.model.is_none() && a.dataset.is_none() {
+                        eprintln!("gantry: no preset given: training the default, dcgan-28 on the built-in synth-digits (preset `default`)");
+                    }
+                    (presets::preset(&name)?, name)
+                }
+            };
+            apply(&mut config, &a);
+            config.validate()?;
+            let out = a.out.clone().unwrap_or_else(|| fresh_dir(&name));
+            let device = config.device.device()?;
+            (Trainer::new(config, &device, a.quiet)?, out)
+        }
+    };
+    let s = trainer::train_into(&mut trainer, &TrainOptions { out: out.clone(), quiet: a.quiet }, &stop_on_ctrl_c())?;
     let how = match s.outcome {
         Outcome::Finished => "finished",
         Outcome::StoppedAtMaxSteps => "stopped at --max-steps",
@@ -392,7 +413,7 @@ fn train(a: TrainArgs) -> Result<()> {
         s.steps,
         s.seconds,
         s.images_per_s,
-        s.run_dir.display()
+        out.display()
     );
     if s.outcome == Outcome::Interrupted {
         std::process::exit(130);
@@ -411,85 +432,39 @@ struct SampleArgs {
     classes: Option<String>,
     per_class: usize,
     save_z: Option<PathBuf>,
-}
-
-/// A class given as a number or as a name (case-insensitive).
-pub(crate) fn parse_class(s: &str, names: &[String]) -> Result<u8> {
-    let s = s.trim();
-    let k = names.len();
-    let idx = match s.parse::<usize>() {
-        Ok(i) => i,
-        Err(_) => names.iter().position(|n| n.eq_ignore_ascii_case(s)).ok_or_else(|| anyhow::anyhow!("--class: `{s}` is not a class of this model ({})", names.join(", ")))?,
-    };
-    if idx >= k {
-        bail!("--class: {idx} is out of range; this model has {k} classes (0-{})", k - 1);
-    }
-    Ok(idx as u8)
-}
-
-/// `0-9`, `0,3,7` or names, for `--classes`.
-fn parse_classes(s: &str, names: &[String]) -> Result<Vec<u8>> {
-    let mut out = Vec::new();
-    for part in s.split(',') {
-        match part.split_once('-') {
-            Some((a, b)) if a.trim().parse::<usize>().is_ok() => {
-                let (a, b) = (parse_class(a, names)?, parse_class(b, names)?);
-                if a > b {
-                    bail!("--classes: empty range `{part}`");
-                }
-                out.extend(a..=b);
-            }
-            _ => out.push(parse_class(part, names)?),
-        }
-    }
-    Ok(out)
+    device: DeviceArg,
+    quiet: bool,
 }
 
 fn sample(a: SampleArgs) -> Result<()> {
-    use burn::tensor::Device;
-    use trainer::SampleGrid;
-    let (l, gan) = eval::load_gan(&a.ckpt)?;
-    let spec = gan.spec.clone();
-    let device = Device::flex();
-    let mut rng = gantry::rng::Rng::derived(a.seed, "sample", 0);
-    let conditional = spec.classes > 0;
-    if !conditional && (a.class.is_some() || a.classes.is_some()) {
-        bail!("--class/--classes need a conditional model; {} was trained without labels", l.path.display());
-    }
-    let names = eval::class_names(&l, spec.classes);
+    let model = TrainedModel::open(&a.ckpt, &a.device.device()?)?;
+    let conditional = model.spec().classes > 0;
     let grid = match (&a.class, &a.classes) {
-        (Some(c), _) => SampleGrid::noise(l.config.noise, &spec, a.n, Some(parse_class(c, &names)?), &mut rng, &device),
-        (None, Some(list)) => SampleGrid::classes(l.config.noise, &spec, &parse_classes(list, &names)?, &names, a.per_class, &mut rng, &device),
+        (Some(c), _) => model.noise_grid(a.n, Some(model.parse_class(c).map_err(|e| anyhow::anyhow!("--class: {e}"))?), a.seed),
+        (None, Some(list)) => model.class_grid(&model.parse_classes(list).map_err(|e| anyhow::anyhow!("--classes: {e}"))?, a.per_class, a.seed),
         (None, None) if conditional && a.out_dir.is_none() => {
-            let all: Vec<u8> = (0..spec.classes as u8).collect();
-            SampleGrid::classes(l.config.noise, &spec, &all, &names, a.per_class, &mut rng, &device)
+            let all: Vec<u8> = (0..model.spec().classes as u8).collect();
+            model.class_grid(&all, a.per_class, a.seed)
         }
-        (None, None) => SampleGrid::noise(l.config.noise, &spec, a.n, None, &mut rng, &device),
+        (None, None) => model.noise_grid(a.n, None, a.seed),
     };
-    let run_dir = eval::run_dir(&a.ckpt);
+    let say = |line: String| {
+        if !a.quiet {
+            println!("{line}");
+        }
+    };
     if let Some(path) = &a.save_z {
-        let [n, c, h, w] = grid.z.dims();
-        let z = gantry::model::NamedTensor { name: "z".into(), shape: vec![n, c * h * w], data: gantry::model::net::host(&grid.z) };
-        gantry::tensor_file::write(path, &[z], Default::default())?;
-        println!("wrote {n} z vectors to {} (gantry interpolate --z-file)", path.display());
+        let n = sample::save_z(&grid, path)?;
+        say(format!("wrote {n} z vectors to {} (gantry interpolate --z-file)", path.display()));
     }
-    if let Some(dir) = a.out_dir {
-        if spec.x_shape == [2, 1, 1] {
-            bail!("--out-dir writes images; this model generates 2-D points (use --grid for a scatter plot)");
-        }
-        let x = trainer::generate_grid(&gan, &grid, !a.batch_stats);
-        let n = x.dims()[0];
-        std::fs::create_dir_all(&dir).with_context(|| format!("cannot create {}", dir.display()))?;
-        for i in 0..n {
-            let one = x.clone().narrow(0, i, 1);
-            gantry::viz::grid::save_grid(&one, 1, &[], &dir.join(format!("{i:05}.png")))?;
-        }
-        println!("wrote {n} images to {}", dir.display());
+    if let Some(dir) = &a.out_dir {
+        let n = model.write_images(&grid, dir, !a.batch_stats)?;
+        say(format!("wrote {n} images to {}", dir.display()));
     } else {
-        let path = a.grid.unwrap_or_else(|| run_dir.join("sample.png"));
+        let path = a.grid.clone().unwrap_or_else(|| model.run_dir.join("sample.png"));
         let n = grid.z.dims()[0];
-        trainer::write_samples(&gan, &grid, &l.config.dataset, &path, &format!("{n} samples"), !a.batch_stats)?;
-        println!("wrote {}", path.display());
+        model.write_grid(&grid, &path, &format!("{n} samples"), !a.batch_stats)?;
+        say(format!("wrote {}", path.display()));
     }
     Ok(())
 }

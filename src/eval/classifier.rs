@@ -11,11 +11,11 @@ use md5::{Digest, Md5};
 
 use crate::data::{self, DataOptions, Dataset, Samples};
 use crate::error::{Error, Result};
-use crate::model::net::host;
+use crate::device::read_back;
 use crate::model::spec::{Init, LayerSpec, NetSpec};
 use crate::model::{Net, Shape3};
 use crate::rng::Rng;
-use crate::train::gan::{cross_entropy, scalar};
+use crate::loss::cross_entropy;
 use crate::train::optim::{OptimConfig, Optimizer};
 
 /// Conv(c,32,5) ReLU MaxPool(2) Conv(32,64,5) ReLU MaxPool(2) Flatten Linear(·,128) ReLU Linear(128,K).
@@ -99,8 +99,8 @@ impl Classifier {
             let f = self.net.forward_range(xb, FEATURE_LAYERS, None);
             let logits = self.net.layers[FEATURE_LAYERS].forward(f.clone(), None);
             let m = f.dims()[0];
-            probs.extend(host(&activation::softmax(logits.reshape([m, self.classes()]), 1)));
-            features.extend(host(&f.reshape([m, FEATURE_DIM])));
+            probs.extend(read_back(&activation::softmax(logits.reshape([m, self.classes()]), 1)));
+            features.extend(read_back(&f.reshape([m, FEATURE_DIM])));
         }
         Prediction { probs, features }
     }
@@ -127,7 +127,7 @@ impl Classifier {
         crate::tensor_file::write(path, &self.net.state_dict(), self.metadata())
     }
 
-    pub fn load(path: &std::path::Path) -> Result<Classifier> {
+    pub fn load(path: &std::path::Path, device: &Device) -> Result<Classifier> {
         let file = crate::tensor_file::read(path)?;
         let bad = |m: &str| Error::bad_file(path, m.to_string());
         let meta = |k: &str| file.metadata.get(k).cloned().ok_or_else(|| bad(&format!("metadata `{k}` missing: not a gantry classifier")));
@@ -136,7 +136,7 @@ impl Classifier {
         }
         let shape: Shape3 = serde_json::from_str(&meta("shape")?).map_err(|_| bad("metadata `shape` is malformed"))?;
         let class_names: Vec<String> = serde_json::from_str(&meta("class_names")?).map_err(|_| bad("metadata `class_names` is malformed"))?;
-        let mut net = Net::build(&lenet(shape, class_names.len()), &mut Rng::new(0), &Device::flex());
+        let mut net = Net::build(&lenet(shape, class_names.len()), &mut Rng::new(0), device);
         net.load_state_dict("", &file.tensors).map_err(|m| bad(&m))?;
         let test_accuracy = meta("test_accuracy")?.parse().map_err(|_| bad("metadata `test_accuracy` is not a number"))?;
         Ok(Classifier { dataset: meta("dataset")?, shape, class_names, net, test_accuracy })
@@ -144,12 +144,12 @@ impl Classifier {
 }
 
 /// Train on `train`, measure on `test`.
-pub fn train(train: &Dataset, test: &Dataset, opts: &TrainOptions) -> Result<Classifier> {
+pub fn train(train: &Dataset, test: &Dataset, opts: &TrainOptions, device: &Device) -> Result<Classifier> {
     let labels = train.labels.as_ref().ok_or_else(|| Error::config("dataset", format!("`{}` has no labels: a classifier needs a labelled dataset", train.name)))?;
     if !matches!(train.samples, Samples::Bytes(_)) {
         return Err(Error::config("dataset", format!("`{}` holds 2-D points; its modes are measured directly", train.name)));
     }
-    let device = Device::flex().autodiff();
+    let device = device.clone().autodiff();
     let spec = lenet(train.shape, train.num_classes());
     let mut net = Net::build(&spec, &mut Rng::derived(opts.seed, "classifier-init", 0), &device);
     let mut opt = Optimizer::new(OptimConfig::Adam { lr: opts.lr, beta1: 0.9, beta2: 0.999, eps: 1e-8 });
@@ -165,7 +165,7 @@ pub fn train(train: &Dataset, test: &Dataset, opts: &TrainOptions) -> Result<Cla
         let logits = net.forward(x, None);
         let loss = cross_entropy(logits.reshape([idx.len(), train.num_classes()]), &y);
         if i % 100 == 0 {
-            let l = scalar(loss.clone().detach());
+            let l = read_back(&loss.clone().detach())[0];
             if !l.is_finite() {
                 return Err(Error::NonFinite { step: i as u64, what: "classifier loss".into(), value: l });
             }
@@ -202,15 +202,15 @@ pub fn cache_path(ds: &Dataset) -> PathBuf {
 }
 
 /// The cached classifier for `dataset`, trained (and cached) first if there is none.
-pub fn load_or_train(dataset: &str, data_opts: &DataOptions, opts: &TrainOptions) -> Result<Classifier> {
+pub fn load_or_train(dataset: &str, data_opts: &DataOptions, opts: &TrainOptions, device: &Device) -> Result<Classifier> {
     let train_opts = DataOptions { test_split: false, ..data_opts.clone() };
     let train_set = data::load(dataset, &train_opts)?;
     let path = cache_path(&train_set);
     if path.exists() {
-        return Classifier::load(&path);
+        return Classifier::load(&path, device);
     }
     let test_set = data::load(dataset, &DataOptions { test_split: true, ..data_opts.clone() })?;
-    let c = train(&train_set, &test_set, opts)?;
+    let c = train(&train_set, &test_set, opts, device)?;
     c.save(&path)?;
     Ok(c)
 }

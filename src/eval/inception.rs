@@ -360,3 +360,24 @@ pub struct Image8 {
     pub w: usize,
     pub bytes: Vec<u8>,
 }
+
+impl Image8 {
+    /// A PNG of the image at its own size: grey for one channel, RGB for three.
+    pub fn save(&self, path: &std::path::Path) -> crate::Result<()> {
+        let plane = self.h * self.w;
+        let (w, h) = (self.w as u32, self.h as u32);
+        let saved = match self.channels {
+            1 => image::GrayImage::from_raw(w, h, self.bytes.clone()).map(|i| i.save(path)),
+            3 => {
+                let hwc: Vec<u8> = (0..plane).flat_map(|p| (0..3).map(move |c| (c, p))).map(|(c, p)| self.bytes[c * plane + p]).collect();
+                image::RgbImage::from_raw(w, h, hwc).map(|i| i.save(path))
+            }
+            c => return Err(crate::Error::bad_file(path, format!("cannot save an image of {c} channels as PNG"))),
+        };
+        match saved {
+            Some(Ok(())) => Ok(()),
+            Some(Err(e)) => Err(crate::Error::bad_file(path, format!("cannot write PNG ({e})"))),
+            None => Err(crate::Error::bad_file(path, "image size does not match its pixels")),
+        }
+    }
+}

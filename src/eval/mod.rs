@@ -9,6 +9,7 @@ pub mod minimax;
 pub mod modes;
 pub mod npz;
 pub mod pth;
+pub mod report;
 pub mod stats;
 pub mod toy2d;
 
@@ -67,18 +68,17 @@ pub struct InceptionOutputs {
 
 impl FidExtractor {
     /// pytorch-fid's `.pth` file, or the same state dict saved as safetensors.
-    pub fn from_file(path: &Path) -> Result<Self> {
+    pub fn from_file(path: &Path, device: &Device) -> Result<Self> {
         let tensors: HashMap<String, crate::model::NamedTensor> = if path.extension().is_some_and(|e| e == "safetensors") {
             crate::tensor_file::read(path)?.tensors
         } else {
             pth::read_state_dict(path)?.iter().map(|(k, v)| (k.clone(), v.to_named(k))).collect()
         };
-        Self::from_tensors(&tensors).map_err(|m| Error::bad_file(path, m))
+        Self::from_tensors(&tensors, device).map_err(|m| Error::bad_file(path, m))
     }
 
-    pub fn from_tensors(tensors: &HashMap<String, crate::model::NamedTensor>) -> std::result::Result<Self, String> {
-        let device = Device::flex();
-        Ok(Self { net: FidInception::from_state_dict(tensors, &device)?, device, batch_size: 16 })
+    pub fn from_tensors(tensors: &HashMap<String, crate::model::NamedTensor>, device: &Device) -> std::result::Result<Self, String> {
+        Ok(Self { net: FidInception::from_state_dict(tensors, device)?, device: device.clone(), batch_size: 16 })
     }
 
     /// Pool3 features `[n, 2048]` (f32, as the network computes them).
@@ -89,7 +89,7 @@ impl FidExtractor {
         for chunk in images.chunks(self.batch_size) {
             let pixels: Vec<f32> = chunk.par_iter().flat_map_iter(inception::preprocess).collect();
             let x = Tensor::<4>::from_data(TensorData::new(pixels, [chunk.len(), 3, inception::SIZE, inception::SIZE]), &self.device);
-            out.extend(crate::model::net::host(&self.net.pool3(x)));
+            out.extend(crate::device::read_back(&self.net.pool3(x)));
             bar.inc(chunk.len() as u64);
         }
         bar.finish_and_clear();
@@ -142,7 +142,7 @@ pub fn read_image(path: &Path) -> Result<Image8> {
 /// store them, so that in-memory and folder evaluation agree.
 pub fn quantise(batch: &Tensor<4>) -> Vec<Image8> {
     let [n, c, h, w] = batch.dims();
-    let bytes = crate::viz::grid::to_bytes(&crate::model::net::host(batch));
+    let bytes = crate::viz::grid::to_bytes(&crate::device::read_back(batch));
     bytes.chunks(c * h * w).take(n).map(|b| Image8 { channels: c, h, w, bytes: b.to_vec() }).collect()
 }
 

@@ -2,13 +2,13 @@
 //! sigmoid(score)); every log-sigmoid is computed stably, so saturated discriminators give finite
 //! losses and gradients.
 
-use burn::tensor::{Tensor, activation};
+use burn::tensor::{Device, Tensor, TensorData, activation};
 use serde::{Deserialize, Serialize};
 
 pub mod penalty;
 pub use penalty::Penalty;
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
 #[serde(rename_all = "kebab-case")]
 pub enum GanLoss {
     /// BCE for D; non-saturating -log D(G(z)) for G (the default).
@@ -24,19 +24,6 @@ pub enum GanLoss {
 }
 
 impl GanLoss {
-    pub fn parse(s: &str) -> Option<Self> {
-        match s {
-            "bce" => Some(Self::Bce),
-            "bce-minimax" => Some(Self::BceMinimax),
-            "lsgan" => Some(Self::Lsgan),
-            "wgan" => Some(Self::Wgan),
-            "hinge" => Some(Self::Hinge),
-            _ => None,
-        }
-    }
-
-    pub const NAMES: &'static str = "bce, bce-minimax, lsgan, wgan, hinge";
-
     /// Discriminator loss (a 1-element tensor) from scores on real and fake batches.
     pub fn d_loss(self, real: Tensor<1>, fake: Tensor<1>) -> Tensor<1> {
         match self {
@@ -74,4 +61,22 @@ impl GanLoss {
 /// log(1 + exp(x)) without overflow: relu(x) + log1p(exp(-|x|)).
 pub fn softplus(x: Tensor<1>) -> Tensor<1> {
     activation::relu(x.clone()) + x.abs().neg().exp().log1p()
+}
+
+/// `[N, K]` one-hot rows for `labels`.
+pub fn one_hot(labels: &[u8], classes: usize, device: &Device) -> Tensor<2> {
+    let mut v = vec![0f32; labels.len() * classes];
+    for (i, &y) in labels.iter().enumerate() {
+        v[i * classes + y as usize] = 1.0;
+    }
+    Tensor::from_data(TensorData::new(v, [labels.len(), classes]), device)
+}
+
+/// Mean cross-entropy of class logits `[N, K]` against `labels` (log-softmax inside: no softmax
+/// may be applied before it).
+pub fn cross_entropy(logits: Tensor<2>, labels: &[u8]) -> Tensor<1> {
+    let k = logits.dims()[1];
+    let device = logits.device();
+    let picked = activation::log_softmax(logits, 1) * one_hot(labels, k, &device);
+    picked.sum_dim(1).mean().neg()
 }

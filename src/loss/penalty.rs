@@ -70,9 +70,10 @@ impl Penalty {
             Self::R1 { .. } => None,
             Self::Dragan { scale, .. } => {
                 let real = real.clone().detach();
-                let std = real.clone().flatten::<1>(0, 3).var(0).sqrt().into_scalar::<f32>() as f64;
+                // The batch's standard deviation stays on the device (no read-back inside a step).
+                let std = real.clone().flatten::<1>(0, 3).var(0).sqrt().reshape([1, 1, 1, 1]);
                 let u = Tensor::<4>::from_data(TensorData::new(rng.uniform_vec(real.shape().num_elements(), 0.0, 1.0), real.dims()), &device);
-                Some(real + alpha * u.mul_scalar(scale * std))
+                Some(real + alpha * (u * std).mul_scalar(scale))
             }
         }
     }

@@ -7,6 +7,7 @@ use burn::tensor::{Device, Tensor};
 
 use super::layers::{BnMode, Layer, ParamMut, tensor_from, transpose};
 use super::spec::NetSpec;
+use crate::device::read_back;
 use crate::rng::Rng;
 
 #[derive(Module, Debug)]
@@ -20,11 +21,6 @@ pub struct NamedTensor {
     pub name: String,
     pub shape: Vec<usize>,
     pub data: Vec<f32>,
-}
-
-/// A tensor's values on the host, as f32.
-pub fn host<const D: usize>(t: &Tensor<D>) -> Vec<f32> {
-    t.to_data().convert::<f32>().try_to_vec::<f32>().expect("float tensor")
 }
 
 /// Runs `layers` in order (BatchNorm in `mode`, or as fits the device); a BatchNorm directly
@@ -104,13 +100,13 @@ impl Net {
         let mut out = Vec::new();
         self.params_mut(&mut |name, p| {
             let t = match p {
-                ParamMut::R1(p) => p.val().grad(grads).map(|g| (g.dims().to_vec(), host(&Tensor::from_inner(g)))),
+                ParamMut::R1(p) => p.val().grad(grads).map(|g| (g.dims().to_vec(), read_back(&Tensor::from_inner(g)))),
                 ParamMut::R2(p) => p.val().grad(grads).map(|g| {
                     // Linear keeps [in, out]; PyTorch's weight is [out, in].
                     let [i, o] = g.dims();
-                    (vec![o, i], transpose(&host(&Tensor::<2>::from_inner(g)), i, o))
+                    (vec![o, i], transpose(&read_back(&Tensor::<2>::from_inner(g)), i, o))
                 }),
-                ParamMut::R4(p) => p.val().grad(grads).map(|g| (g.dims().to_vec(), host(&Tensor::from_inner(g)))),
+                ParamMut::R4(p) => p.val().grad(grads).map(|g| (g.dims().to_vec(), read_back(&Tensor::from_inner(g)))),
             };
             if let Some((shape, data)) = t {
                 out.push(NamedTensor { name: name.to_string(), shape, data });
@@ -129,28 +125,28 @@ impl Net {
             match layer {
                 Layer::Linear(l) => {
                     let [inp, outf] = l.weight.val().dims();
-                    push("weight", vec![outf, inp], transpose(&host(&l.weight.val()), inp, outf));
+                    push("weight", vec![outf, inp], transpose(&read_back(&l.weight.val()), inp, outf));
                     if let Some(b) = &l.bias {
-                        push("bias", vec![outf], host(&b.val()));
+                        push("bias", vec![outf], read_back(&b.val()));
                     }
                 }
                 Layer::Conv2d(super::layers::Conv2d { weight, bias, .. })
                 | Layer::ConvTranspose2d(super::layers::ConvTranspose2d { weight, bias, .. }) => {
-                    push("weight", weight.val().dims().to_vec(), host(&weight.val()));
+                    push("weight", weight.val().dims().to_vec(), read_back(&weight.val()));
                     if let Some(b) = bias {
-                        push("bias", b.val().dims().to_vec(), host(&b.val()));
+                        push("bias", b.val().dims().to_vec(), read_back(&b.val()));
                     }
                 }
                 Layer::BatchNorm(bn) => {
                     let c = bn.gamma.val().dims()[0];
-                    push("weight", vec![c], host(&bn.gamma.val()));
-                    push("bias", vec![c], host(&bn.beta.val()));
-                    push("running_mean", vec![c], host(&bn.running_mean.value_sync()));
-                    push("running_var", vec![c], host(&bn.running_var.value_sync()));
+                    push("weight", vec![c], read_back(&bn.gamma.val()));
+                    push("bias", vec![c], read_back(&bn.beta.val()));
+                    push("running_mean", vec![c], read_back(&bn.running_mean.value_sync()));
+                    push("running_var", vec![c], read_back(&bn.running_var.value_sync()));
                 }
                 Layer::LayerNorm(ln) => {
-                    push("weight", ln.shape.clone(), host(&ln.gamma.val()));
-                    push("bias", ln.shape.clone(), host(&ln.beta.val()));
+                    push("weight", ln.shape.clone(), read_back(&ln.gamma.val()));
+                    push("bias", ln.shape.clone(), read_back(&ln.beta.val()));
                 }
                 Layer::Op(_) => {}
             }

@@ -8,9 +8,12 @@ use serde::{Deserialize, Serialize};
 use super::optim::OptimConfig;
 use crate::error::{Error, Result};
 use crate::loss::{GanLoss, Penalty};
+use crate::data::DataOptions;
+use crate::device::DeviceChoice;
 use crate::model::zoo::Conditioning;
+use crate::model::{GanSpec, ModelOptions, Shape3, build_spec};
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
 #[serde(rename_all = "lowercase")]
 pub enum Noise {
     /// Standard normal z.
@@ -20,7 +23,7 @@ pub enum Noise {
 }
 
 /// Which fakes the generator step uses.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
 #[serde(rename_all = "lowercase")]
 pub enum GNoise {
     /// The last discriminator step's fake batch (its graph kept), as the DCGAN tutorial does.
@@ -138,6 +141,9 @@ pub struct TrainConfig {
     pub keep_epoch_checkpoints: bool,
     #[serde(default = "d_true")]
     pub drop_last: bool,
+    /// Where to train: cpu (default), wgpu, wgpu:N, vulkan, vulkan:N (GPU builds only).
+    #[serde(default, skip_serializing_if = "DeviceChoice::is_cpu_ref")]
+    pub device: DeviceChoice,
 }
 
 impl Default for TrainConfig {
@@ -192,12 +198,43 @@ impl TrainConfig {
         {
             return Err(Error::config("clip", format!("must be a positive number, got {c}")));
         }
-        crate::model::build_spec(&self.model, &crate::model::ModelOptions::new(self.z_dim, [1, 1, 1]).conditional(self.conditioning, 10))
-            .map(|_| ())
-            .or_else(|e| match e {
-                // Shape mismatches are checked once the dataset is known.
-                Error::Config { message, .. } if !message.starts_with("unknown model") => Ok(()),
-                e => Err(e),
-            })
+        // The model's fit to the data (shapes, classes) is checked by `gan_spec` once the data is known.
+        if !crate::model::model_names().contains(&self.model.as_str()) {
+            return Err(Error::config("model", format!("unknown model `{}`; expected one of: {}", self.model, crate::model::model_names().join(", "))));
+        }
+        Ok(())
+    }
+
+    /// Where and how to find this run's data (`test_split`: the held-out split).
+    pub fn data_options(&self, quiet: bool, test_split: bool) -> DataOptions {
+        DataOptions {
+            data_dir: self.data_dir.clone(),
+            test_split,
+            generated_size: self.generated_size,
+            seed: self.seed,
+            quiet,
+            image_size: self.image_size,
+            channels: None,
+        }
+    }
+
+    /// The model pair for data of `data_shape` with `classes` labels (0: unlabelled). Also
+    /// refuses what cannot work: conditioning without labels, penalties on BatchNorm critics.
+    pub fn gan_spec(&self, data_shape: Shape3, classes: usize) -> Result<GanSpec> {
+        if self.conditioning != Conditioning::None && classes == 0 {
+            return Err(Error::config(
+                "conditioning",
+                format!("dataset `{}` has no labels; a conditional model needs a labelled dataset (mnist, fashion-mnist, emnist-*, cifar10, synth-digits)", self.dataset),
+            ));
+        }
+        let opts = ModelOptions::new(self.z_dim, data_shape).conditional(self.conditioning, classes).with_label_embedding(self.label_embedding);
+        let spec = build_spec(&self.model, &opts)?;
+        // BatchNorm couples the samples of a batch, so the per-sample input gradient is undefined.
+        if let Some(p) = &self.penalty
+            && spec.d.has_batch_norm()
+        {
+            return Err(Error::config("penalty", format!("the {} penalty needs a critic without BatchNorm; model {} has BatchNorm in D (use dcgan-28-ln or an MLP critic)", p.name(), self.model)));
+        }
+        Ok(spec)
     }
 }

@@ -4,14 +4,14 @@
 //! networks themselves stay plain sequential nets.
 
 use burn::module::Module;
-use burn::tensor::{Device, Tensor, TensorData, activation};
+use burn::tensor::{Device, Tensor, TensorData};
 
 use super::optim::{OptimConfig, Optimizer, with_label};
+use super::scalars::DeviceScalars;
 use crate::error::Result;
-use crate::loss::{GanLoss, Penalty};
+use crate::loss::{GanLoss, Penalty, cross_entropy, one_hot};
 use crate::model::input_grad::critic_pass;
 use crate::model::zoo::Conditioning;
-use crate::model::net::host;
 use crate::model::{GanSpec, Net};
 use crate::rng::Rng;
 
@@ -34,38 +34,12 @@ pub struct Gan {
     pub d_label: Option<Net>,
 }
 
-/// Scalars of one critic step, read back from the device.
-#[derive(Clone, Copy, Debug, Default)]
-pub struct DStats {
-    pub loss_d: f32,
-    /// Mean D(x) on the real batch (probability for BCE losses, raw score otherwise).
-    pub d_real: f32,
-    /// Mean D(G(z)) on the fake batch, before the D update.
-    pub d_fake: f32,
-    /// The weighted penalty, and the mean and max of the per-sample input-gradient norms.
-    pub penalty: Option<(f32, f32, f32)>,
-    /// ACGAN: accuracy of the class head on the real batch.
-    pub class_accuracy: Option<f32>,
-}
-
-#[derive(Clone, Copy, Debug, Default)]
-pub struct GStats {
-    pub loss_g: f32,
-    /// Mean D(G(z)) seen by the generator step (after the D update).
-    pub d_fake: f32,
-}
-
-pub fn scalar(t: Tensor<1>) -> f32 {
-    t.into_data().convert::<f32>().try_to_vec::<f32>().expect("float")[0]
-}
-
-/// `[N, K]` one-hot rows for `labels`.
-pub fn one_hot(labels: &[u8], classes: usize, device: &Device) -> Tensor<2> {
-    let mut v = vec![0f32; labels.len() * classes];
-    for (i, &y) in labels.iter().enumerate() {
-        v[i * classes + y as usize] = 1.0;
-    }
-    Tensor::from_data(TensorData::new(v, [labels.len(), classes]), device)
+/// Share of rows whose largest logit is the label's, as a 1-element device tensor.
+fn accuracy(logits: Tensor<2>, labels: &[u8]) -> Tensor<1> {
+    let n = labels.len();
+    let device = logits.device();
+    let truth = Tensor::<1>::from_data(TensorData::new(labels.iter().map(|&y| y as f32).collect::<Vec<f32>>(), [n]), &device);
+    logits.argmax(1).float().reshape([n]).equal(truth).float().mean()
 }
 
 /// `[N, F, 1, 1]` label features: the one-hot, or its learned embedding.
@@ -86,15 +60,6 @@ pub fn g_input(spec: &GanSpec, embedding: Option<&Net>, z: Tensor<4>, labels: Op
         }
         _ => z,
     }
-}
-
-/// Mean cross-entropy of class logits `[N, K]` against `labels` (log-softmax inside: no softmax
-/// may be applied before it).
-pub fn cross_entropy(logits: Tensor<2>, labels: &[u8]) -> Tensor<1> {
-    let k = logits.dims()[1];
-    let device = logits.device();
-    let picked = activation::log_softmax(logits, 1) * one_hot(labels, k, &device);
-    picked.sum_dim(1).mean().neg()
 }
 
 /// D's output split into the adversarial score `[N]` and, for ACGAN, class logits `[N, K]`.
@@ -217,8 +182,11 @@ impl Gan {
     }
 
     /// One discriminator (critic) update on a real batch and a fake batch (detached from G here).
-    pub fn d_step(&mut self, real: Tensor<4>, real_labels: Option<&[u8]>, fake: Tensor<4>, fake_labels: Option<&[u8]>, rng: &mut Rng) -> Result<DStats> {
+    /// Returns the step's numbers still on the device: `loss_d`, `d_real`, `d_fake`, and where
+    /// they apply `wasserstein`, `class_accuracy`, `penalty`, `grad_norm_mean`, `grad_norm_max`.
+    pub fn d_step(&mut self, real: Tensor<4>, real_labels: Option<&[u8]>, fake: Tensor<4>, fake_labels: Option<&[u8]>, rng: &mut Rng) -> Result<DeviceScalars> {
         let fake = fake.detach();
+        let mut stats = DeviceScalars::default();
         // R1 needs the real batch's input gradient: that pass also gives the real scores.
         let (real_heads, r1_grad) = match self.penalty {
             Some(Penalty::R1 { .. }) => {
@@ -232,8 +200,7 @@ impl Gan {
         let mut class_accuracy = None;
         if let (Some(lr), Some(lf), Some(yr), Some(yf)) = (&real_heads.class_logits, &fake_heads.class_logits, real_labels, fake_labels) {
             loss = loss + cross_entropy(lr.clone(), yr) + cross_entropy(lf.clone(), yf);
-            let pred = host(&lr.clone().detach().argmax(1).float().reshape([yr.len()]));
-            class_accuracy = Some(pred.iter().zip(yr).filter(|(p, y)| **p as u8 == **y).count() as f32 / yr.len() as f32);
+            class_accuracy = Some(accuracy(lr.clone().detach(), yr));
         }
         let mut penalty_stats = None;
         if let Some(penalty) = self.penalty.clone() {
@@ -246,20 +213,27 @@ impl Gan {
                 }
             };
             let (value, norms) = penalty.value(grad);
-            let norms = host(&norms.detach());
-            let mean = norms.iter().sum::<f32>() / norms.len().max(1) as f32;
-            let max = norms.iter().cloned().fold(0f32, f32::max);
-            penalty_stats = Some((scalar(value.clone().detach()), mean, max));
+            let norms = norms.detach();
+            penalty_stats = Some((value.clone(), norms.clone().mean(), norms.max()));
             loss = loss + value;
         }
         let mut grads = loss.backward();
-        let stats = DStats {
-            loss_d: scalar(loss.detach()),
-            d_real: scalar(self.loss.d_output(real_heads.score.detach()).mean()),
-            d_fake: scalar(self.loss.d_output(fake_heads.score.detach()).mean()),
-            penalty: penalty_stats,
-            class_accuracy,
-        };
+        let d_real = self.loss.d_output(real_heads.score.detach()).mean();
+        let d_fake = self.loss.d_output(fake_heads.score.detach()).mean();
+        stats.push("loss_d", loss);
+        stats.push("d_real", d_real.clone());
+        stats.push("d_fake", d_fake.clone());
+        if self.loss.is_critic() {
+            stats.push("wasserstein", d_real - d_fake);
+        }
+        if let Some((value, mean, max)) = penalty_stats {
+            stats.push("penalty", value);
+            stats.push("grad_norm_mean", mean);
+            stats.push("grad_norm_max", max);
+        }
+        if let Some(a) = class_accuracy {
+            stats.push("class_accuracy", a);
+        }
         self.opt_d.step_nets(&mut with_label(&mut self.d, self.d_label.as_mut()), &mut grads);
         if let Some(c) = self.clip {
             self.d.clamp_params(c);
@@ -271,7 +245,8 @@ impl Gan {
     }
 
     /// One generator update through `fake`, which must still carry G's graph.
-    pub fn g_step(&mut self, fake: Tensor<4>, fake_labels: Option<&[u8]>, rng: &mut Rng) -> GStats {
+    /// Returns `loss_g`, still on the device.
+    pub fn g_step(&mut self, fake: Tensor<4>, fake_labels: Option<&[u8]>, rng: &mut Rng) -> DeviceScalars {
         // G's update needs no gradient of D's parameters: with them untracked, the backward pass
         // skips D's weight gradients (BatchNorm running statistics are shared with D and still
         // updated, as in PyTorch).
@@ -282,7 +257,8 @@ impl Gan {
             loss = loss + cross_entropy(logits, y);
         }
         let mut grads = loss.backward();
-        let stats = GStats { loss_g: scalar(loss.detach()), d_fake: scalar(self.loss.d_output(heads.score.detach()).mean()) };
+        let mut stats = DeviceScalars::default();
+        stats.push("loss_g", loss);
         self.opt_g.step_nets(&mut with_label(&mut self.g, self.g_label.as_mut()), &mut grads);
         stats
     }

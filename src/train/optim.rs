@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::kernels::adam::AdamStep;
 use crate::model::layers::ParamMut;
-use crate::model::net::host;
+use crate::device::read_back;
 use crate::model::{NamedTensor, Net};
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -170,7 +170,7 @@ impl Optimizer {
         names.sort();
         for name in names {
             for (i, t) in self.state[name].iter().enumerate() {
-                out.push(NamedTensor { name: format!("{prefix}{name}#{i}"), shape: t.dims().to_vec(), data: host(t) });
+                out.push(NamedTensor { name: format!("{prefix}{name}#{i}"), shape: t.dims().to_vec(), data: read_back(t) });
             }
         }
         out
@@ -272,7 +272,7 @@ fn apply_tensor_ops(c: &OptimConfig, t: i32, p: Tensor<1>, g: Tensor<1>, bufs: O
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::net::host;
+    use crate::device::read_back;
 
     /// The fused Adam kernel follows the tensor-operation version over several steps (first step
     /// included), on more elements than one parallel chunk.
@@ -280,7 +280,7 @@ mod tests {
     fn fused_adam_matches_tensor_ops() {
         let device = burn::tensor::Device::flex();
         let n = 70_001;
-        let values = |k: f32| -> Vec<f32> { (0..n).map(|i| ((i as f32 * 0.37 + k).sin() * 0.5)).collect() };
+        let values = |k: f32| -> Vec<f32> { (0..n).map(|i| (i as f32 * 0.37 + k).sin() * 0.5).collect() };
         let tensor = |v: Vec<f32>| Tensor::<1>::from_data(burn::tensor::TensorData::new(v, [n]), &device);
         if !crate::kernels::applies(&tensor(values(0.0))) {
             eprintln!("skipped: gantry's kernels are off");
@@ -296,9 +296,9 @@ mod tests {
             let (p, s) = apply_tensor_ops(&c, t, p_ops, tensor(g), s_ops);
             (p_ops, s_ops) = (p, Some(s));
         }
-        let mut pairs = vec![(host(&p_fused), host(&p_ops))];
+        let mut pairs = vec![(read_back(&p_fused), read_back(&p_ops))];
         for (a, b) in s_fused.unwrap().iter().zip(s_ops.unwrap().iter()) {
-            pairs.push((host(a), host(b)));
+            pairs.push((read_back(a), read_back(b)));
         }
         for (a, b) in pairs {
             for (x, y) in a.iter().zip(&b) {

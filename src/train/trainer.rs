@@ -1,61 +1,59 @@
-//! The training loop: batches, k discriminator steps per generator step, logs, grids, plots,
-//! checkpoints, resume and Ctrl-C.
+//! The training loop as a library type. A [`Trainer`] holds the GAN, its data and where training
+//! stands; [`Trainer::step`] takes one generator step (k discriminator steps first) and returns
+//! its named scalars; [`Trainer::run`] drives epochs and the run's length and tells
+//! [`Observer`]s what happened. Everything a run writes (log, grids, plots, checkpoints, the
+//! progress bar) is an observer (`train::observers`), so the loop itself writes nothing.
 
-use std::io::Write;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Instant;
 
-use burn::tensor::{Device, Tensor, TensorData};
-use serde::{Deserialize, Serialize};
+use burn::tensor::Device;
 
 use super::checkpoint::{self, Progress};
-use super::config::{GNoise, Noise, TrainConfig};
-use super::gan::{DStats, Gan};
-use crate::data::{self, DataOptions};
+use super::config::{GNoise, TrainConfig};
+use super::gan::Gan;
+use super::observers;
+use super::scalars::{DeviceScalars, StepRecord};
+use crate::data::{self, Dataset};
 use crate::error::{Error, Result};
-use crate::model::zoo::Conditioning;
-use crate::model::{GanSpec, ModelOptions, Net, build_spec};
 use crate::rng::Rng;
-use crate::viz;
+use crate::sample::noise;
 
-/// Set by the Ctrl-C handler; the loop saves a checkpoint and stops.
-pub static INTERRUPTED: AtomicBool = AtomicBool::new(false);
-
-/// One line of `log.jsonl`.
-#[derive(Clone, Debug, Serialize, Deserialize)]
-pub struct LogRecord {
-    pub step: u64,
-    pub epoch: u64,
-    pub loss_d: f32,
-    pub loss_g: f32,
-    /// Mean D(x) on real data.
-    pub d_real: f32,
-    /// Mean D(G(z)) seen by the discriminator step.
-    pub d_fake: f32,
-    pub images_per_s: f32,
-    /// Critic losses: the Wasserstein estimate mean D(x) − mean D(G(z)).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub wasserstein: Option<f32>,
-    /// Weighted gradient penalty, and the mean and max per-sample ‖∇x D‖ at its points.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub penalty: Option<f32>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub grad_norm_mean: Option<f32>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub grad_norm_max: Option<f32>,
-    /// ACGAN: the class head's accuracy on the real batch.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub class_accuracy: Option<f32>,
+/// What happened, told to every observer in order.
+#[derive(Debug)]
+pub enum Event<'a> {
+    /// Before the first step of this invocation (a fresh run, or a resumed one).
+    Start,
+    /// A generator step was taken.
+    Step(&'a StepRecord),
+    /// An epoch was completed (`trainer.progress.epoch` counts the completed epochs).
+    EpochEnd,
+    /// The run stops (not sent after an error).
+    End(Outcome),
 }
 
-pub struct TrainOptions {
-    pub out: PathBuf,
-    pub resume: bool,
-    pub quiet: bool,
+/// Something that watches training: writes files, draws a progress bar, stops on NaN. An error
+/// it returns stops the run with that error.
+pub trait Observer {
+    fn on_event(&mut self, trainer: &Trainer, event: &Event) -> Result<()>;
 }
 
-#[derive(Debug, PartialEq, Eq)]
+/// Asks a running [`Trainer::run`] to stop after the current step (Ctrl-C, SIGTERM, a caller).
+#[derive(Clone, Debug, Default)]
+pub struct StopSignal(Arc<AtomicBool>);
+
+impl StopSignal {
+    pub fn request(&self) {
+        self.0.store(true, Ordering::SeqCst);
+    }
+    pub fn is_requested(&self) -> bool {
+        self.0.load(Ordering::SeqCst)
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Outcome {
     Finished,
     StoppedAtMaxSteps,
@@ -67,327 +65,209 @@ pub struct Summary {
     pub steps: u64,
     pub seconds: f64,
     pub images_per_s: f64,
-    pub run_dir: PathBuf,
 }
 
-pub fn data_options(c: &TrainConfig, quiet: bool, test_split: bool) -> DataOptions {
-    DataOptions {
-        data_dir: c.data_dir.clone(),
-        test_split,
-        generated_size: c.generated_size,
-        seed: c.seed,
-        quiet,
-        image_size: c.image_size,
-        channels: None,
-    }
+/// How long a resumed run goes on: the run's own length unless given here.
+#[derive(Clone, Debug, Default)]
+pub struct RunLength {
+    pub epochs: Option<usize>,
+    pub max_steps: Option<u64>,
 }
 
-/// The model pair for `c` on data of `data_shape` with `classes` labels (0: unlabelled). Also
-/// refuses what cannot work: conditioning without labels, penalties on BatchNorm critics.
-pub fn gan_spec(c: &TrainConfig, data_shape: [usize; 3], classes: usize) -> Result<GanSpec> {
-    if c.conditioning != Conditioning::None && classes == 0 {
-        return Err(Error::config(
-            "conditioning",
-            format!("dataset `{}` has no labels; a conditional model needs a labelled dataset (mnist, fashion-mnist, emnist-*, cifar10, synth-digits)", c.dataset),
-        ));
-    }
-    let opts = ModelOptions::new(c.z_dim, data_shape).conditional(c.conditioning, classes).with_label_embedding(c.label_embedding);
-    let spec = build_spec(&c.model, &opts)?;
-    // BatchNorm couples the samples of a batch, so the per-sample input gradient is undefined.
-    if let Some(p) = &c.penalty
-        && spec.d.has_batch_norm()
-    {
-        return Err(Error::config("penalty", format!("the {} penalty needs a critic without BatchNorm; model {} has BatchNorm in D (use dcgan-28-ln or an MLP critic)", p.name(), c.model)));
-    }
-    Ok(spec)
+pub struct Trainer {
+    pub config: TrainConfig,
+    pub gan: Gan,
+    pub data: Dataset,
+    pub progress: Progress,
+    /// Generator noise (and fake labels), saved in checkpoints so a resumed run draws the same.
+    pub noise_rng: Rng,
+    /// The checkpoint this trainer was resumed from.
+    pub resumed_from: Option<PathBuf>,
+    device: Device,
+    /// The current epoch's batches (sample indices), and which epoch they belong to.
+    batches: Vec<Vec<usize>>,
+    batches_epoch: Option<u64>,
 }
 
-pub fn noise(kind: Noise, n: usize, z: [usize; 3], rng: &mut Rng, device: &Device) -> Tensor<4> {
-    let len = n * z.iter().product::<usize>();
-    let v = match kind {
-        Noise::Normal => rng.normal_vec(len),
-        Noise::Uniform => rng.uniform_vec(len, -1.0, 1.0),
-    };
-    Tensor::from_data(TensorData::new(v, [n, z[0], z[1], z[2]]), device)
-}
-
-/// What a sample grid shows: generator noise, labels for conditional models, the layout.
-#[derive(Clone)]
-pub struct SampleGrid {
-    pub z: Tensor<4>,
-    pub labels: Option<Vec<u8>>,
-    /// Images per row.
-    pub per_row: usize,
-    /// Row captions (class names of a class grid).
-    pub captions: Vec<String>,
-}
-
-impl SampleGrid {
-    /// `n` samples of `noise_rng`'s noise, 8 per row; conditional models draw class `class`.
-    pub fn noise(kind: Noise, spec: &GanSpec, n: usize, class: Option<u8>, rng: &mut Rng, device: &Device) -> SampleGrid {
-        let labels = (spec.classes > 0).then(|| vec![class.unwrap_or(0); n]);
-        SampleGrid { z: noise(kind, n, spec.z_shape, rng, device), labels, per_row: 8, captions: vec![] }
+impl Trainer {
+    /// A fresh run of `config` on `device` (training uses its autodiff form); loads the dataset.
+    pub fn new(config: TrainConfig, device: &Device, quiet: bool) -> Result<Self> {
+        config.validate()?;
+        let data = data::load(&config.dataset, &config.data_options(quiet, false))?;
+        Self::with_data(config, data, device)
     }
 
-    /// One row per class in `classes`, `cols` noise vectors shared by every row (a column shows
-    /// one z across classes).
-    pub fn classes(kind: Noise, spec: &GanSpec, classes: &[u8], names: &[String], cols: usize, rng: &mut Rng, device: &Device) -> SampleGrid {
-        let z = noise(kind, cols, spec.z_shape, rng, device);
-        let z = z.repeat_dim(0, classes.len());
-        let labels: Vec<u8> = classes.iter().flat_map(|&c| std::iter::repeat_n(c, cols)).collect();
-        let captions = classes.iter().map(|&c| short_name(names, c)).collect();
-        SampleGrid { z, labels: Some(labels), per_row: cols, captions }
+    /// A fresh run of `config` on data already in memory.
+    pub fn with_data(config: TrainConfig, data: Dataset, device: &Device) -> Result<Self> {
+        config.validate()?;
+        let spec = config.gan_spec(data.shape, data.num_classes())?;
+        let device = device.clone().autodiff();
+        let gan = Gan::from_config(spec, &config, data.class_names.clone(), &device);
+        let noise_rng = Rng::derived(config.seed, "noise", 0);
+        Ok(Self { config, gan, data, progress: Progress::default(), noise_rng, resumed_from: None, device, batches: vec![], batches_epoch: None })
     }
-}
 
-fn short_name(names: &[String], class: u8) -> String {
-    let name = names.get(class as usize).cloned().unwrap_or_else(|| class.to_string());
-    name.chars().take(10).collect()
-}
-
-/// The fixed grid of a run (a function of the seed only): 64 noise vectors, or for conditional
-/// models one row of 8 per class.
-pub fn fixed_grid(c: &TrainConfig, spec: &GanSpec, class_names: &[String], device: &Device) -> SampleGrid {
-    let mut rng = Rng::derived(c.seed, "fixed-noise", 0);
-    if spec.classes > 0 {
-        let all: Vec<u8> = (0..spec.classes as u8).collect();
-        SampleGrid::classes(c.noise, spec, &all, class_names, 8, &mut rng, device)
-    } else {
-        SampleGrid::noise(c.noise, spec, 64, None, &mut rng, device)
-    }
-}
-
-/// Generator in eval mode (running BatchNorm statistics, no dropout) on a plain device.
-pub fn eval_generator(g: &Net) -> Net {
-    use burn::module::Module;
-    g.valid()
-}
-
-fn is_points(spec: &GanSpec) -> bool {
-    spec.x_shape == [2, 1, 1]
-}
-
-/// What the generator makes of a grid's inputs (eval mode, or batch statistics).
-pub fn generate_grid(gan: &Gan, grid: &SampleGrid, eval_mode: bool) -> Tensor<4> {
-    let g = eval_generator(&gan.g);
-    let embedding = gan.g_label.as_ref().map(eval_generator);
-    let input = super::gan::g_input(&gan.spec, embedding.as_ref(), grid.z.clone().to_device(&g.device()), grid.labels.as_deref());
-    if eval_mode { g.forward(input, None) } else { g.forward_batch_stats(input) }
-}
-
-/// Write a grid's samples: an image grid, or a scatter plot for 2-D data.
-pub fn write_samples(gan: &Gan, grid: &SampleGrid, dataset: &str, path: &Path, title: &str, eval_mode: bool) -> Result<()> {
-    let spec = &gan.spec;
-    let x = generate_grid(gan, grid, eval_mode);
-    if is_points(spec) {
-        let v: Vec<f32> = x.into_data().convert::<f32>().try_to_vec().unwrap();
-        let pts: Vec<[f32; 2]> = v.chunks_exact(2).map(|p| [p[0], p[1]]).collect();
-        let centres = data::toy::modes(dataset).map(|m| m.0).unwrap_or_default();
-        viz::plot::scatter(title, &pts, &centres, viz::plot::TOY_RANGE, &path.with_extension("png"))
-    } else {
-        viz::grid::save_grid(&x, grid.per_row, &grid.captions, path)
-    }
-}
-
-fn write_loss_plot(log: &[LogRecord], path: &Path) -> Result<()> {
-    use viz::canvas::{BLUE, GREEN, ORANGE, RED};
-    use viz::plot::{Series, line_plot};
-    let s = |f: fn(&LogRecord) -> f32| log.iter().map(|r| (r.step as f64, f(r) as f64)).collect::<Vec<_>>();
-    line_plot(
-        "losses and discriminator outputs",
-        "generator step",
-        &[
-            Series { name: "loss_d", points: s(|r| r.loss_d), color: BLUE },
-            Series { name: "loss_g", points: s(|r| r.loss_g), color: ORANGE },
-            Series { name: "D(x)", points: s(|r| r.d_real), color: GREEN },
-            Series { name: "D(G(z))", points: s(|r| r.d_fake), color: RED },
-        ],
-        path,
-    )
-}
-
-fn read_log(path: &Path, up_to_step: u64) -> Vec<LogRecord> {
-    std::fs::read_to_string(path)
-        .unwrap_or_default()
-        .lines()
-        .filter_map(|l| serde_json::from_str::<LogRecord>(l).ok())
-        .filter(|r| r.step <= up_to_step)
-        .collect()
-}
-
-fn io<T>(r: std::io::Result<T>, p: &Path) -> Result<T> {
-    r.map_err(|e| Error::io(p, e))
-}
-
-/// Train from `config` into `opts.out` (or continue the run there with `opts.resume`).
-pub fn train(mut config: TrainConfig, opts: &TrainOptions) -> Result<Summary> {
-    let run = opts.out.clone();
-    let device = Device::flex().autodiff();
-    let loaded = if opts.resume { Some(checkpoint::load(&run)?) } else { None };
-    if let Some(l) = &loaded {
-        // The run's own config wins, except for how long to train.
-        let (epochs, max_steps) = (config.epochs, config.max_steps);
-        config = l.config.clone();
-        config.epochs = epochs.max(config.epochs);
-        config.max_steps = max_steps;
-    }
-    config.validate()?;
-    let data = data::load(&config.dataset, &data_options(&config, opts.quiet, false))?;
-    let spec = gan_spec(&config, data.shape, data.num_classes())?;
-    let mut gan = Gan::from_config(spec.clone(), &config, data.class_names.clone(), &device);
-    let (mut progress, mut noise_rng) = match &loaded {
-        Some(l) => {
-            l.restore(&mut gan)?;
-            (l.progress.clone(), l.noise_rng.clone())
+    /// Continue the run whose checkpoint is `path` (a run folder or a checkpoint file) exactly
+    /// where it stopped. The run's config wins, except for `length` and the device.
+    pub fn resume(path: &Path, length: &RunLength, device: &Device, quiet: bool) -> Result<Self> {
+        let loaded = checkpoint::load(path)?;
+        let mut config = loaded.config.clone();
+        if let Some(e) = length.epochs {
+            config.epochs = e;
         }
-        None => (Progress::default(), Rng::derived(config.seed, "noise", 0)),
-    };
-
-    for d in ["samples", "checkpoints"] {
-        io(std::fs::create_dir_all(run.join(d)), &run.join(d))?;
-    }
-    crate::tensor_file::write_atomic(&run.join("config.toml"), config.to_toml().as_bytes())?;
-    let log_path = run.join("log.jsonl");
-    let mut history = if opts.resume { read_log(&log_path, progress.step) } else { vec![] };
-    // Rewrite the log so that a resumed run continues it without the steps after the checkpoint.
-    let mut log_file = io(std::fs::File::create(&log_path), &log_path)?;
-    for r in &history {
-        io(writeln!(log_file, "{}", serde_json::to_string(r).unwrap()), &log_path)?;
+        if length.max_steps.is_some() {
+            config.max_steps = length.max_steps;
+        }
+        let mut t = Self::new(config, device, quiet)?;
+        loaded.restore(&mut t.gan)?;
+        t.progress = loaded.progress.clone();
+        t.noise_rng = loaded.noise_rng.clone();
+        t.resumed_from = Some(loaded.path);
+        Ok(t)
     }
 
-    let fixed = fixed_grid(&config, &spec, &gan.class_names, &device.clone().inner());
-    if !opts.resume {
-        let first: Vec<usize> = (0..data.len.min(64)).collect();
-        let real = data.batch(&first, &Device::flex());
-        if is_points(&spec) {
-            let v: Vec<f32> = data.batch(&(0..data.len.min(2000)).collect::<Vec<_>>(), &Device::flex()).into_data().convert::<f32>().try_to_vec().unwrap();
-            let pts: Vec<[f32; 2]> = v.chunks_exact(2).map(|p| [p[0], p[1]]).collect();
-            let centres = data::toy::modes(&config.dataset).map(|m| m.0).unwrap_or_default();
-            viz::plot::scatter("real data", &pts, &centres, viz::plot::TOY_RANGE, &run.join("real.png"))?;
-        } else {
-            viz::grid::save_grid(&real, 8, &[], &run.join("real.png"))?;
+    /// The autodiff device training runs on.
+    pub fn device(&self) -> &Device {
+        &self.device
+    }
+
+    /// Generator steps per epoch.
+    pub fn steps_per_epoch(&self) -> u64 {
+        (self.data.len / self.config.batch_size / self.config.d_steps) as u64
+    }
+
+    /// Epochs the run takes: `max_steps` adds epochs when it needs more than configured.
+    pub fn epochs(&self) -> u64 {
+        let configured = self.config.epochs as u64;
+        match self.config.max_steps {
+            Some(n) => configured.max(n.div_ceil(self.steps_per_epoch().max(1))),
+            None => configured,
         }
     }
 
-    let per_epoch = data.len / config.batch_size / config.d_steps;
-    // `max_steps` sets the run's length: more epochs than configured are run if it needs them.
-    let epochs = match config.max_steps {
-        Some(n) => config.epochs.max(n.div_ceil(per_epoch.max(1) as u64) as usize),
-        None => config.epochs,
-    };
-    let total_steps = config.max_steps.unwrap_or(u64::MAX).min(per_epoch as u64 * epochs as u64);
-    let bar = crate::progress::bar(total_steps, opts.quiet, "training");
-    bar.set_position(progress.step);
-    let started = Instant::now();
-    let start_step = progress.step;
-    let mut outcome = Outcome::Finished;
-    let save = |gan: &Gan, progress: &Progress, rng: &Rng, config: &TrainConfig| -> Result<()> {
-        let last = checkpoint::last_path(&run);
-        checkpoint::save(&last, gan, config, progress, rng)?;
-        let dir = run.join("checkpoints");
-        let step_file = dir.join(format!("step_{:07}.safetensors", progress.step));
-        io(std::fs::copy(&last, &step_file), &step_file)?;
-        let mut old: Vec<PathBuf> = std::fs::read_dir(&dir)
-            .map(|r| r.filter_map(|e| e.ok().map(|e| e.path())).filter(|p| p.file_name().is_some_and(|n| n.to_string_lossy().starts_with("step_"))).collect())
-            .unwrap_or_default();
-        old.sort();
-        while old.len() > config.keep_checkpoints.max(1) {
-            let _ = std::fs::remove_file(old.remove(0));
-        }
-        Ok(())
-    };
+    /// The run's length in generator steps.
+    pub fn total_steps(&self) -> u64 {
+        self.config.max_steps.unwrap_or(u64::MAX).min(self.steps_per_epoch() * self.epochs())
+    }
 
-    'epochs: while (progress.epoch as usize) < epochs {
-        let batches = data::epoch_batches(data.len, config.batch_size, config.drop_last, config.seed, progress.epoch);
-        while progress.batch + config.d_steps <= batches.len() {
-            if progress.step >= total_steps {
-                outcome = Outcome::StoppedAtMaxSteps;
-                break 'epochs;
-            }
-            let t0 = Instant::now();
-            // Dropout masks and penalty points: a stream per step, so a resumed run draws the same.
-            let mut layer_rng = Rng::derived(config.seed, "layers", progress.step);
-            let mut d = DStats::default();
-            let mut fake = None;
-            // Labels of fakes are drawn uniformly after their noise, from the same RNG.
-            let draw_labels = |n: usize, rng: &mut Rng| (spec.classes > 0).then(|| (0..n).map(|_| rng.below(spec.classes) as u8).collect::<Vec<u8>>());
-            for k in 0..config.d_steps {
-                let idx = &batches[progress.batch + k];
-                let real = data.batch(idx, &device);
-                let real_labels = if spec.classes > 0 { data.labels_at(idx) } else { None };
-                let z = noise(config.noise, idx.len(), spec.z_shape, &mut noise_rng, &device);
-                let fake_labels = draw_labels(idx.len(), &mut noise_rng);
-                let f = gan.generate(z, fake_labels.as_deref(), &mut layer_rng);
-                d = gan.d_step(real, real_labels.as_deref(), f.clone(), fake_labels.as_deref(), &mut layer_rng)?;
-                fake = Some((f, fake_labels));
-            }
-            let n = batches[progress.batch].len();
-            let (fake, fake_labels) = match config.g_noise {
-                GNoise::Reuse => fake.expect("at least one D step"),
-                GNoise::Fresh => {
-                    let z = noise(config.noise, n, spec.z_shape, &mut noise_rng, &device);
-                    let labels = draw_labels(n, &mut noise_rng);
-                    (gan.generate(z, labels.as_deref(), &mut layer_rng), labels)
-                }
-            };
-            let g = gan.g_step(fake, fake_labels.as_deref(), &mut layer_rng);
-            progress.batch += config.d_steps;
-            progress.step += 1;
-            for (what, v) in [("loss_d", d.loss_d), ("loss_g", g.loss_g)] {
-                if !v.is_finite() {
-                    bar.abandon();
-                    return Err(Error::NonFinite { step: progress.step, what: format!("{what} (last good checkpoint: {})", checkpoint::last_path(&run).display()), value: v });
-                }
-            }
-            let ips = (n * config.d_steps) as f32 / t0.elapsed().as_secs_f32();
-            let rec = LogRecord {
-                step: progress.step,
-                epoch: progress.epoch,
-                loss_d: d.loss_d,
-                loss_g: g.loss_g,
-                d_real: d.d_real,
-                d_fake: d.d_fake,
-                images_per_s: ips,
-                wasserstein: config.loss.is_critic().then_some(d.d_real - d.d_fake),
-                penalty: d.penalty.map(|p| p.0),
-                grad_norm_mean: d.penalty.map(|p| p.1),
-                grad_norm_max: d.penalty.map(|p| p.2),
-                class_accuracy: d.class_accuracy,
-            };
-            io(writeln!(log_file, "{}", serde_json::to_string(&rec).unwrap()), &log_path)?;
-            bar.set_message(format!("epoch {} loss_d {:.3} loss_g {:.3} {:.0} img/s", progress.epoch + 1, d.loss_d, g.loss_g, ips));
-            bar.inc(1);
-            history.push(rec);
-            if progress.step % config.sample_every == 0 {
-                write_samples(&gan, &fixed, &config.dataset, &run.join(format!("samples/step_{:07}.png", progress.step)), &format!("step {}", progress.step), false)?;
-            }
-            if progress.step % config.checkpoint_every == 0 {
-                save(&gan, &progress, &noise_rng, &config)?;
-            }
-            if INTERRUPTED.load(Ordering::SeqCst) {
-                outcome = Outcome::Interrupted;
-                break 'epochs;
+    /// Whether the current epoch has no room for another generator step.
+    fn epoch_exhausted(&mut self) -> bool {
+        self.progress.batch + self.config.d_steps > self.epoch_batches().len()
+    }
+
+    fn epoch_batches(&mut self) -> &[Vec<usize>] {
+        if self.batches_epoch != Some(self.progress.epoch) {
+            let c = &self.config;
+            self.batches = data::epoch_batches(self.data.len, c.batch_size, c.drop_last, c.seed, self.progress.epoch);
+            self.batches_epoch = Some(self.progress.epoch);
+        }
+        &self.batches
+    }
+
+    fn next_epoch(&mut self) {
+        self.progress.epoch += 1;
+        self.progress.batch = 0;
+    }
+
+    /// One generator step: k discriminator steps on the next k batches, then the generator step.
+    /// Starts the next epoch first when this one is used up. The scalars are read back from the
+    /// device once.
+    pub fn step(&mut self) -> Result<StepRecord> {
+        if self.epoch_exhausted() {
+            self.next_epoch();
+            if self.epoch_exhausted() {
+                let need = self.config.batch_size * self.config.d_steps;
+                return Err(Error::config("batch_size", format!("one step needs {need} samples (batch_size x d_steps); the dataset has {}", self.data.len)));
             }
         }
-        // End of epoch: grid, plot, checkpoint.
-        progress.epoch += 1;
-        progress.batch = 0;
-        write_samples(&gan, &fixed, &config.dataset, &run.join(format!("samples/epoch_{:03}.png", progress.epoch)), &format!("epoch {}", progress.epoch), false)?;
-        write_loss_plot(&history, &run.join("loss.png"))?;
-        save(&gan, &progress, &noise_rng, &config)?;
-        if config.keep_epoch_checkpoints {
-            let p = run.join(format!("checkpoints/epoch_{:03}.safetensors", progress.epoch));
-            io(std::fs::copy(checkpoint::last_path(&run), &p), &p)?;
+        let t0 = Instant::now();
+        let (k, step) = (self.config.d_steps, self.progress.step);
+        let spec = self.gan.spec.clone();
+        // Dropout masks and penalty points: a stream per step, so a resumed run draws the same.
+        let mut layer_rng = Rng::derived(self.config.seed, "layers", step);
+        // Labels of fakes are drawn uniformly after their noise, from the same RNG.
+        let draw_labels = |n: usize, rng: &mut Rng| (spec.classes > 0).then(|| (0..n).map(|_| rng.below(spec.classes) as u8).collect::<Vec<u8>>());
+        let first = self.progress.batch;
+        let batches: Vec<Vec<usize>> = self.epoch_batches()[first..first + k].to_vec();
+        let mut scalars = DeviceScalars::default();
+        let mut fake = None;
+        for idx in &batches {
+            let real = self.data.batch(idx, &self.device);
+            let real_labels = if spec.classes > 0 { self.data.labels_at(idx) } else { None };
+            let z = noise(self.config.noise, idx.len(), spec.z_shape, &mut self.noise_rng, &self.device);
+            let fake_labels = draw_labels(idx.len(), &mut self.noise_rng);
+            let f = self.gan.generate(z, fake_labels.as_deref(), &mut layer_rng);
+            // Only the last critic step's numbers are reported.
+            scalars = self.gan.d_step(real, real_labels.as_deref(), f.clone(), fake_labels.as_deref(), &mut layer_rng)?;
+            fake = Some((f, fake_labels));
         }
+        let n = batches[0].len();
+        let (fake, fake_labels) = match self.config.g_noise {
+            GNoise::Reuse => fake.expect("at least one D step"),
+            GNoise::Fresh => {
+                let z = noise(self.config.noise, n, spec.z_shape, &mut self.noise_rng, &self.device);
+                let labels = draw_labels(n, &mut self.noise_rng);
+                (self.gan.generate(z, labels.as_deref(), &mut layer_rng), labels)
+            }
+        };
+        scalars.extend(self.gan.g_step(fake, fake_labels.as_deref(), &mut layer_rng));
+        let mut scalars = scalars.read();
+        self.progress.batch += k;
+        self.progress.step += 1;
+        scalars.set("images_per_s", (n * k) as f32 / t0.elapsed().as_secs_f32());
+        Ok(StepRecord { step: self.progress.step, epoch: self.progress.epoch, scalars })
     }
-    if outcome != Outcome::Finished {
-        // Stopped mid-epoch: written as at an epoch end.
-        write_samples(&gan, &fixed, &config.dataset, &run.join(format!("samples/step_{:07}.png", progress.step)), &format!("step {}", progress.step), false)?;
-        write_loss_plot(&history, &run.join("loss.png"))?;
-        save(&gan, &progress, &noise_rng, &config)?;
+
+    /// Train until the run's length is reached or `stop` is requested, telling `observers` (in
+    /// order) about the start, each step, each epoch end and the end.
+    pub fn run(&mut self, observers: &mut [Box<dyn Observer>], stop: &StopSignal) -> Result<Summary> {
+        let started = Instant::now();
+        let start_step = self.progress.step;
+        let (epochs, total) = (self.epochs(), self.total_steps());
+        self.notify(observers, &Event::Start)?;
+        let outcome = loop {
+            if self.progress.epoch >= epochs {
+                break Outcome::Finished;
+            }
+            if self.epoch_exhausted() {
+                self.next_epoch();
+                self.notify(observers, &Event::EpochEnd)?;
+                continue;
+            }
+            if self.progress.step >= total {
+                break Outcome::StoppedAtMaxSteps;
+            }
+            let record = self.step()?;
+            self.notify(observers, &Event::Step(&record))?;
+            if stop.is_requested() {
+                break Outcome::Interrupted;
+            }
+        };
+        self.notify(observers, &Event::End(outcome))?;
+        let seconds = started.elapsed().as_secs_f64();
+        let images = (self.progress.step - start_step) as f64 * (self.config.batch_size * self.config.d_steps) as f64;
+        Ok(Summary { outcome, steps: self.progress.step, seconds, images_per_s: images / seconds.max(1e-9) })
     }
-    bar.finish_and_clear();
-    let seconds = started.elapsed().as_secs_f64();
-    let images = (progress.step - start_step) as f64 * (config.batch_size * config.d_steps) as f64;
-    Ok(Summary { outcome, steps: progress.step, seconds, images_per_s: images / seconds.max(1e-9), run_dir: run })
+
+    fn notify(&self, observers: &mut [Box<dyn Observer>], event: &Event) -> Result<()> {
+        observers.iter_mut().try_for_each(|o| o.on_event(self, event))
+    }
+
+    /// Write a checkpoint of everything needed to continue exactly (atomically).
+    pub fn save_checkpoint(&self, path: &Path) -> Result<()> {
+        checkpoint::save(path, &self.gan, &self.config, &self.progress, &self.noise_rng)
+    }
+}
+
+/// Where a run writes, and how it shows progress.
+pub struct TrainOptions {
+    pub out: PathBuf,
+    pub quiet: bool,
+}
+
+/// Train `trainer` into a run folder with the standard observers (log, grids, loss plot,
+/// checkpoints, progress bar, NaN stop).
+pub fn train_into(trainer: &mut Trainer, opts: &TrainOptions, stop: &StopSignal) -> Result<Summary> {
+    let mut observers = observers::standard(&opts.out, opts.quiet);
+    trainer.run(&mut observers, stop)
 }

@@ -15,7 +15,7 @@ use super::spec::{NetSpec, Shape3};
 use crate::error::{Error, Result};
 
 /// How a model is told the class label.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
 #[serde(rename_all = "lowercase")]
 pub enum Conditioning {
     /// Unconditional.

@@ -1,0 +1,163 @@
+//! The evaluations of a trained model as library calls: Inception metrics against a reference
+//! set, and the mode report its dataset calls for. Each returns a report that can write its
+//! files; the command line only prints.
+
+use std::path::{Path, PathBuf};
+
+use serde::Serialize;
+
+use super::classifier::{self, Prediction};
+use super::modes::{self, ModeReport, StackedReport};
+use super::stats::{self, Features, Gaussian};
+use super::toy2d::{self, ToyReport};
+use super::{FidExtractor, Image8, InceptionReport, npz};
+use crate::data::{self, DataOptions};
+use crate::device::read_back;
+use crate::error::{Error, Result};
+use crate::sample::TrainedModel;
+
+/// A reference set for FID: images, or precomputed statistics (FID only).
+pub enum ReferenceSet {
+    Images(Vec<Image8>),
+    Stats(Gaussian),
+}
+
+impl ReferenceSet {
+    /// A folder of images, an `.npz` statistics file (pytorch-fid's `mu`, `sigma`), or
+    /// `DATASET-test` / `DATASET-train`.
+    pub fn open(spec: &str, data: &DataOptions) -> Result<Self> {
+        let path = Path::new(spec);
+        if path.extension().is_some_and(|e| e == "npz") {
+            return Ok(Self::Stats(npz::load_stats(path)?));
+        }
+        if path.is_dir() {
+            return Ok(Self::Images(super::read_folder(path)?));
+        }
+        let (name, test_split) = match (spec.strip_suffix("-test"), spec.strip_suffix("-train")) {
+            (Some(n), _) => (n, true),
+            (_, Some(n)) => (n, false),
+            _ => return Err(Error::config("against", format!("`{spec}` is not a folder, an .npz statistics file, or DATASET-test / DATASET-train (e.g. mnist-test)"))),
+        };
+        let ds = data::load(name, &DataOptions { test_split, ..data.clone() })?;
+        Ok(Self::Images(super::dataset_images(&ds)?))
+    }
+
+    /// The set's Gaussian of Inception pool3 features.
+    pub fn gaussian(&self, net: &FidExtractor, what: &str, quiet: bool) -> Gaussian {
+        match self {
+            Self::Stats(g) => g.clone(),
+            Self::Images(imgs) => Gaussian::fit(&Features::from_f32(imgs.len(), super::inception::FEATURES, &net.pool3(imgs, quiet, what))),
+        }
+    }
+}
+
+/// Inception metrics of a model's samples: all of them against images, FID and IS against
+/// statistics.
+#[derive(Clone, Debug, Serialize)]
+#[serde(untagged)]
+pub enum InceptionEval {
+    Full(InceptionReport),
+    AgainstStats { n_generated: usize, fid: f64, is_mean: f64, is_std: f64 },
+}
+
+/// `n` samples of `model` (seed `seed`) against `against`, both through `net`.
+pub fn inception_eval(model: &TrainedModel, net: &FidExtractor, n: usize, against: &ReferenceSet, what: &str, seed: u64, quiet: bool) -> Result<InceptionEval> {
+    model.require_images("use `gantry eval modes` for the 2-D benchmarks")?;
+    let (x, _) = model.generate(n, seed, quiet);
+    let generated = net.outputs(&super::quantise(&x), quiet, "generated");
+    Ok(match against {
+        ReferenceSet::Stats(g) => {
+            let fid = stats::frechet_distance(&Gaussian::fit(&generated.pool3), g);
+            let (is_mean, is_std) = generated.inception_score();
+            InceptionEval::AgainstStats { n_generated: n, fid, is_mean, is_std }
+        }
+        ReferenceSet::Images(imgs) => InceptionEval::Full(super::inception_report(&generated, &net.outputs(imgs, quiet, what), seed)),
+    })
+}
+
+impl InceptionEval {
+    /// Writes `inception.json` into `dir`.
+    pub fn save(&self, dir: &Path) -> Result<PathBuf> {
+        write_json(dir, "inception.json", self)
+    }
+}
+
+/// Mode coverage as the model's data defines it.
+pub enum ModeEval {
+    /// 2-D mixtures: modes covered, high-quality share, reverse KL (VEEGAN/PacGAN), with the points.
+    Points { report: ToyReport, points: Vec<[f32; 2]>, centres: Vec<[f32; 2]> },
+    /// Stacked MNIST: 1000 modes, each channel classified by the MNIST classifier.
+    Stacked(StackedReport),
+    /// Labelled image data: the class histogram of the dataset's own classifier.
+    Classes { report: ModeReport, dataset: String, classifier_accuracy: f64 },
+}
+
+/// `n` samples of `model` judged for mode coverage; classifiers are trained once and cached.
+pub fn mode_eval(model: &TrainedModel, n: usize, seed: u64, data: &DataOptions, quiet: bool) -> Result<ModeEval> {
+    let dataset = model.config.dataset.as_str();
+    let (x, requested) = model.generate(n, seed, quiet);
+    let train_opts = classifier::TrainOptions { seed: 0, quiet, ..Default::default() };
+    let device = model.device();
+    if let Some((centres, std)) = model.point_modes() {
+        let points: Vec<[f32; 2]> = read_back(&x).chunks(2).map(|p| [p[0], p[1]]).collect();
+        return Ok(ModeEval::Points { report: toy2d::report(dataset, &points, &centres, std), points, centres });
+    }
+    if dataset == "stacked-mnist" {
+        let clf = classifier::load_or_train("mnist", data, &train_opts, device)?;
+        let preds: Vec<Prediction> = (0..3).map(|ch| clf.predict(&x.clone().narrow(1, ch, 1))).collect();
+        return Ok(ModeEval::Stacked(modes::stacked_report([&preds[0], &preds[1], &preds[2]])));
+    }
+    let opts = DataOptions { image_size: model.config.image_size, ..data.clone() };
+    let clf = classifier::load_or_train(dataset, &opts, &train_opts, device)?;
+    if clf.shape != model.spec().x_shape {
+        return Err(Error::config("dataset", format!("the {dataset} classifier takes {:?} images, this generator makes {:?}", clf.shape, model.spec().x_shape)));
+    }
+    let test = data::load(dataset, &DataOptions { test_split: true, ..opts })?;
+    let idx: Vec<usize> = (0..test.len.min(10_000)).collect();
+    let reference = clf.predict(&test.batch(&idx, device));
+    let reference = Features::from_f32(idx.len(), classifier::FEATURE_DIM, &reference.features);
+    let report = modes::report(&clf.predict(&x), &clf.class_names, requested.as_deref(), Some(&reference));
+    Ok(ModeEval::Classes { report, dataset: dataset.to_string(), classifier_accuracy: clf.test_accuracy })
+}
+
+impl ModeEval {
+    /// Writes the report's files into `dir` (`modes.json`, and a scatter plot or bar chart);
+    /// returns their paths.
+    pub fn save(&self, dir: &Path) -> Result<Vec<PathBuf>> {
+        Ok(match self {
+            Self::Points { report, points, centres } => {
+                let plot = dir.join("modes_scatter.png");
+                crate::viz::plot::scatter(&format!("{}: {} samples", report.dataset, report.samples), points, centres, crate::viz::plot::TOY_RANGE, &plot)?;
+                vec![plot, write_json(dir, "modes.json", report)?]
+            }
+            Self::Stacked(r) => vec![write_json(dir, "modes.json", r)?],
+            Self::Classes { report, dataset, .. } => {
+                let chart = dir.join("modes.png");
+                report.bar_chart(&format!("{dataset}: classes of {} samples (red: uniform)", report.samples), &chart)?;
+                vec![chart, write_json(dir, "modes.json", report)?]
+            }
+        })
+    }
+
+    /// The report as a person reads it.
+    pub fn summary(&self) -> String {
+        match self {
+            Self::Points { report, .. } => report.sentence(),
+            Self::Stacked(r) => format!("Stacked MNIST: {} of 1000 modes covered by {} samples; KL(histogram || uniform) = {:.3} nats", r.modes, r.samples, r.kl_uniform),
+            Self::Classes { report, dataset, classifier_accuracy } => format!(
+                "{}Are all classes generated equally often? {}\n(classifier: LeNet, {:.2}% test accuracy on {dataset})",
+                report.table(),
+                report.sentence,
+                100.0 * classifier_accuracy
+            ),
+        }
+    }
+}
+
+fn write_json(dir: &Path, name: &str, value: &impl Serialize) -> Result<PathBuf> {
+    std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
+    let path = dir.join(name);
+    let text = serde_json::to_string_pretty(value).map_err(|e| Error::Other(e.to_string()))?;
+    std::fs::write(&path, text).map_err(|e| Error::io(&path, e))?;
+    Ok(path)
+}

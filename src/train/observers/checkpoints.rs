@@ -1,0 +1,53 @@
+//! Checkpoints of a run: `checkpoints/last.safetensors` every `checkpoint_every` steps, at each
+//! epoch end and when a run stops early, with a rolling set of `step_*.safetensors` beside it
+//! (`keep_checkpoints`) and, with `keep_epoch_checkpoints`, one per epoch.
+
+use std::path::{Path, PathBuf};
+
+use super::io;
+use crate::error::Result;
+use crate::train::checkpoint;
+use crate::train::trainer::{Event, Observer, Outcome, Trainer};
+
+pub struct Checkpoints {
+    dir: PathBuf,
+    last: PathBuf,
+}
+
+impl Checkpoints {
+    pub fn new(run_dir: &Path) -> Self {
+        Self { dir: run_dir.join("checkpoints"), last: checkpoint::last_path(run_dir) }
+    }
+
+    fn save(&self, t: &Trainer) -> Result<()> {
+        t.save_checkpoint(&self.last)?;
+        let step_file = self.dir.join(format!("step_{:07}.safetensors", t.progress.step));
+        io(std::fs::copy(&self.last, &step_file), &step_file)?;
+        let mut old: Vec<PathBuf> = std::fs::read_dir(&self.dir)
+            .map(|r| r.filter_map(|e| e.ok().map(|e| e.path())).filter(|p| p.file_name().is_some_and(|n| n.to_string_lossy().starts_with("step_"))).collect())
+            .unwrap_or_default();
+        old.sort();
+        while old.len() > t.config.keep_checkpoints.max(1) {
+            let _ = std::fs::remove_file(old.remove(0));
+        }
+        Ok(())
+    }
+}
+
+impl Observer for Checkpoints {
+    fn on_event(&mut self, t: &Trainer, event: &Event) -> Result<()> {
+        match event {
+            Event::Step(_) if t.progress.step % t.config.checkpoint_every == 0 => self.save(t)?,
+            Event::EpochEnd => {
+                self.save(t)?;
+                if t.config.keep_epoch_checkpoints {
+                    let p = self.dir.join(format!("epoch_{:03}.safetensors", t.progress.epoch));
+                    io(std::fs::copy(&self.last, &p), &p)?;
+                }
+            }
+            Event::End(Outcome::StoppedAtMaxSteps | Outcome::Interrupted) => self.save(t)?,
+            _ => {}
+        }
+        Ok(())
+    }
+}
