@@ -502,51 +502,29 @@ fn models(name: Option<String>, z_dim: usize, channels: Option<usize>) -> Result
 }
 
 fn datasets(action: DatasetsAction) -> Result<()> {
-    let files = |name: &str| -> Result<&'static [download::RemoteFile]> {
-        Ok(match name {
-            "mnist" => download::MNIST,
-            "fashion-mnist" => download::FASHION_MNIST,
-            "cifar10" => download::CIFAR10,
-            n if n.starts_with("emnist") => download::EMNIST,
-            _ => bail!("`{name}` has no downloadable files (built-in or user-supplied dataset)"),
-        })
-    };
     match action {
         DatasetsAction::List => {
-            for (n, d) in data::DATASETS {
-                println!("{n:<16} {d}");
+            for kind in data::DATASETS {
+                println!("{:<16} {}", kind.name, kind.description);
             }
             println!("cache: {}", download::gantry_home().join("datasets").display());
         }
         DatasetsAction::Fetch { name } => {
-            let dir = download::cache_dir(if name.starts_with("emnist") { "emnist" } else { &name });
-            for f in files(&name)? {
-                let p = download::fetch(f, &dir, false)?;
+            for p in data::fetch_files(&name, false)? {
                 println!("ok {}", p.display());
             }
         }
         DatasetsAction::Verify { name, data_dir } => {
-            let key = if name.starts_with("emnist") { "emnist" } else { name.as_str() };
-            let mut bad = 0;
-            for f in files(&name)? {
-                let candidates: Vec<PathBuf> = data_dir
-                    .iter()
-                    .flat_map(|d| [d.join(key).join(f.name), d.join(f.name)])
-                    .chain([download::cache_dir(key).join(f.name)])
-                    .collect();
-                match candidates.iter().find(|p| p.exists()) {
-                    Some(p) => {
-                        let got = f.checksum.of_file(p)?;
-                        let ok = f.checksum.matches(&got);
-                        bad += usize::from(!ok);
-                        println!("{} {} ({got}{})", if ok { "ok " } else { "BAD" }, p.display(), if ok { "" } else { ", expected the official sum" });
+            let checks = data::verify_files(&name, data_dir.as_deref())?;
+            for c in &checks {
+                match (&c.path, &c.digest) {
+                    (Some(p), Some(got)) => {
+                        println!("{} {} ({got}{})", if c.ok { "ok " } else { "BAD" }, p.display(), if c.ok { "" } else { ", expected the official sum" })
                     }
-                    None => {
-                        bad += 1;
-                        println!("missing {}", f.name);
-                    }
+                    _ => println!("missing {}", c.name),
                 }
             }
+            let bad = checks.iter().filter(|c| !c.ok).count();
             if bad > 0 {
                 bail!("{bad} file(s) of {name} missing or not matching the official MD5");
             }

@@ -1,11 +1,13 @@
 //! Dataset files: where they are looked for, and how they are fetched (official mirrors with
-//! fallbacks, MD5 against the official sums, atomic writes into a cache directory).
+//! fallbacks, MD5 against the official sums, atomic writes into a cache directory). Which files a
+//! dataset has is part of its kind (`super::DatasetKind::downloads`).
 
 use std::io::Read;
 use std::path::{Path, PathBuf};
 
 use md5::{Digest, Md5};
 
+use super::{DataOptions, Downloads, kind};
 use crate::error::{Error, Result};
 
 /// The official checksum of a file: an MD5 sum, or the SHA-256 prefix that torch.hub file names carry.
@@ -47,35 +49,6 @@ pub struct RemoteFile {
     pub checksum: Checksum,
     pub mirrors: &'static [&'static str],
 }
-
-const MNIST_MIRRORS: &[&str] = &["https://ossci-datasets.s3.amazonaws.com/mnist/", "http://yann.lecun.com/exdb/mnist/"];
-const FASHION_MIRRORS: &[&str] = &["http://fashion-mnist.s3-website.eu-central-1.amazonaws.com/"];
-
-pub const MNIST: &[RemoteFile] = &[
-    RemoteFile { name: "train-images-idx3-ubyte.gz", checksum: Checksum::Md5("f68b3c2dcbeaaa9fbdd348bbdeb94873"), mirrors: MNIST_MIRRORS },
-    RemoteFile { name: "train-labels-idx1-ubyte.gz", checksum: Checksum::Md5("d53e105ee54ea40749a09fcbcd1e9432"), mirrors: MNIST_MIRRORS },
-    RemoteFile { name: "t10k-images-idx3-ubyte.gz", checksum: Checksum::Md5("9fb629c4189551a2d022fa330f9573f3"), mirrors: MNIST_MIRRORS },
-    RemoteFile { name: "t10k-labels-idx1-ubyte.gz", checksum: Checksum::Md5("ec29112dd5afa0611ce80d1b7f02629c"), mirrors: MNIST_MIRRORS },
-];
-
-pub const FASHION_MNIST: &[RemoteFile] = &[
-    RemoteFile { name: "train-images-idx3-ubyte.gz", checksum: Checksum::Md5("8d4fb7e6c68d591d4c3dfef9ec88bf0d"), mirrors: FASHION_MIRRORS },
-    RemoteFile { name: "train-labels-idx1-ubyte.gz", checksum: Checksum::Md5("25c81989df183df01b3e8a0aad5dffbe"), mirrors: FASHION_MIRRORS },
-    RemoteFile { name: "t10k-images-idx3-ubyte.gz", checksum: Checksum::Md5("bef4ecab320f06d8554ea6380940ec79"), mirrors: FASHION_MIRRORS },
-    RemoteFile { name: "t10k-labels-idx1-ubyte.gz", checksum: Checksum::Md5("bb300cfdad3c16e7a12a480ee83cd310"), mirrors: FASHION_MIRRORS },
-];
-
-pub const CIFAR10: &[RemoteFile] = &[RemoteFile {
-    name: "cifar-10-binary.tar.gz",
-    checksum: Checksum::Md5("c32a1d4ab5d03f1284b67883e8d87530"),
-    mirrors: &["https://www.cs.toronto.edu/~kriz/"],
-}];
-
-pub const EMNIST: &[RemoteFile] = &[RemoteFile {
-    name: "gzip.zip",
-    checksum: Checksum::Md5("58c8d27c78d21e728a6bc7b3cc06412e"),
-    mirrors: &["https://biometrics.nist.gov/cs_links/EMNIST/"],
-}];
 
 /// `$GANTRY_HOME`, else the platform cache directory + `gantry`.
 pub fn gantry_home() -> PathBuf {
@@ -161,4 +134,85 @@ fn download(url: &str, dest: &Path, checksum: Checksum, quiet: bool) -> std::res
         return Err(format!("checksum {got} does not match the official {checksum}"));
     }
     std::fs::rename(&tmp, dest).map_err(|e| e.to_string())
+}
+
+/// Look for `needed` in `--data-dir` (as given, or its subfolder named like the cache folder),
+/// then in the cache; download `downloads` into the cache when none has them.
+pub fn locate(downloads: &Downloads, needed: &[&str], opts: &DataOptions) -> Result<PathBuf> {
+    let folder = downloads.cache_folder;
+    let cache = cache_dir(folder);
+    let mut candidates = Vec::new();
+    if let Some(d) = &opts.data_dir {
+        candidates.push(d.join(folder));
+        candidates.push(d.clone());
+    }
+    candidates.push(cache.clone());
+    if let Some(c) = candidates.iter().find(|c| needed.iter().all(|f| c.join(f).exists())) {
+        return Ok(c.clone());
+    }
+    let errors: Vec<String> = downloads.files.iter().filter_map(|f| fetch(f, &cache, opts.quiet).err()).map(|e| e.to_string()).collect();
+    if errors.is_empty() {
+        return Ok(cache);
+    }
+    Err(Error::MissingDataset {
+        name: folder.into(),
+        message: format!(
+            "expected {} in --data-dir DIR (or DIR/{folder}) or in {}; download failed ({}). Copy the files there and pass --data-dir DIR.",
+            needed.join(", "),
+            cache.display(),
+            errors.join("; ")
+        ),
+    })
+}
+
+/// The downloads that `gantry datasets fetch|verify NAME` handles: those of the dataset `name`,
+/// or of the cache folder `name` (`emnist` for every EMNIST split).
+fn downloads_named(name: &str) -> Result<&'static Downloads> {
+    let by_folder = super::DATASETS.iter().filter_map(|k| k.downloads.as_ref()).find(|d| d.cache_folder == name);
+    let downloads = match by_folder {
+        Some(d) => Some(d),
+        None => kind(name)?.downloads.as_ref(),
+    };
+    downloads.ok_or_else(|| Error::Other(format!("`{name}` has no downloadable files (built-in or user-supplied dataset)")))
+}
+
+/// Download every file of the dataset `name` into the cache (those already there and intact are
+/// kept); returns their paths.
+pub fn fetch_files(name: &str, quiet: bool) -> Result<Vec<PathBuf>> {
+    let downloads = downloads_named(name)?;
+    let dir = cache_dir(downloads.cache_folder);
+    downloads.files.iter().map(|f| fetch(f, &dir, quiet)).collect()
+}
+
+/// One file of a dataset checked against its official checksum.
+#[derive(Clone, Debug)]
+pub struct FileCheck {
+    pub name: &'static str,
+    /// Where it was found; None when missing.
+    pub path: Option<PathBuf>,
+    /// Its hex digest, when found.
+    pub digest: Option<String>,
+    /// Found and matching the official checksum.
+    pub ok: bool,
+}
+
+/// Check every file of the dataset `name`, looked for in `data_dir` (or its subfolder named like
+/// the cache folder), then in the cache.
+pub fn verify_files(name: &str, data_dir: Option<&Path>) -> Result<Vec<FileCheck>> {
+    let downloads = downloads_named(name)?;
+    let folder = downloads.cache_folder;
+    let mut checks = Vec::new();
+    for f in downloads.files {
+        let candidates: Vec<PathBuf> =
+            data_dir.iter().flat_map(|d| [d.join(folder).join(f.name), d.join(f.name)]).chain([cache_dir(folder).join(f.name)]).collect();
+        let check = match candidates.into_iter().find(|p| p.exists()) {
+            Some(path) => {
+                let digest = f.checksum.of_file(&path)?;
+                FileCheck { name: f.name, ok: f.checksum.matches(&digest), path: Some(path), digest: Some(digest) }
+            }
+            None => FileCheck { name: f.name, path: None, digest: None, ok: false },
+        };
+        checks.push(check);
+    }
+    Ok(checks)
 }

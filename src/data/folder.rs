@@ -1,11 +1,59 @@
 //! Folders of PNG/JPEG images (CelebA's `img_align_celeba`, or any folder), read recursively,
-//! center-cropped to a square and resized to the model's size.
+//! center-cropped to a square and resized to the model's size. Unlabelled.
 
 use std::path::{Path, PathBuf};
 
 use image::imageops::FilterType;
 
+use super::{DataOptions, Dataset, DatasetKind, ModeCount, NamePattern, SampleKind, Samples};
 use crate::error::{Error, Result};
+
+pub static CELEBA: DatasetKind = DatasetKind {
+    name: "celeba",
+    description: "CelebA aligned faces (img_align_celeba folder), center-cropped and resized",
+    pattern: NamePattern::Exact,
+    load: load_celeba,
+    downloads: None,
+    shape: None,
+    stored_transposed: false,
+    class_names: |_| vec![],
+    samples: SampleKind::Images,
+    mode_count: ModeCount::Unavailable,
+};
+
+pub static FOLDER: DatasetKind = DatasetKind {
+    name: "folder:PATH",
+    description: "any folder of PNG/JPEG images, searched recursively",
+    pattern: NamePattern::Prefix { prefix: "folder:", check: |_| Ok(()) },
+    load: load_folder,
+    ..CELEBA
+};
+
+/// CelebA from `--data-dir DIR`: DIR/img_align_celeba, or DIR itself.
+fn load_celeba(kind: &'static DatasetKind, name: &str, opts: &DataOptions) -> Result<Dataset> {
+    let base = opts.data_dir.clone().ok_or_else(|| Error::MissingDataset {
+        name: name.into(),
+        message: "CelebA is not downloaded automatically (its licence forbids redistribution); pass --data-dir DIR with DIR/img_align_celeba or a folder of its images".into(),
+    })?;
+    let sub = base.join("img_align_celeba");
+    load_images(kind, name, if sub.is_dir() { &sub } else { &base }, opts)
+}
+
+/// `folder:PATH`: the images under PATH.
+fn load_folder(kind: &'static DatasetKind, name: &str, opts: &DataOptions) -> Result<Dataset> {
+    load_images(kind, name, Path::new(kind.parameter(name).expect("a folder: name")), opts)
+}
+
+/// Every image under `dir` at `--image-size` (default 64) with `--channels` (default 3).
+fn load_images(kind: &'static DatasetKind, name: &str, dir: &Path, opts: &DataOptions) -> Result<Dataset> {
+    if !dir.is_dir() {
+        return Err(Error::MissingDataset { name: name.into(), message: format!("{} is not a directory of images", dir.display()) });
+    }
+    let size = opts.image_size.unwrap_or(64);
+    let channels = opts.channels.unwrap_or(3);
+    let pixels = read(dir, size, channels)?;
+    Ok(Dataset::new(kind, name, [channels, size, size], Samples::Bytes(pixels), None))
+}
 
 /// A `.png`, `.jpg` or `.jpeg` file name (any case).
 pub fn is_image(p: &Path) -> bool {

@@ -3,6 +3,7 @@
 use std::io::Read;
 use std::path::Path;
 
+use super::{Dataset, DatasetKind, Samples};
 use crate::error::{Error, Result};
 
 /// Read a whole file, gunzipping when it starts with the gzip magic.
@@ -77,4 +78,15 @@ pub fn read_split(images: &Path, labels: &Path, transpose: bool) -> Result<(Vec<
         data = out;
     }
     Ok((data, lab.data, h, w))
+}
+
+/// The labelled images of `kind` in the IDX files `images` and `labels` of `dir`, each gzipped or
+/// (the name without `.gz`) raw.
+pub fn load_dataset(kind: &'static DatasetKind, name: &str, dir: &Path, images: &str, labels: &str) -> Result<Dataset> {
+    let find = |f: &str| {
+        let p = dir.join(f);
+        if p.exists() { p } else { dir.join(f.trim_end_matches(".gz")) }
+    };
+    let (pixels, labels, h, w) = read_split(&find(images), &find(labels), kind.stored_transposed)?;
+    Ok(Dataset::new(kind, name, [1, h, w], Samples::Bytes(pixels), Some(labels)))
 }

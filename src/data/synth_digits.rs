@@ -2,7 +2,30 @@
 //! jitter, stroke width and blur. Labelled, deterministic by seed, unlimited in size; it lets the
 //! default run and the tests work with no files at all.
 
+use super::{DIGITS, DataOptions, Dataset, DatasetKind, ModeCount, NamePattern, SampleKind, Samples, names};
+use crate::error::Result;
+use crate::model::Shape3;
 use crate::rng::Rng;
+
+const SHAPE: Shape3 = [1, 28, 28];
+
+pub static SYNTH_DIGITS: DatasetKind = DatasetKind {
+    name: "synth-digits",
+    description: "built-in: 28x28 synthetic handwritten digits 0-9, labelled, generated from a seed",
+    pattern: NamePattern::Exact,
+    load,
+    downloads: None,
+    shape: Some(SHAPE),
+    stored_transposed: false,
+    class_names: |_| names(&DIGITS),
+    samples: SampleKind::Images,
+    mode_count: ModeCount::OwnClassifier,
+};
+
+fn load(kind: &'static DatasetKind, name: &str, opts: &DataOptions) -> Result<Dataset> {
+    let (pixels, labels) = generate(opts.generated_len(60_000), opts.split_seed());
+    Ok(Dataset::new(kind, name, SHAPE, Samples::Bytes(pixels), Some(labels)))
+}
 
 type Stroke = Vec<(f64, f64)>;
 
