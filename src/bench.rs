@@ -71,7 +71,8 @@ type Step = Box<dyn FnMut()>;
 fn random_images(shape: Shape3, per_step: usize, rng: &mut Rng) -> Dataset {
     let len = per_step * 4;
     let bytes = (0..len * shape.iter().product::<usize>()).map(|_| rng.below(256) as u8).collect();
-    Dataset { name: "random".into(), shape, len, samples: Samples::Bytes(bytes), labels: None, class_names: vec![] }
+    // An unlabelled image folder is what this is, as far as training can tell.
+    Dataset { name: "random".into(), kind: &crate::data::folder::FOLDER, shape, len, samples: Samples::Bytes(bytes), labels: None, class_names: vec![] }
 }
 
 /// A training workload: the trainer's own generator step on random images.

@@ -6,6 +6,7 @@ use std::path::{Path, PathBuf};
 use burn::module::Module;
 use burn::tensor::{Device, Tensor, TensorData};
 
+use crate::data::{self, DatasetKind};
 use crate::device::read_back;
 use crate::error::{Error, Result};
 use crate::model::{GanSpec, NamedTensor};
@@ -39,7 +40,7 @@ pub struct SampleGrid {
 impl SampleGrid {
     /// `n` samples of `rng`'s noise, 8 per row; conditional models draw class `class`.
     pub fn noise(kind: Noise, spec: &GanSpec, n: usize, class: Option<u8>, rng: &mut Rng, device: &Device) -> SampleGrid {
-        let labels = (spec.classes > 0).then(|| vec![class.unwrap_or(0); n]);
+        let labels = (spec.classes() > 0).then(|| vec![class.unwrap_or(0); n]);
         SampleGrid { z: noise(kind, n, spec.z_shape, rng, device), labels, per_row: 8, captions: vec![] }
     }
 
@@ -90,6 +91,8 @@ pub struct TrainedModel {
     pub path: PathBuf,
     /// The run folder it belongs to (where reports go by default).
     pub run_dir: PathBuf,
+    /// The kind of data it was trained on (images or 2-D points, how modes are counted).
+    pub data_kind: &'static DatasetKind,
     device: Device,
 }
 
@@ -101,7 +104,8 @@ impl TrainedModel {
         let mut gan = Gan::from_config(spec, &l.config, l.class_names.clone(), device);
         l.restore(&mut gan)?;
         let run_dir = if path.is_dir() { path.to_path_buf() } else { path.parent().and_then(Path::parent).map(PathBuf::from).unwrap_or_default() };
-        Ok(Self { gan, config: l.config, path: l.path, run_dir, device: device.clone() })
+        let data_kind = data::kind(&l.config.dataset)?;
+        Ok(Self { gan, config: l.config, path: l.path, run_dir, data_kind, device: device.clone() })
     }
 
     pub fn spec(&self) -> &GanSpec {
@@ -114,7 +118,7 @@ impl TrainedModel {
 
     /// The 2-D mode centres when this model generates points of a toy mixture.
     pub fn point_modes(&self) -> Option<(Vec<[f32; 2]>, f32)> {
-        crate::data::toy::modes(&self.config.dataset)
+        self.data_kind.point_modes()
     }
 
     /// Refuses work that needs images from a model that makes 2-D points.
@@ -128,12 +132,12 @@ impl TrainedModel {
     /// The class names of a conditional model (numbers when the checkpoint carries none); empty
     /// for an unconditional one.
     pub fn class_names(&self) -> Vec<String> {
-        let k = self.spec().classes;
+        let k = self.spec().classes();
         if self.gan.class_names.len() == k { self.gan.class_names.clone() } else { (0..k).map(|c| c.to_string()).collect() }
     }
 
     fn require_conditional(&self) -> Result<()> {
-        if self.spec().classes == 0 {
+        if self.spec().classes() == 0 {
             return Err(Error::Other(format!("needs a conditional model; {} was trained without labels", self.path.display())));
         }
         Ok(())
@@ -207,7 +211,7 @@ impl TrainedModel {
     pub fn generate(&self, n: usize, seed: u64, quiet: bool) -> (Tensor<4>, Option<Vec<u8>>) {
         let spec = self.spec();
         let mut rng = Rng::derived(seed, "eval-noise", 0);
-        let labels = (spec.classes > 0).then(|| (0..n).map(|i| (i % spec.classes) as u8).collect::<Vec<u8>>());
+        let labels = (spec.classes() > 0).then(|| (0..n).map(|i| (i % spec.classes()) as u8).collect::<Vec<u8>>());
         let bar = crate::progress::bar(n as u64, quiet, "generating");
         let mut parts = Vec::new();
         for start in (0..n).step_by(500) {
@@ -239,7 +243,7 @@ impl TrainedModel {
         }
         let [a, b, c] = spec.z_shape;
         let z = Tensor::<4>::from_data(TensorData::new(zs.concat(), [zs.len(), a, b, c]), &self.device);
-        let labels = (spec.classes > 0).then(|| vec![class.unwrap_or(0); zs.len()]);
+        let labels = (spec.classes() > 0).then(|| vec![class.unwrap_or(0); zs.len()]);
         Ok(generate_grid(&self.gan, &SampleGrid { z, labels, per_row: 1, captions: vec![] }, true))
     }
 }

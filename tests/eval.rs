@@ -62,7 +62,7 @@ fn stacked_mnist_modes_combine_the_three_channels() {
 #[test]
 fn toy_benchmarks_count_modes_quality_and_reverse_kl() {
     for name in ["ring8", "grid25"] {
-        let (centres, std) = data::toy::modes(name).unwrap();
+        let (centres, std) = data::kind(name).unwrap().point_modes().unwrap();
         let (pts, _) = data::toy::sample(name, 5000, 3).unwrap();
         let pts: Vec<[f32; 2]> = pts.chunks(2).map(|p| [p[0], p[1]]).collect();
         let r = toy2d::report(name, &pts, &centres, std);

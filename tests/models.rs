@@ -89,8 +89,8 @@ fn every_model_wires_up_and_runs() {
 
 #[test]
 fn conditional_variants_take_labels_where_the_course_puts_them() {
-    use gantry::model::zoo::Conditioning;
-    let cond = |name: &str, c: Conditioning, shape| build_spec(name, &ModelOptions::new(100, shape).conditional(c, 10)).unwrap();
+    use gantry::model::zoo::{Conditioning, Labels};
+    let cond = |name: &str, c: Conditioning, shape| build_spec(name, &ModelOptions::new(100, shape).with_labels(Labels::new(c, 10, None).unwrap())).unwrap();
     // Conditional WGAN with the dcgan-28 networks: G input 110 channels, D input 11 planes.
     let s = cond("dcgan-28", Conditioning::Concat, [1, 28, 28]);
     assert_eq!((s.g_in_shape(), s.d_in_shape()), ([110, 1, 1], [11, 28, 28]));
@@ -108,6 +108,6 @@ fn conditional_variants_take_labels_where_the_course_puts_them() {
         assert_eq!((s.g_in_shape(), s.d_in_shape()), ([110, 1, 1], [3, 32, 32]));
         assert_eq!(s.d.shapes(s.d_in_shape()).unwrap().last(), Some(&[11, 1, 1]));
     }
-    let e = build_spec("dcgan-infogan", &ModelOptions::new(100, [1, 28, 28]).conditional(Conditioning::Concat, 10)).unwrap_err();
+    let e = build_spec("dcgan-infogan", &ModelOptions::new(100, [1, 28, 28]).with_labels(Labels::new(Conditioning::Concat, 10, None).unwrap())).unwrap_err();
     assert!(e.to_string().contains("no conditional variant"), "{e}");
 }

@@ -178,7 +178,7 @@ fn builtin_datasets_are_deterministic_and_labelled() {
 
     for (name, modes, std) in [("ring8", 8, 0.02 / 1.414), ("grid25", 25, 0.05 / 2.828)] {
         let ds = data::load(name, &DataOptions { generated_size: Some(5000), ..Default::default() }).unwrap();
-        let (centres, s) = data::toy::modes(name).unwrap();
+        let (centres, s) = data::kind(name).unwrap().point_modes().unwrap();
         assert_eq!(centres.len(), modes);
         assert!((s as f64 - std).abs() < 1e-6);
         let data::Samples::Floats(p) = &ds.samples else { panic!() };
@@ -189,9 +189,9 @@ fn builtin_datasets_are_deterministic_and_labelled() {
         }
     }
     // Ring radius 2/1.414, grid corners at ±4/2.828.
-    let (ring, _) = data::toy::modes("ring8").unwrap();
+    let (ring, _) = data::kind("ring8").unwrap().point_modes().unwrap();
     assert!((ring[0][0] - 2.0 / 1.414).abs() < 1e-5);
-    let (grid, _) = data::toy::modes("grid25").unwrap();
+    let (grid, _) = data::kind("grid25").unwrap().point_modes().unwrap();
     assert!((grid[0][0] + 4.0 / 2.828).abs() < 1e-5);
 }
 

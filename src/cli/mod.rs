@@ -438,12 +438,12 @@ struct SampleArgs {
 
 fn sample(a: SampleArgs) -> Result<()> {
     let model = TrainedModel::open(&a.ckpt, &a.device.device()?)?;
-    let conditional = model.spec().classes > 0;
+    let conditional = model.spec().classes() > 0;
     let grid = match (&a.class, &a.classes) {
         (Some(c), _) => model.noise_grid(a.n, Some(model.parse_class(c).map_err(|e| anyhow::anyhow!("--class: {e}"))?), a.seed),
         (None, Some(list)) => model.class_grid(&model.parse_classes(list).map_err(|e| anyhow::anyhow!("--classes: {e}"))?, a.per_class, a.seed),
         (None, None) if conditional && a.out_dir.is_none() => {
-            let all: Vec<u8> = (0..model.spec().classes as u8).collect();
+            let all: Vec<u8> = (0..model.spec().classes() as u8).collect();
             model.class_grid(&all, a.per_class, a.seed)
         }
         (None, None) => model.noise_grid(a.n, None, a.seed),

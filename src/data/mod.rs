@@ -38,6 +38,11 @@ pub static DATASETS: &[&DatasetKind] = &[
     &folder::FOLDER,
 ];
 
+/// The datasets that carry labels (conditional models can train on them).
+pub fn labelled_dataset_names() -> Vec<&'static str> {
+    DATASETS.iter().filter(|k| matches!(k.mode_count, ModeCount::OwnClassifier | ModeCount::Points)).map(|k| k.name).collect()
+}
+
 /// Sample storage: images as bytes (CHW), or real-valued points for the toy data.
 #[derive(Clone, Debug)]
 pub enum Samples {

@@ -78,12 +78,6 @@ fn draw(kind: &DatasetKind, n: usize, seed: u64) -> (Vec<f32>, Vec<u8>) {
     (points, labels)
 }
 
-/// Compatibility: the mixture of the dataset `name`, None unless it is 2-D points
-/// (use `super::kind(name)?.point_modes()`).
-pub fn modes(name: &str) -> Option<(Vec<[f32; 2]>, f32)> {
-    super::kind(name).ok()?.point_modes()
-}
-
 /// `n` points of the dataset `name` (x, y interleaved) and their modes; None unless it is 2-D points.
 pub fn sample(name: &str, n: usize, seed: u64) -> Option<(Vec<f32>, Vec<u8>)> {
     let kind = super::kind(name).ok().filter(|k| k.is_points())?;

@@ -11,7 +11,7 @@ use super::modes::{self, ModeReport, StackedReport};
 use super::stats::{self, Features, Gaussian};
 use super::toy2d::{self, ToyReport};
 use super::{FidExtractor, Image8, InceptionReport, npz};
-use crate::data::{self, DataOptions};
+use crate::data::{self, DataOptions, ModeCount};
 use crate::device::read_back;
 use crate::error::{Error, Result};
 use crate::sample::TrainedModel;
@@ -98,14 +98,21 @@ pub fn mode_eval(model: &TrainedModel, n: usize, seed: u64, data: &DataOptions, 
     let (x, requested) = model.generate(n, seed, quiet);
     let train_opts = classifier::TrainOptions { seed: 0, quiet, ..Default::default() };
     let device = model.device();
-    if let Some((centres, std)) = model.point_modes() {
-        let points: Vec<[f32; 2]> = read_back(&x).chunks(2).map(|p| [p[0], p[1]]).collect();
-        return Ok(ModeEval::Points { report: toy2d::report(dataset, &points, &centres, std), points, centres });
-    }
-    if dataset == "stacked-mnist" {
-        let clf = classifier::load_or_train("mnist", data, &train_opts, device)?;
-        let preds: Vec<Prediction> = (0..3).map(|ch| clf.predict(&x.clone().narrow(1, ch, 1))).collect();
-        return Ok(ModeEval::Stacked(modes::stacked_report([&preds[0], &preds[1], &preds[2]])));
+    match model.data_kind.mode_count {
+        ModeCount::OwnClassifier => {}
+        ModeCount::Points => {
+            let (centres, std) = model.point_modes().expect("a points dataset has modes");
+            let points: Vec<[f32; 2]> = read_back(&x).chunks(2).map(|p| [p[0], p[1]]).collect();
+            return Ok(ModeEval::Points { report: toy2d::report(dataset, &points, &centres, std), points, centres });
+        }
+        ModeCount::PerChannel { classifier: of, channels: 3 } => {
+            let clf = classifier::load_or_train(of, data, &train_opts, device)?;
+            let preds: Vec<Prediction> = (0..3).map(|ch| clf.predict(&x.clone().narrow(1, ch, 1))).collect();
+            return Ok(ModeEval::Stacked(modes::stacked_report([&preds[0], &preds[1], &preds[2]])));
+        }
+        ModeCount::PerChannel { .. } | ModeCount::Unavailable => {
+            return Err(Error::config("dataset", format!("`{dataset}` has no classes to count modes by (no labels); use FID (`gantry eval --checkpoint`) instead")));
+        }
     }
     let opts = DataOptions { image_size: model.config.image_size, ..data.clone() };
     let clf = classifier::load_or_train(dataset, &opts, &train_opts, device)?;

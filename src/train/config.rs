@@ -10,7 +10,7 @@ use crate::error::{Error, Result};
 use crate::loss::{GanLoss, Penalty};
 use crate::data::DataOptions;
 use crate::device::DeviceChoice;
-use crate::model::zoo::Conditioning;
+use crate::model::zoo::{Conditioning, Labels};
 use crate::model::{GanSpec, ModelOptions, Shape3, build_spec};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
@@ -190,9 +190,6 @@ impl TrainConfig {
         if let Some(p) = &self.penalty {
             p.validate()?;
         }
-        if self.label_embedding == Some(0) {
-            return Err(Error::config("label_embedding", "must be at least 1"));
-        }
         if let Some(c) = self.clip
             && !(c.is_finite() && c > 0.0)
         {
@@ -224,10 +221,11 @@ impl TrainConfig {
         if self.conditioning != Conditioning::None && classes == 0 {
             return Err(Error::config(
                 "conditioning",
-                format!("dataset `{}` has no labels; a conditional model needs a labelled dataset (mnist, fashion-mnist, emnist-*, cifar10, synth-digits)", self.dataset),
+                format!("dataset `{}` has no labels; a conditional model needs a labelled dataset ({})", self.dataset, crate::data::labelled_dataset_names().join(", ")),
             ));
         }
-        let opts = ModelOptions::new(self.z_dim, data_shape).conditional(self.conditioning, classes).with_label_embedding(self.label_embedding);
+        let labels = Labels::new(self.conditioning, classes, self.label_embedding)?;
+        let opts = ModelOptions::new(self.z_dim, data_shape).with_labels(labels);
         let spec = build_spec(&self.model, &opts)?;
         // BatchNorm couples the samples of a batch, so the per-sample input gradient is undefined.
         if let Some(p) = &self.penalty

@@ -44,7 +44,7 @@ fn accuracy(logits: Tensor<2>, labels: &[u8]) -> Tensor<1> {
 
 /// `[N, F, 1, 1]` label features: the one-hot, or its learned embedding.
 pub fn label_features(spec: &GanSpec, embedding: Option<&Net>, labels: &[u8], device: &Device) -> Tensor<4> {
-    let hot = one_hot(labels, spec.classes, device).reshape([labels.len(), spec.classes, 1, 1]);
+    let hot = one_hot(labels, spec.classes(), device).reshape([labels.len(), spec.classes(), 1, 1]);
     match embedding {
         Some(e) => e.forward(hot, None),
         None => hot,
@@ -54,7 +54,7 @@ pub fn label_features(spec: &GanSpec, embedding: Option<&Net>, labels: &[u8], de
 /// What G's first layer gets: z, with the label's features appended for conditional models.
 pub fn g_input(spec: &GanSpec, embedding: Option<&Net>, z: Tensor<4>, labels: Option<&[u8]>) -> Tensor<4> {
     match labels {
-        Some(y) if spec.conditioning != Conditioning::None => {
+        Some(y) if spec.labels.is_conditional() => {
             let device = z.device();
             Tensor::cat(vec![z, label_features(spec, embedding, y, &device)], 1)
         }
@@ -74,13 +74,13 @@ impl Gan {
         let g = Net::build(&spec.g, &mut init_rng, device);
         let d = Net::build(&spec.d, &mut init_rng, device);
         let embedding = |rng: &mut Rng| {
-            spec.label_embedding.map(|e| {
-                let layer = crate::model::LayerSpec::Linear { inp: spec.classes, out: e, bias: false };
+            spec.labels.embedding().map(|e| {
+                let layer = crate::model::LayerSpec::Linear { inp: spec.classes(), out: e, bias: false };
                 Net::build(&crate::model::NetSpec::new(crate::model::Init::Embedding, vec![layer]), rng, device)
             })
         };
-        let g_label = if spec.conditioning != Conditioning::None { embedding(&mut init_rng) } else { None };
-        let d_label = if spec.conditioning == Conditioning::Concat { embedding(&mut init_rng) } else { None };
+        let g_label = if spec.labels.is_conditional() { embedding(&mut init_rng) } else { None };
+        let d_label = if spec.labels.conditioning() == Conditioning::Concat { embedding(&mut init_rng) } else { None };
         Self {
             spec,
             g,
@@ -105,10 +105,6 @@ impl Gan {
         gan
     }
 
-    pub fn is_conditional(&self) -> bool {
-        self.spec.conditioning != Conditioning::None
-    }
-
     /// Generator forward in training mode (batch statistics).
     pub fn generate(&self, z: Tensor<4>, labels: Option<&[u8]>, rng: &mut Rng) -> Tensor<4> {
         self.g.forward(g_input(&self.spec, self.g_label.as_ref(), z, labels), Some(rng))
@@ -116,7 +112,7 @@ impl Gan {
 
     /// D's input: the image, with the label concatenated for `Concat` conditioning.
     fn d_input(&self, x: Tensor<4>, labels: Option<&[u8]>) -> Tensor<4> {
-        let (Conditioning::Concat, Some(y)) = (self.spec.conditioning, labels) else { return x };
+        let (Conditioning::Concat, Some(y)) = (self.spec.labels.conditioning(), labels) else { return x };
         let [n, c, h, w] = x.dims();
         let feats = label_features(&self.spec, self.d_label.as_ref(), y, &x.device());
         if self.spec.label_planes {
@@ -129,7 +125,7 @@ impl Gan {
 
     /// The part of ∇(D's input) that belongs to the image (the label's VJP is a slice).
     fn image_grad(&self, grad: Tensor<4>, x_dims: [usize; 4]) -> Tensor<4> {
-        if self.spec.conditioning != Conditioning::Concat {
+        if self.spec.labels.conditioning() != Conditioning::Concat {
             return grad;
         }
         let [n, c, h, w] = x_dims;
@@ -144,7 +140,7 @@ impl Gan {
         let [n, o, _, _] = out.dims();
         let out = out.reshape([n, o]);
         let score = out.clone().slice([0..n, 0..1]).reshape([n]);
-        match (self.spec.conditioning, labels) {
+        match (self.spec.labels.conditioning(), labels) {
             (Conditioning::Acgan, _) => Heads { score, class_logits: Some(out.slice([0..n, 1..o])) },
             (Conditioning::Projection, Some(y)) => {
                 let proj = (out.slice([0..n, 1..o]) * one_hot(y, o - 1, &self.d.device())).sum_dim(1).reshape([n]);
@@ -171,7 +167,7 @@ impl Gan {
         let device = x.device();
         let o = self.spec.d.shapes(self.spec.d_in_shape()).expect("wiring validated by build_spec").last().map_or(1, |s| s[0]);
         // Only the adversarial score is differentiated: seed 1 on it (plus the projection term).
-        let seed = match (self.spec.conditioning, labels) {
+        let seed = match (self.spec.labels.conditioning(), labels) {
             (Conditioning::Acgan, _) => Some(Tensor::cat(vec![Tensor::ones([n, 1], &device), Tensor::zeros([n, o - 1], &device)], 1)),
             (Conditioning::Projection, Some(y)) => Some(Tensor::cat(vec![Tensor::ones([n, 1], &device), one_hot(y, o - 1, &device)], 1)),
             _ => None,

@@ -186,14 +186,14 @@ impl Trainer {
         // Dropout masks and penalty points: a stream per step, so a resumed run draws the same.
         let mut layer_rng = Rng::derived(self.config.seed, "layers", step);
         // Labels of fakes are drawn uniformly after their noise, from the same RNG.
-        let draw_labels = |n: usize, rng: &mut Rng| (spec.classes > 0).then(|| (0..n).map(|_| rng.below(spec.classes) as u8).collect::<Vec<u8>>());
+        let draw_labels = |n: usize, rng: &mut Rng| (spec.classes() > 0).then(|| (0..n).map(|_| rng.below(spec.classes()) as u8).collect::<Vec<u8>>());
         let first = self.progress.batch;
         let batches: Vec<Vec<usize>> = self.epoch_batches()[first..first + k].to_vec();
         let mut scalars = DeviceScalars::default();
         let mut fake = None;
         for idx in &batches {
             let real = self.data.batch(idx, &self.device);
-            let real_labels = if spec.classes > 0 { self.data.labels_at(idx) } else { None };
+            let real_labels = if spec.classes() > 0 { self.data.labels_at(idx) } else { None };
             let z = noise(self.config.noise, idx.len(), spec.z_shape, &mut self.noise_rng, &self.device);
             let fake_labels = draw_labels(idx.len(), &mut self.noise_rng);
             let f = self.gan.generate(z, fake_labels.as_deref(), &mut layer_rng);

@@ -30,50 +30,64 @@ pub enum Conditioning {
     Projection,
 }
 
-/// What a model needs to know about the data, the latent space and the labels.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct ModelOptions {
-    pub z_dim: usize,
-    /// Image (or point) shape of the data: `[channels, height, width]`.
-    pub data_shape: Shape3,
-    #[serde(default)]
-    pub classes: usize,
-    #[serde(default)]
-    pub conditioning: Conditioning,
-    /// A learned label embedding of this size instead of the fixed one-hot (G's input, and D's
-    /// for concatenation).
-    #[serde(default)]
-    pub label_embedding: Option<usize>,
+/// How a model is told the class label, validated once: the one description of conditioning
+/// shared by the model options, the [`GanSpec`] and the GAN (a config gives its `conditioning`
+/// and `label_embedding`; the dataset gives the classes).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Labels {
+    conditioning: Conditioning,
+    /// Number of classes (0 when unconditional).
+    classes: usize,
+    /// A learned label embedding of this size instead of the fixed one-hot.
+    embedding: Option<usize>,
 }
 
-impl ModelOptions {
-    pub fn new(z_dim: usize, data_shape: Shape3) -> Self {
-        Self { z_dim, data_shape, classes: 0, conditioning: Conditioning::None, label_embedding: None }
+impl Labels {
+    /// Unconditional: no labels reach either network.
+    pub const NONE: Labels = Labels { conditioning: Conditioning::None, classes: 0, embedding: None };
+
+    /// `conditioning` over `classes` classes; an unconditional model ignores the classes.
+    pub fn new(conditioning: Conditioning, classes: usize, embedding: Option<usize>) -> Result<Labels> {
+        if conditioning == Conditioning::None {
+            return Ok(Labels::NONE);
+        }
+        if classes < 2 {
+            return Err(Error::config("conditioning", "a conditional model needs a labelled dataset (at least 2 classes)".to_string()));
+        }
+        if classes > 256 {
+            return Err(Error::config("conditioning", format!("labels are bytes: at most 256 classes, the dataset has {classes}")));
+        }
+        if embedding == Some(0) {
+            return Err(Error::config("label_embedding", "must be at least 1".to_string()));
+        }
+        Ok(Labels { conditioning, classes, embedding })
     }
 
-    pub fn conditional(mut self, conditioning: Conditioning, classes: usize) -> Self {
-        self.conditioning = conditioning;
-        self.classes = if conditioning == Conditioning::None { 0 } else { classes };
-        self
+    pub fn conditioning(&self) -> Conditioning {
+        self.conditioning
     }
 
-    pub fn with_label_embedding(mut self, dim: Option<usize>) -> Self {
-        self.label_embedding = dim;
-        self
+    pub fn is_conditional(&self) -> bool {
+        self.conditioning != Conditioning::None
     }
 
-    fn k(&self) -> usize {
-        if self.conditioning == Conditioning::None { 0 } else { self.classes }
+    /// Number of classes (0 when unconditional).
+    pub fn classes(&self) -> usize {
+        self.classes
     }
 
-    /// Features that represent a label: the embedding size, or the one-hot's K.
-    fn label_dim(&self) -> usize {
-        if self.k() == 0 { 0 } else { self.label_embedding.unwrap_or(self.classes) }
+    pub fn embedding(&self) -> Option<usize> {
+        self.embedding
     }
 
-    /// Generator input features: z, plus the one-hot label for every conditional model.
-    pub fn g_in(&self) -> usize {
-        self.z_dim + self.label_dim()
+    /// Features that represent a label: the embedding size, or the one-hot's K (0 when unconditional).
+    pub fn label_dim(&self) -> usize {
+        if self.is_conditional() { self.embedding.unwrap_or(self.classes) } else { 0 }
+    }
+
+    /// Extra generator input features: the label, for every conditional model.
+    pub fn g_extra(&self) -> usize {
+        self.label_dim()
     }
 
     /// Extra discriminator input channels (or features, for MLPs): the label, when concatenated.
@@ -89,10 +103,44 @@ impl ModelOptions {
             _ => 1,
         }
     }
+}
+
+/// What a model needs to know about the data, the latent space and the labels.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ModelOptions {
+    pub z_dim: usize,
+    /// Image (or point) shape of the data: `[channels, height, width]`.
+    pub data_shape: Shape3,
+    #[serde(default)]
+    pub labels: Labels,
+}
+
+impl ModelOptions {
+    pub fn new(z_dim: usize, data_shape: Shape3) -> Self {
+        Self { z_dim, data_shape, labels: Labels::NONE }
+    }
+
+    pub fn with_labels(mut self, labels: Labels) -> Self {
+        self.labels = labels;
+        self
+    }
+
+    /// Generator input features: z, plus the label for every conditional model.
+    pub fn g_in(&self) -> usize {
+        self.z_dim + self.labels.g_extra()
+    }
+
+    pub fn d_extra(&self) -> usize {
+        self.labels.d_extra()
+    }
+
+    pub fn d_out(&self) -> usize {
+        self.labels.d_out()
+    }
 
     /// For models without a conditional variant.
     pub(crate) fn require_unconditional(&self, model: &str) -> Result<()> {
-        if self.conditioning == Conditioning::None {
+        if !self.labels.is_conditional() {
             Ok(())
         } else {
             Err(Error::config(
@@ -114,19 +162,14 @@ pub struct GanSpec {
     /// Generator output and discriminator input per sample.
     pub x_shape: Shape3,
     #[serde(default)]
-    pub classes: usize,
-    #[serde(default)]
-    pub conditioning: Conditioning,
+    pub labels: Labels,
     /// Whether D takes a concatenated label as tiled image planes (conv) or as extra features (MLP).
     #[serde(default)]
     pub label_planes: bool,
-    /// Size of the learned label embedding (None: one-hot labels).
-    #[serde(default)]
-    pub label_embedding: Option<usize>,
 }
 
 impl GanSpec {
-    /// A pair for `o`; conditioning fields are filled in by [`build_spec`].
+    /// A pair for `o` (its labels included).
     pub fn new(name: &str, g: NetSpec, d: NetSpec, o: &ModelOptions, x_shape: Shape3, label_planes: bool) -> Self {
         GanSpec {
             name: name.into(),
@@ -134,30 +177,28 @@ impl GanSpec {
             d,
             z_shape: [o.z_dim, 1, 1],
             x_shape,
-            classes: 0,
-            conditioning: Conditioning::None,
+            labels: o.labels,
             label_planes,
-            label_embedding: None,
         }
     }
 
-    /// Features per label: the embedding size or the one-hot's K (0 when unconditional).
-    pub fn label_dim(&self) -> usize {
-        if self.conditioning == Conditioning::None { 0 } else { self.label_embedding.unwrap_or(self.classes) }
+    /// Number of classes (0 when unconditional).
+    pub fn classes(&self) -> usize {
+        self.labels.classes()
     }
 
-    /// What G's first layer sees per sample: `[z + classes, 1, 1]` for conditional models.
+    /// What G's first layer sees per sample: `[z + label features, 1, 1]` for conditional models.
     pub fn g_in_shape(&self) -> Shape3 {
-        [self.z_shape[0] + self.label_dim(), 1, 1]
+        [self.z_shape[0] + self.labels.g_extra(), 1, 1]
     }
 
     /// What D's first layer sees per sample.
     pub fn d_in_shape(&self) -> Shape3 {
         let [c, h, w] = self.x_shape;
-        match (self.conditioning, self.label_planes) {
-            (Conditioning::Concat, true) => [c + self.label_dim(), h, w],
-            (Conditioning::Concat, false) => [c * h * w + self.label_dim(), 1, 1],
-            _ => self.x_shape,
+        match (self.labels.d_extra(), self.label_planes) {
+            (0, _) => self.x_shape,
+            (extra, true) => [c + extra, h, w],
+            (extra, false) => [c * h * w + extra, 1, 1],
         }
     }
 }
@@ -186,16 +227,7 @@ pub fn build_spec(name: &str, opts: &ModelOptions) -> Result<GanSpec> {
     let (_, _, build) = MODELS.iter().find(|m| m.0 == name).ok_or_else(|| {
         Error::config("model", format!("unknown model `{name}`; expected one of: {}", model_names().join(", ")))
     })?;
-    if opts.conditioning != Conditioning::None && opts.classes < 2 {
-        return Err(Error::config("conditioning", "a conditional model needs a labelled dataset (at least 2 classes)".to_string()));
-    }
-    let mut spec = build(opts)?;
-    spec.classes = opts.k();
-    spec.conditioning = opts.conditioning;
-    spec.label_embedding = if opts.k() > 0 { opts.label_embedding } else { None };
-    if spec.label_embedding == Some(0) {
-        return Err(Error::config("label_embedding", "must be at least 1".to_string()));
-    }
+    let spec = build(opts)?;
     // Validate the wiring once, so a bad option is one clear message instead of a panic later.
     let g_out = spec.g.shapes(spec.g_in_shape()).map_err(|e| Error::config("model", format!("{name} generator: {e}")))?;
     if g_out.last() != Some(&spec.x_shape) {

@@ -21,7 +21,7 @@ impl SampleGrids {
 
     fn write(&self, t: &Trainer, name: &str, title: &str) -> Result<()> {
         let grid = self.fixed.as_ref().expect("made at the start");
-        let centres = crate::data::toy::modes(&t.data.name).map(|m| m.0);
+        let centres = t.data.kind.point_modes().map(|m| m.0);
         write_samples(&t.gan, grid, centres.as_deref(), &self.samples.join(name), title, false)
     }
 }
@@ -32,8 +32,8 @@ pub fn fixed_grid(t: &Trainer) -> SampleGrid {
     let mut rng = Rng::derived(t.config.seed, "fixed-noise", 0);
     let spec = &t.gan.spec;
     let device = t.device().clone().inner();
-    if spec.classes > 0 {
-        let all: Vec<u8> = (0..spec.classes as u8).collect();
+    if spec.classes() > 0 {
+        let all: Vec<u8> = (0..spec.classes() as u8).collect();
         SampleGrid::classes(t.config.noise, spec, &all, &t.gan.class_names, 8, &mut rng, &device)
     } else {
         SampleGrid::noise(t.config.noise, spec, 64, None, &mut rng, &device)

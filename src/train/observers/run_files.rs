@@ -30,7 +30,7 @@ impl Observer for RunFiles {
             return Ok(());
         }
         let path = self.dir.join("real.png");
-        match crate::data::toy::modes(&t.data.name) {
+        match t.data.kind.point_modes() {
             Some((centres, _)) => {
                 let points = t.data.batch(&(0..t.data.len.min(2000)).collect::<Vec<_>>(), &host_device());
                 write_points("real data", &points, &centres, &path)
