@@ -47,8 +47,8 @@ pub fn train_with_watch(out: &Path, steps: u64) -> gantry::Result<(Summary, Vec<
     config.batch_size = 16;
     config.z_dim = 16;
     config.sample_every = 10;
-    let device = config.device.device()?;
-    let mut trainer = Trainer::new(config, &device, true)?;
+    // The device is the config's (`device = "cpu"` by default), chosen once when the trainer is made.
+    let mut trainer = Trainer::new(config, true)?;
     let stop = StopSignal::default();
     let mut observers = gantry::train::observers::standard(out, true);
     observers.push(Box::new(LossWatch { window: 5, max_steps: steps, stop: stop.clone(), losses: vec![] }));

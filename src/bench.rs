@@ -7,6 +7,7 @@ use std::time::Instant;
 use burn::tensor::{Device, Tensor, TensorData};
 
 use crate::data::{Dataset, Samples};
+use crate::device::{DeviceChoice, read_back};
 use crate::error::{Error, Result};
 use crate::loss::{GanLoss, Penalty};
 use crate::model::{ModelOptions, Net, Shape3, build_spec};
@@ -76,17 +77,18 @@ fn random_images(shape: Shape3, per_step: usize, rng: &mut Rng) -> Dataset {
 }
 
 /// A training workload: the trainer's own generator step on random images.
-fn training(config: TrainConfig, shape: Shape3, rng: &mut Rng, device: &Device) -> Result<(Step, usize)> {
+fn training(config: TrainConfig, shape: Shape3, rng: &mut Rng) -> Result<(Step, usize)> {
     let per_step = config.batch_size * config.d_steps;
-    let mut trainer = Trainer::with_data(config, random_images(shape, per_step, rng), device)?;
+    let mut trainer = Trainer::with_data(config, random_images(shape, per_step, rng))?;
     let step: Step = Box::new(move || {
         trainer.step().expect("a benchmark step");
     });
     Ok((step, per_step))
 }
 
-fn workload(name: &str, batch: usize, device: &Device) -> Result<(Step, usize)> {
+fn workload(name: &str, batch: usize, choice: DeviceChoice) -> Result<(Step, usize)> {
     let mut rng = Rng::new(0);
+    let device = &choice.device()?;
     let config = |model: &str, z_dim: usize, loss: GanLoss, opt: OptimConfig| TrainConfig {
         model: model.into(),
         z_dim,
@@ -94,13 +96,14 @@ fn workload(name: &str, batch: usize, device: &Device) -> Result<(Step, usize)> 
         loss,
         optim_g: opt.clone(),
         optim_d: opt,
+        device: choice,
         ..TrainConfig::default()
     };
     Ok(match name {
-        "w1" => training(config("dcgan-28", 100, GanLoss::Bce, adam(2e-4, 0.5, 0.999)), [1, 28, 28], &mut rng, device)?,
+        "w1" => training(config("dcgan-28", 100, GanLoss::Bce, adam(2e-4, 0.5, 0.999)), [1, 28, 28], &mut rng)?,
         "w2" => {
             let c = TrainConfig { noise: Noise::Uniform, g_noise: GNoise::Fresh, ..config("mlp-small", 96, GanLoss::Bce, adam(1e-3, 0.5, 0.999)) };
-            training(c, [1, 28, 28], &mut rng, device)?
+            training(c, [1, 28, 28], &mut rng)?
         }
         "w3" => {
             let c = TrainConfig {
@@ -109,9 +112,9 @@ fn workload(name: &str, batch: usize, device: &Device) -> Result<(Step, usize)> 
                 penalty: Some(Penalty::Gp { weight: 10.0 }),
                 ..config("dcgan-28-ln", 100, GanLoss::Wgan, adam(1e-4, 0.0, 0.9))
             };
-            training(c, [1, 28, 28], &mut rng, device)?
+            training(c, [1, 28, 28], &mut rng)?
         }
-        "w4" => training(config("dcgan-32", 100, GanLoss::Bce, adam(2e-4, 0.5, 0.999)), [3, 32, 32], &mut rng, device)?,
+        "w4" => training(config("dcgan-32", 100, GanLoss::Bce, adam(2e-4, 0.5, 0.999)), [3, 32, 32], &mut rng)?,
         "w5" => {
             let device = device.clone();
             let spec = build_spec("dcgan-28", &ModelOptions::new(100, [1, 28, 28]))?;
@@ -121,7 +124,7 @@ fn workload(name: &str, batch: usize, device: &Device) -> Result<(Step, usize)> 
                 let z = noise(Noise::Normal, batch, [100, 1, 1], &mut r, &device);
                 let x = g.forward(z, None);
                 // Read back, as a user saving images would.
-                let _ = x.into_data();
+                let _ = read_back(&x);
             });
             (step, batch)
         }
@@ -142,7 +145,7 @@ fn workload(name: &str, batch: usize, device: &Device) -> Result<(Step, usize)> 
             let net = crate::eval::inception::FidInception::from_state_dict(&tensors, device).map_err(|m| Error::config("workload", m))?;
             let x = random([batch, 3, crate::eval::inception::SIZE, crate::eval::inception::SIZE], &mut rng, device);
             let step: Step = Box::new(move || {
-                let _ = net.pool3(x.clone()).into_data();
+                let _ = read_back(&net.pool3(x.clone()));
             });
             (step, batch)
         }
@@ -154,7 +157,7 @@ fn workload(name: &str, batch: usize, device: &Device) -> Result<(Step, usize)> 
 }
 
 /// Run a workload: `warmup` untimed steps, then `repeats` timings of `steps` steps each.
-pub fn run(name: &str, opts: &BenchOptions, device: &Device) -> Result<BenchResult> {
+pub fn run(name: &str, opts: &BenchOptions, device: DeviceChoice) -> Result<BenchResult> {
     let name = name.to_ascii_lowercase();
     let default_batch = WORKLOADS.iter().find(|w| w.0 == name).map_or(64, |w| w.2);
     let batch = opts.batch_size.unwrap_or(default_batch);
@@ -225,12 +228,12 @@ pub fn profile_layers(model: &str, data_shape: [usize; 3], batch: usize, repeats
                 let xi = x.clone().detach().require_grad();
                 let t = Instant::now();
                 let y = layer.forward(xi.clone(), Some(&mut rng));
-                let _ = y.clone().into_data();
+                let _ = read_back(&y);
                 let f = t.elapsed().as_secs_f64();
                 let grad = random(y.dims(), &mut rng, &train);
                 let t = Instant::now();
                 let grads = (y.clone() * grad).sum().backward();
-                let _ = xi.grad(&grads).map(|g| g.into_data());
+                let _ = xi.grad(&grads).map(|g| read_back(&g));
                 let b = t.elapsed().as_secs_f64();
                 fwd.push(f);
                 bwd.push(b);

@@ -9,6 +9,7 @@ use burn::tensor::{Device, Tensor, TensorData};
 use crate::data::{self, DatasetKind};
 use crate::device::read_back;
 use crate::error::{Error, Result};
+use crate::eval::interpolate;
 use crate::model::{GanSpec, NamedTensor};
 use crate::rng::Rng;
 use crate::train::checkpoint;
@@ -103,7 +104,7 @@ impl TrainedModel {
         let spec = l.config.gan_spec(l.data_shape, l.class_names.len())?;
         let mut gan = Gan::from_config(spec, &l.config, l.class_names.clone(), device);
         l.restore(&mut gan)?;
-        let run_dir = if path.is_dir() { path.to_path_buf() } else { path.parent().and_then(Path::parent).map(PathBuf::from).unwrap_or_default() };
+        let run_dir = checkpoint::run_dir(path);
         let data_kind = data::kind(&l.config.dataset)?;
         Ok(Self { gan, config: l.config, path: l.path, run_dir, data_kind, device: device.clone() })
     }
@@ -208,7 +209,10 @@ impl TrainedModel {
 
     /// `n` samples in eval mode, in batches of 500; a conditional model gets the classes in turn
     /// (0, 1, …), returned beside the images.
-    pub fn generate(&self, n: usize, seed: u64, quiet: bool) -> (Tensor<4>, Option<Vec<u8>>) {
+    pub fn generate(&self, n: usize, seed: u64, quiet: bool) -> Result<(Tensor<4>, Option<Vec<u8>>)> {
+        if n == 0 {
+            return Err(Error::config("n", "at least 1 sample is needed"));
+        }
         let spec = self.spec();
         let mut rng = Rng::derived(seed, "eval-noise", 0);
         let labels = (spec.classes() > 0).then(|| (0..n).map(|i| (i % spec.classes()) as u8).collect::<Vec<u8>>());
@@ -226,12 +230,36 @@ impl TrainedModel {
             bar.inc(m as u64);
         }
         bar.finish_and_clear();
-        (Tensor::cat(parts, 0), labels)
+        Ok((Tensor::cat(parts, 0), labels))
+    }
+
+    /// A grid of the images of `zs`, `per_row` to a row, at `path`.
+    pub fn write_z_grid(&self, zs: &[Vec<f32>], class: Option<u8>, per_row: usize, path: &Path) -> Result<()> {
+        viz::grid::save_grid(&self.from_z(zs, class)?, per_row, &[], path)
     }
 
     /// The noise vector of seed `seed` that `gantry interpolate --seeds` starts from.
     pub fn seed_z(&self, seed: u64) -> Vec<f32> {
         read_back(&noise(self.config.noise, 1, self.spec().z_shape, &mut Rng::derived(seed, "interpolate", 0), &self.device))
+    }
+
+    /// The z vectors a [`LatentPath`] lays out, and how many go in a row.
+    pub fn latent_rows(&self, path: &LatentPath) -> Result<(Vec<Vec<f32>>, usize)> {
+        let pick = |zs: &[Vec<f32>], i: usize| zs.get(i).cloned().ok_or_else(|| Error::config("z", format!("z index {i} out of range ({} saved)", zs.len())));
+        Ok(match path {
+            LatentPath::Seeds { seeds, steps, spherical } => {
+                let ends: Vec<Vec<f32>> = seeds.iter().map(|&s| self.seed_z(s)).collect();
+                (ends.windows(2).flat_map(|p| interpolate::path(&p[0], &p[1], *steps, *spherical)).collect(), *steps)
+            }
+            LatentPath::Saved { zs, from, to, steps, spherical } => (interpolate::path(&pick(zs, *from)?, &pick(zs, *to)?, *steps, *spherical), *steps),
+            LatentPath::Arithmetic { zs, expr } => {
+                let terms = interpolate::parse_expression(expr).map_err(|m| Error::config("expr", m))?;
+                let mut row = terms.iter().map(|&(_, i)| pick(zs, i)).collect::<Result<Vec<_>>>()?;
+                row.push(interpolate::arithmetic(zs, &terms).map_err(|m| Error::config("expr", m))?);
+                let k = row.len();
+                (row, k)
+            }
+        })
     }
 
     /// Images of the given z vectors (each of the generator's z size), in eval mode.
@@ -246,6 +274,16 @@ impl TrainedModel {
         let labels = (spec.classes() > 0).then(|| vec![class.unwrap_or(0); zs.len()]);
         Ok(generate_grid(&self.gan, &SampleGrid { z, labels, per_row: 1, captions: vec![] }, true))
     }
+}
+
+/// What `gantry interpolate` lays out in latent space.
+pub enum LatentPath {
+    /// One row per consecutive pair of seeds' noise, `steps` images each (ends included).
+    Seeds { seeds: Vec<u64>, steps: usize, spherical: bool },
+    /// A row between two saved z vectors.
+    Saved { zs: Vec<Vec<f32>>, from: usize, to: usize, steps: usize, spherical: bool },
+    /// The terms of an expression like `3 - 1 + 5` over saved z vectors, then its result.
+    Arithmetic { zs: Vec<Vec<f32>>, expr: String },
 }
 
 /// Save a grid's z vectors (tensor `z`, `[n, z]`) for `gantry interpolate --z-file`.

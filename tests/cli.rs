@@ -60,6 +60,9 @@ fn train_sample_models_presets() {
     let (code, _, _) = gantry(&["sample", "--checkpoint", "run", "--n", "3", "--out-dir", "imgs"], d);
     assert_eq!(code, 0);
     assert_eq!(std::fs::read_dir(d.join("imgs")).unwrap().count(), 3);
+    // Each sample at its own size and channel count, as FID tools read a folder.
+    let one = image::open(d.join("imgs/00000.png")).unwrap();
+    assert_eq!((one.width(), one.height(), one.color()), (28, 28, image::ColorType::L8));
     // Incompatible checkpoint: a run of another model cannot be resumed as this one.
     let (_, out, _) = gantry(&["models", "dcgan-28"], d);
     assert!(out.contains("G parameters: 1098816") && out.contains("D parameters: 693249"), "{out}");

@@ -29,10 +29,9 @@ fn weights(run: &Path) -> Vec<(String, Vec<f32>)> {
 
 /// Trains `c` into `out` (or resumes the run there, to `c`'s length) with the standard observers.
 fn train(c: TrainConfig, out: &Path, resume: bool) -> gantry::Result<Summary> {
-    let device = burn::tensor::Device::flex();
     let mut t = match resume {
-        true => Trainer::resume(out, &RunLength { epochs: Some(c.epochs), max_steps: c.max_steps }, &device, true)?,
-        false => Trainer::new(c, &device, true)?,
+        true => Trainer::resume(out, &RunLength { epochs: None, max_steps: c.max_steps }, None, true)?,
+        false => Trainer::new(c, true)?,
     };
     train_into(&mut t, &TrainOptions { out: out.into(), quiet: true }, &StopSignal::default())
 }
@@ -296,7 +295,7 @@ fn a_generator_step_reads_the_device_once() {
     for (model, loss, penalty, k, conditioning) in cases {
         let mut c = tiny(model, "synth-digits");
         (c.loss, c.penalty, c.d_steps, c.conditioning) = (loss, penalty, k, conditioning);
-        let mut t = Trainer::new(c, &burn::tensor::Device::flex(), true).unwrap();
+        let mut t = Trainer::new(c, true).unwrap();
         let before = read_back_count();
         let mut records = vec![];
         for _ in 0..3 {
@@ -309,4 +308,44 @@ fn a_generator_step_reads_the_device_once() {
         assert_eq!(records[2].scalars.get("grad_norm_mean").is_some(), t.config.penalty.is_some(), "{model}");
         assert_eq!(records[2].scalars.get("class_accuracy").is_some(), conditioning == Conditioning::Acgan, "{model}");
     }
+}
+
+/// Asks the run to stop once it reaches a step, as Ctrl-C would.
+struct StopAt(u64, StopSignal);
+
+impl gantry::train::Observer for StopAt {
+    fn on_event(&mut self, _: &Trainer, event: &gantry::train::Event) -> gantry::Result<()> {
+        if let gantry::train::Event::Step(r) = event
+            && r.step >= self.0
+        {
+            self.1.request();
+        }
+        Ok(())
+    }
+}
+
+/// The run's length is part of the run: a stopped run resumed with a plain `--resume` finishes
+/// the length it was started with, and ends as the uninterrupted run does.
+#[test]
+fn plain_resume_finishes_the_run_that_was_asked_for() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut c = tiny("dcgan-28", "synth-digits");
+    c.epochs = 1;
+    c.max_steps = Some(15); // 12 steps per epoch: the run takes two epochs
+    run(c.clone(), &dir.path().join("whole"), false);
+
+    let out = dir.path().join("stopped");
+    let stop = StopSignal::default();
+    let mut t = Trainer::new(c, true).unwrap();
+    let mut observers = gantry::train::observers::standard(&out, true);
+    observers.push(Box::new(StopAt(5, stop.clone())));
+    let s = t.run(&mut observers, &stop).unwrap();
+    assert_eq!((s.outcome, s.steps), (Outcome::Interrupted, 5));
+    let mut t = Trainer::resume(&out, &RunLength::default(), None, true).unwrap();
+    let s = train_into(&mut t, &TrainOptions { out: out.clone(), quiet: true }, &StopSignal::default()).unwrap();
+    assert_eq!((s.outcome, s.steps), (Outcome::StoppedAtMaxSteps, 15));
+    assert_eq!(weights(&out), weights(&dir.path().join("whole")));
+    // An explicit flag changes the length on purpose.
+    let mut t = Trainer::resume(&out, &RunLength { epochs: None, max_steps: Some(17) }, None, true).unwrap();
+    assert_eq!(train_into(&mut t, &TrainOptions { out, quiet: true }, &StopSignal::default()).unwrap().steps, 17);
 }

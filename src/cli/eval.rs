@@ -8,8 +8,8 @@ use clap::Subcommand;
 use super::DeviceArg;
 use gantry::data::{self, DataOptions};
 use gantry::eval::report::{self, ReferenceSet};
-use gantry::eval::{self, FidExtractor, classifier, interpolate, minimax, npz, stats};
-use gantry::sample::{self, TrainedModel};
+use gantry::eval::{self, FidExtractor, classifier, minimax, npz, stats};
+use gantry::sample::{self, LatentPath, TrainedModel};
 
 #[derive(clap::Args)]
 #[command(args_conflicts_with_subcommands = true)]
@@ -138,26 +138,15 @@ fn shown(fid: f64) -> f64 {
 
 fn inception_eval(ckpt: &Path, n: usize, against: Option<&str>, c: &Common) -> Result<()> {
     let model = TrainedModel::open(ckpt, &c.device.device()?)?;
-    model.require_images("use `gantry eval modes` for the 2-D benchmarks")?;
     let against = against.map(str::to_string).unwrap_or_else(|| format!("{}-test", model.config.dataset));
     let reference = ReferenceSet::open(&against, &DataOptions { image_size: model.config.image_size, ..data_opts(c) })?;
     let net = extractor(c)?;
     let started = std::time::Instant::now();
     let result = report::inception_eval(&model, &net, n, &reference, &against, c.seed, c.quiet)?;
     let seconds = started.elapsed().as_secs_f64();
-    match &result {
-        report::InceptionEval::AgainstStats { fid, is_mean, is_std, .. } => {
-            println!("FID {fid:.3} against {against} (statistics file); IS {is_mean:.3} ± {is_std:.3}; {n} samples");
-        }
-        report::InceptionEval::Full(r) => {
-            println!("{n} samples of {} against {against} ({} images):", model.path.display(), r.n_reference);
-            println!("  FID       {:.3}", r.fid);
-            println!("  IS        {:.3} ± {:.3}", r.is_mean, r.is_std);
-            println!("  KID       {:.5} ± {:.5}", r.kid_mean, r.kid_std);
-            println!("  precision {:.3}   recall {:.3} (k = 3)", r.precision, r.recall);
-            let path = result.save(&model.run_dir.join("eval"))?;
-            println!("wrote {}", path.display());
-        }
+    println!("{}", result.summary(&against));
+    if let report::InceptionEval::Full(_) = result {
+        println!("wrote {}", result.save(&model.run_dir.join("eval"))?.display());
     }
     if !c.quiet {
         eprintln!("({n} samples generated and evaluated in {seconds:.1} s)");
@@ -213,31 +202,18 @@ pub fn interpolate_cmd(a: InterpolateArgs) -> Result<()> {
     let model = TrainedModel::open(&a.checkpoint, &a.device.device()?)?;
     model.require_images("interpolation grids need an image model")?;
     let class = a.class.as_deref().map(|c| model.parse_class(c)).transpose().map_err(|e| anyhow::anyhow!("--class: {e}"))?;
-    let (zs, per_row, default_name): (Vec<Vec<f32>>, usize, &str) = match (&a.z_file, &a.expr) {
-        (Some(f), Some(expr)) => {
-            let saved = sample::load_z(f)?;
-            let terms = interpolate::parse_expression(expr).map_err(anyhow::Error::msg).context("--expr")?;
-            let mut row: Vec<Vec<f32>> = terms.iter().map(|&(_, i)| saved.get(i).cloned().with_context(|| format!("--expr: z index {i} out of range ({} saved)", saved.len()))).collect::<Result<_>>()?;
-            row.push(interpolate::arithmetic(&saved, &terms).map_err(anyhow::Error::msg)?);
-            let k = row.len();
-            (row, k, "arithmetic.png")
-        }
+    let (path, default_name) = match (&a.z_file, &a.expr) {
+        (Some(f), Some(expr)) => (LatentPath::Arithmetic { zs: sample::load_z(f)?, expr: expr.clone() }, "arithmetic.png"),
         (Some(f), None) => {
-            let saved = sample::load_z(f)?;
-            let (i, j) = (a.from.unwrap_or(0), a.to.unwrap_or(1));
-            let get = |i: usize| saved.get(i).cloned().with_context(|| format!("z index {i} out of range ({} saved)", saved.len()));
-            (interpolate::path(&get(i)?, &get(j)?, a.steps, a.spherical), a.steps, "interpolation.png")
+            let (from, to) = (a.from.unwrap_or(0), a.to.unwrap_or(1));
+            (LatentPath::Saved { zs: sample::load_z(f)?, from, to, steps: a.steps, spherical: a.spherical }, "interpolation.png")
         }
-        (None, _) => {
-            let ends: Vec<Vec<f32>> = a.seeds.iter().map(|&s| model.seed_z(s)).collect();
-            let rows = ends.windows(2).flat_map(|p| interpolate::path(&p[0], &p[1], a.steps, a.spherical)).collect();
-            (rows, a.steps, "interpolation.png")
-        }
+        (None, _) => (LatentPath::Seeds { seeds: a.seeds.clone(), steps: a.steps, spherical: a.spherical }, "interpolation.png"),
     };
-    let x = model.from_z(&zs, class)?;
-    let path = a.out.unwrap_or_else(|| model.run_dir.join(default_name));
-    gantry::viz::grid::save_grid(&x, per_row, &[], &path)?;
-    println!("wrote {} ({} images, {} per row{})", path.display(), zs.len(), per_row, if a.expr.is_some() { "; the last image is the result" } else { "" });
+    let (zs, per_row) = model.latent_rows(&path)?;
+    let out = a.out.unwrap_or_else(|| model.run_dir.join(default_name));
+    model.write_z_grid(&zs, class, per_row, &out)?;
+    println!("wrote {} ({} images, {} per row{})", out.display(), zs.len(), per_row, if a.expr.is_some() { "; the last image is the result" } else { "" });
     Ok(())
 }
 

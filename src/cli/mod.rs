@@ -9,7 +9,8 @@ use clap::{Parser, Subcommand};
 
 use gantry::data::{self, download};
 use gantry::device::DeviceChoice;
-use gantry::loss::{GanLoss, Penalty};
+use gantry::loss::GanLoss;
+use gantry::loss::penalty::PenaltyKind;
 use gantry::model::zoo::Conditioning;
 use gantry::model::{self, ModelOptions};
 use gantry::presets;
@@ -225,18 +226,6 @@ impl DeviceArg {
     }
 }
 
-/// The penalties `--penalty` names (`none` removes a preset's).
-#[derive(Clone, Copy, clap::ValueEnum)]
-enum PenaltyKind {
-    /// WGAN-GP on interpolates.
-    Gp,
-    /// R1 on the real batch.
-    R1,
-    /// DRAGAN around the real data.
-    Dragan,
-    None,
-}
-
 /// Parses the command line; a usage error is one line, as every other error.
 fn parse_args() -> Result<Cli> {
     use clap::error::ErrorKind;
@@ -280,11 +269,10 @@ pub fn run() -> Result<()> {
             if let Some(n) = threads {
                 rayon::ThreadPoolBuilder::new().num_threads(n).build_global().context("cannot set the thread count")?;
             }
-            let device = device.device()?;
             if workload == "layers" {
-                return print_layer_profile(&model, batch_size.unwrap_or(64), repeats, json, &device);
+                return print_layer_profile(&model, batch_size.unwrap_or(64), repeats, json, &device.device()?);
             }
-            let r = gantry::bench::run(&workload, &gantry::bench::BenchOptions { batch_size, steps, repeats, warmup }, &device)?;
+            let r = gantry::bench::run(&workload, &gantry::bench::BenchOptions { batch_size, steps, repeats, warmup }, device.device)?;
             let r = gantry::bench::BenchResult { threads: threads.unwrap_or(r.threads), ..r };
             if json {
                 println!("{}", serde_json::to_string(&r)?);
@@ -301,7 +289,7 @@ pub fn run() -> Result<()> {
 }
 
 fn print_layer_profile(model: &str, batch: usize, repeats: usize, json: bool, device: &burn::tensor::Device) -> Result<()> {
-    let timings = gantry::bench::profile_layers(model, default_shape(model, None), batch, repeats, device)?;
+    let timings = gantry::bench::profile_layers(model, gantry::model::zoo::model(model)?.default_shape(None), batch, repeats, device)?;
     let kernels = if gantry::kernels::enabled() { "gantry kernels" } else { "burn ops (GANTRY_KERNELS=burn)" };
     if json {
         for t in &timings {
@@ -335,13 +323,7 @@ fn apply(c: &mut TrainConfig, a: &TrainArgs) {
         c.keep_epoch_checkpoints = true;
     }
     if let Some(kind) = a.penalty {
-        let w = a.penalty_weight.unwrap_or(10.0);
-        c.penalty = match kind {
-            PenaltyKind::Gp => Some(Penalty::Gp { weight: w }),
-            PenaltyKind::R1 => Some(Penalty::R1 { gamma: w }),
-            PenaltyKind::Dragan => Some(Penalty::Dragan { weight: w, scale: 0.5 }),
-            PenaltyKind::None => None,
-        };
+        c.penalty = kind.with_weight(a.penalty_weight);
     }
     if let Some(lr) = a.lr_g {
         c.optim_g.set_lr(lr);
@@ -374,12 +356,8 @@ fn train(a: TrainArgs) -> Result<()> {
     let (mut trainer, out) = match &a.resume {
         Some(run) => {
             // The run's own config and length, unless this command changes the length or device.
-            let device = match a.device {
-                Some(d) => d,
-                None => gantry::train::checkpoint::load(run)?.config.device,
-            };
             let length = RunLength { epochs: a.epochs, max_steps: a.max_steps };
-            (Trainer::resume(run, &length, &device.device()?, a.quiet)?, run.clone())
+            (Trainer::resume(run, &length, a.device, a.quiet)?, gantry::train::checkpoint::run_dir(run))
         }
         None => {
             let (mut config, name) = match &a.config {
@@ -396,10 +374,8 @@ fn train(a: TrainArgs) -> Result<()> {
                 }
             };
             apply(&mut config, &a);
-            config.validate()?;
             let out = a.out.clone().unwrap_or_else(|| fresh_dir(&name));
-            let device = config.device.device()?;
-            (Trainer::new(config, &device, a.quiet)?, out)
+            (Trainer::new(config, a.quiet)?, out)
         }
     };
     let s = trainer::train_into(&mut trainer, &TrainOptions { out: out.clone(), quiet: a.quiet }, &stop_on_ctrl_c())?;
@@ -443,8 +419,7 @@ fn sample(a: SampleArgs) -> Result<()> {
         (Some(c), _) => model.noise_grid(a.n, Some(model.parse_class(c).map_err(|e| anyhow::anyhow!("--class: {e}"))?), a.seed),
         (None, Some(list)) => model.class_grid(&model.parse_classes(list).map_err(|e| anyhow::anyhow!("--classes: {e}"))?, a.per_class, a.seed),
         (None, None) if conditional && a.out_dir.is_none() => {
-            let all: Vec<u8> = (0..model.spec().classes() as u8).collect();
-            model.class_grid(&all, a.per_class, a.seed)
+            model.class_grid(&model.spec().labels.all(), a.per_class, a.seed)
         }
         (None, None) => model.noise_grid(a.n, None, a.seed),
     };
@@ -469,25 +444,14 @@ fn sample(a: SampleArgs) -> Result<()> {
     Ok(())
 }
 
-fn default_shape(name: &str, channels: Option<usize>) -> [usize; 3] {
-    match name {
-        "dcgan-upsample" => [channels.unwrap_or(1), 32, 32],
-        "dcgan-32" => [channels.unwrap_or(3), 32, 32],
-        "dcgan-64" => [channels.unwrap_or(3), 64, 64],
-        "mlp-toy" => [2, 1, 1],
-        _ => [1, 28, 28],
-    }
-}
-
 fn models(name: Option<String>, z_dim: usize, channels: Option<usize>) -> Result<()> {
-    let names: Vec<&str> = match &name {
-        Some(n) => vec![n.as_str()],
-        None => model::model_names(),
+    let entries: Vec<&model::zoo::ModelEntry> = match &name {
+        Some(n) => vec![model::zoo::model(n)?],
+        None => model::zoo::MODELS.iter().collect(),
     };
-    for n in names {
-        let spec = model::build_spec(n, &ModelOptions::new(z_dim, default_shape(n, channels)))?;
-        let desc = model::zoo::MODELS.iter().find(|m| m.0 == n).map(|m| m.1).unwrap_or("");
-        println!("== {n}: {desc}");
+    for entry in entries {
+        let spec = model::build_spec(entry.name, &ModelOptions::new(z_dim, entry.default_shape(channels)))?;
+        println!("== {}: {}", entry.name, entry.description);
         for (label, net, input) in [("G", &spec.g, spec.z_shape), ("D", &spec.d, spec.x_shape)] {
             println!("  {label}: input {input:?}");
             let shapes = net.shapes(input).map_err(anyhow::Error::msg)?;

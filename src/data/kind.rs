@@ -2,9 +2,7 @@
 //! holds everything that depends on which dataset it is, so callers ask the kind instead of
 //! matching names. The kinds themselves live beside their readers; `super::DATASETS` lists them.
 
-use std::path::PathBuf;
-
-use super::download::{self, RemoteFile};
+use super::download::RemoteFile;
 use super::{DATASETS, DataOptions, Dataset};
 use crate::error::{Error, Result};
 use crate::model::Shape3;
@@ -109,11 +107,6 @@ impl DatasetKind {
             NamePattern::Exact => None,
         }
     }
-
-    /// Where downloads of this kind are cached; None for built-in and user-supplied data.
-    pub fn cache_dir(&self) -> Option<PathBuf> {
-        self.downloads.as_ref().map(|d| download::cache_dir(d.cache_folder))
-    }
 }
 
 #[cfg(test)]
@@ -166,7 +159,7 @@ mod tests {
             assert!(!d.files.is_empty() && !d.cache_folder.is_empty());
             for f in d.files {
                 // `gantry datasets verify` speaks of the official MD5 sums.
-                let download::Checksum::Md5(sum) = f.checksum else { panic!("{}: not an MD5 sum", f.name) };
+                let crate::data::download::Checksum::Md5(sum) = f.checksum else { panic!("{}: not an MD5 sum", f.name) };
                 assert!(!f.mirrors.is_empty() && sum.len() == 32 && sum.chars().all(|c| c.is_ascii_hexdigit()), "{}", f.name);
             }
         }

@@ -63,7 +63,7 @@ pub enum InceptionEval {
 /// `n` samples of `model` (seed `seed`) against `against`, both through `net`.
 pub fn inception_eval(model: &TrainedModel, net: &FidExtractor, n: usize, against: &ReferenceSet, what: &str, seed: u64, quiet: bool) -> Result<InceptionEval> {
     model.require_images("use `gantry eval modes` for the 2-D benchmarks")?;
-    let (x, _) = model.generate(n, seed, quiet);
+    let (x, _) = model.generate(n, seed, quiet)?;
     let generated = net.outputs(&super::quantise(&x), quiet, "generated");
     Ok(match against {
         ReferenceSet::Stats(g) => {
@@ -76,6 +76,19 @@ pub fn inception_eval(model: &TrainedModel, net: &FidExtractor, n: usize, agains
 }
 
 impl InceptionEval {
+    /// The numbers as a person reads them (`against` names the reference set).
+    pub fn summary(&self, against: &str) -> String {
+        match self {
+            Self::AgainstStats { n_generated, fid, is_mean, is_std } => {
+                format!("FID {fid:.3} against {against} (statistics file); IS {is_mean:.3} ± {is_std:.3}; {n_generated} samples")
+            }
+            Self::Full(r) => format!(
+                "{} samples against {against} ({} images):\n  FID       {:.3}\n  IS        {:.3} ± {:.3}\n  KID       {:.5} ± {:.5}\n  precision {:.3}   recall {:.3} (k = 3)",
+                r.n_generated, r.n_reference, r.fid, r.is_mean, r.is_std, r.kid_mean, r.kid_std, r.precision, r.recall
+            ),
+        }
+    }
+
     /// Writes `inception.json` into `dir`.
     pub fn save(&self, dir: &Path) -> Result<PathBuf> {
         write_json(dir, "inception.json", self)
@@ -95,7 +108,7 @@ pub enum ModeEval {
 /// `n` samples of `model` judged for mode coverage; classifiers are trained once and cached.
 pub fn mode_eval(model: &TrainedModel, n: usize, seed: u64, data: &DataOptions, quiet: bool) -> Result<ModeEval> {
     let dataset = model.config.dataset.as_str();
-    let (x, requested) = model.generate(n, seed, quiet);
+    let (x, requested) = model.generate(n, seed, quiet)?;
     let train_opts = classifier::TrainOptions { seed: 0, quiet, ..Default::default() };
     let device = model.device();
     match model.data_kind.mode_count {

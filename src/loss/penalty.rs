@@ -32,6 +32,31 @@ pub enum Penalty {
     },
 }
 
+/// The penalties by name, as `--penalty` gives them (`none` removes a config's penalty).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum PenaltyKind {
+    /// WGAN-GP on interpolates.
+    Gp,
+    /// R1 on the real batch.
+    R1,
+    /// DRAGAN around the real data.
+    Dragan,
+    None,
+}
+
+impl PenaltyKind {
+    /// The penalty of this kind with `weight` (λ, or R1's γ; default 10) and default settings.
+    pub fn with_weight(self, weight: Option<f64>) -> Option<Penalty> {
+        let w = weight.unwrap_or_else(ten);
+        match self {
+            Self::Gp => Some(Penalty::Gp { weight: w }),
+            Self::R1 => Some(Penalty::R1 { gamma: w }),
+            Self::Dragan => Some(Penalty::Dragan { weight: w, scale: half() }),
+            Self::None => None,
+        }
+    }
+}
+
 fn ten() -> f64 {
     10.0
 }

@@ -72,6 +72,12 @@ pub struct Loaded {
     pub path: PathBuf,
 }
 
+/// The run folder of `path`: a run folder itself, or the one a checkpoint file is in
+/// (`RUN/checkpoints/FILE`).
+pub fn run_dir(path: &Path) -> PathBuf {
+    if path.is_dir() { path.to_path_buf() } else { path.parent().and_then(Path::parent).map(PathBuf::from).unwrap_or_default() }
+}
+
 /// Accepts a run directory (its `checkpoints/last.safetensors`) or a checkpoint file.
 pub fn load(path: &Path) -> Result<Loaded> {
     let file_path = if path.is_dir() { last_path(path) } else { path.to_path_buf() };

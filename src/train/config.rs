@@ -196,10 +196,8 @@ impl TrainConfig {
             return Err(Error::config("clip", format!("must be a positive number, got {c}")));
         }
         // The model's fit to the data (shapes, classes) is checked by `gan_spec` once the data is known.
-        if !crate::model::model_names().contains(&self.model.as_str()) {
-            return Err(Error::config("model", format!("unknown model `{}`; expected one of: {}", self.model, crate::model::model_names().join(", "))));
-        }
-        Ok(())
+        crate::model::zoo::model(&self.model)?.check_labels(self.conditioning)?;
+        Labels::check_embedding(self.label_embedding)
     }
 
     /// Where and how to find this run's data (`test_split`: the held-out split).

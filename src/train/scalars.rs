@@ -61,6 +61,12 @@ impl Scalars {
         }
     }
 
+    /// Moves `names` (those present) to the front, in that order; the rest keep theirs.
+    pub fn put_first(&mut self, names: &[&str]) {
+        let rank = |n: &str| names.iter().position(|m| *m == n).unwrap_or(names.len());
+        self.0.sort_by_key(|(n, _)| rank(n));
+    }
+
     pub fn iter(&self) -> impl Iterator<Item = (&str, f32)> {
         self.0.iter().map(|(n, v)| (n.as_str(), *v))
     }

@@ -17,6 +17,7 @@ use super::gan::Gan;
 use super::observers;
 use super::scalars::{DeviceScalars, StepRecord};
 use crate::data::{self, Dataset};
+use crate::device::DeviceChoice;
 use crate::error::{Error, Result};
 use crate::rng::Rng;
 use crate::sample::noise;
@@ -90,35 +91,47 @@ pub struct Trainer {
 }
 
 impl Trainer {
-    /// A fresh run of `config` on `device` (training uses its autodiff form); loads the dataset.
-    pub fn new(config: TrainConfig, device: &Device, quiet: bool) -> Result<Self> {
+    /// A fresh run of `config` on its device (`config.device`; training uses its autodiff
+    /// form); loads the dataset.
+    pub fn new(config: TrainConfig, quiet: bool) -> Result<Self> {
         config.validate()?;
         let data = data::load(&config.dataset, &config.data_options(quiet, false))?;
-        Self::with_data(config, data, device)
+        Self::with_data(config, data)
     }
 
     /// A fresh run of `config` on data already in memory.
-    pub fn with_data(config: TrainConfig, data: Dataset, device: &Device) -> Result<Self> {
+    pub fn with_data(config: TrainConfig, data: Dataset) -> Result<Self> {
         config.validate()?;
         let spec = config.gan_spec(data.shape, data.num_classes())?;
-        let device = device.clone().autodiff();
+        let device = config.device.device()?.autodiff();
         let gan = Gan::from_config(spec, &config, data.class_names.clone(), &device);
         let noise_rng = Rng::derived(config.seed, "noise", 0);
-        Ok(Self { config, gan, data, progress: Progress::default(), noise_rng, resumed_from: None, device, batches: vec![], batches_epoch: None })
+        let t = Self { config, gan, data, progress: Progress::default(), noise_rng, resumed_from: None, device, batches: vec![], batches_epoch: None };
+        if t.steps_per_epoch() == 0 {
+            let need = t.config.batch_size * t.config.d_steps;
+            return Err(Error::config("batch_size", format!("one step needs {need} samples (batch_size x d_steps); dataset `{}` has {}", t.data.name, t.data.len)));
+        }
+        Ok(t)
     }
 
     /// Continue the run whose checkpoint is `path` (a run folder or a checkpoint file) exactly
-    /// where it stopped. The run's config wins, except for `length` and the device.
-    pub fn resume(path: &Path, length: &RunLength, device: &Device, quiet: bool) -> Result<Self> {
+    /// where it stopped, on its own device unless `device` is given. The run's config wins,
+    /// its length included; `length` changes the length on purpose (`epochs` alone replaces a
+    /// step limit).
+    pub fn resume(path: &Path, length: &RunLength, device: Option<DeviceChoice>, quiet: bool) -> Result<Self> {
         let loaded = checkpoint::load(path)?;
         let mut config = loaded.config.clone();
         if let Some(e) = length.epochs {
             config.epochs = e;
+            config.max_steps = None;
         }
         if length.max_steps.is_some() {
             config.max_steps = length.max_steps;
         }
-        let mut t = Self::new(config, device, quiet)?;
+        if let Some(d) = device {
+            config.device = d;
+        }
+        let mut t = Self::new(config, quiet)?;
         loaded.restore(&mut t.gan)?;
         t.progress = loaded.progress.clone();
         t.noise_rng = loaded.noise_rng.clone();
@@ -175,10 +188,6 @@ impl Trainer {
     pub fn step(&mut self) -> Result<StepRecord> {
         if self.epoch_exhausted() {
             self.next_epoch();
-            if self.epoch_exhausted() {
-                let need = self.config.batch_size * self.config.d_steps;
-                return Err(Error::config("batch_size", format!("one step needs {need} samples (batch_size x d_steps); the dataset has {}", self.data.len)));
-            }
         }
         let t0 = Instant::now();
         let (k, step) = (self.config.d_steps, self.progress.step);
@@ -215,6 +224,7 @@ impl Trainer {
         self.progress.batch += k;
         self.progress.step += 1;
         scalars.set("images_per_s", (n * k) as f32 / t0.elapsed().as_secs_f32());
+        scalars.put_first(&["loss_d", "loss_g", "d_real", "d_fake", "images_per_s"]);
         Ok(StepRecord { step: self.progress.step, epoch: self.progress.epoch, scalars })
     }
 

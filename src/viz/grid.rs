@@ -16,7 +16,7 @@ pub fn to_bytes(x: &[f32]) -> Vec<u8> {
 /// A `[N, C, H, W]` batch as a grid with `nrow` images per row and 2-pixel gaps.
 pub fn grid_image(batch: &Tensor<4>, nrow: usize) -> RgbImage {
     let [n, c, h, w] = batch.dims();
-    let data = to_bytes(&batch.to_data().convert::<f32>().try_to_vec::<f32>().expect("float"));
+    let data = to_bytes(&crate::device::read_back(batch));
     let pad = 2;
     let cols = nrow.min(n).max(1);
     let rows = n.div_ceil(cols);

@@ -2,7 +2,7 @@
 //! for Stacked MNIST), and its
 //! LayerNorm-critic variant for gradient penalties (WGAN-GP refuses BatchNorm critics).
 
-use super::{GanSpec, ModelOptions, require_shape};
+use super::{GanSpec, ModelOptions};
 use crate::error::Result;
 use crate::model::spec::{Init, LayerSpec, LayerSpec::*, NetSpec};
 
@@ -35,14 +35,12 @@ fn discriminator(o: &ModelOptions, norm: impl Fn(usize, usize) -> LayerSpec, sig
 }
 
 pub fn build(o: &ModelOptions) -> Result<GanSpec> {
-    require_shape("dcgan-28", o, &[[1, 28, 28], [3, 28, 28]])?;
     let d = discriminator(o, |f, _| BatchNorm { features: f, eps: 1e-5 }, true);
     Ok(GanSpec::new("dcgan-28", generator(o), d, o, o.data_shape, true))
 }
 
 /// `dcgan-28` with LayerNorm([C, H, W]) in place of the critic's BatchNorm and no Sigmoid.
 pub fn layer_norm(o: &ModelOptions) -> Result<GanSpec> {
-    require_shape("dcgan-28-ln", o, &[[1, 28, 28], [3, 28, 28]])?;
     let d = discriminator(o, |f, side| LayerNorm { shape: vec![f, side, side] }, false);
     Ok(GanSpec::new("dcgan-28-ln", generator(o), d, o, o.data_shape, true))
 }

@@ -1,12 +1,11 @@
 //! DCGAN for 32x32 RGB images (CIFAR-10). Convolutions carry no bias (BatchNorm follows them, as in
 //! the DCGAN reference implementation); DCGAN-paper initialisation.
 
-use super::{GanSpec, ModelOptions, require_shape};
+use super::{GanSpec, ModelOptions};
 use crate::error::Result;
 use crate::model::spec::{Init, LayerSpec::*, NetSpec};
 
 pub fn build(o: &ModelOptions) -> Result<GanSpec> {
-    require_shape("dcgan-32", o, &[[3, 32, 32], [1, 32, 32]])?;
     let c = o.data_shape[0];
     let convt = |inp, out, k, s, p| ConvT { inp, out, k, s, p, bias: false };
     let conv = |inp, out, k, s, p| Conv { inp, out, k, s, p, bias: false };

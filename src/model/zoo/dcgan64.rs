@@ -1,13 +1,11 @@
 //! DCGAN for 64x64 RGB images (CelebA): the `dcgan-32` pattern one level deeper, with the widths of
 //! the DCGAN reference (ngf = ndf = 64). No conv bias; DCGAN-paper initialisation.
 
-use super::{GanSpec, ModelOptions, require_shape};
+use super::{GanSpec, ModelOptions};
 use crate::error::Result;
 use crate::model::spec::{Init, LayerSpec::*, NetSpec};
 
 pub fn build(o: &ModelOptions) -> Result<GanSpec> {
-    o.require_unconditional("dcgan-64")?;
-    require_shape("dcgan-64", o, &[[3, 64, 64], [1, 64, 64]])?;
     let c = o.data_shape[0];
     let convt = |inp, out, k, s, p| ConvT { inp, out, k, s, p, bias: false };
     let conv = |inp, out, k, s, p| Conv { inp, out, k, s, p, bias: false };

@@ -1,12 +1,10 @@
 //! CS231n's DCGAN (InfoGAN architecture) for 28x28 images.
 
-use super::{GanSpec, ModelOptions, require_shape};
+use super::{GanSpec, ModelOptions};
 use crate::error::Result;
 use crate::model::spec::{Init, LayerSpec::*, NetSpec};
 
 pub fn build(o: &ModelOptions) -> Result<GanSpec> {
-    o.require_unconditional("dcgan-infogan")?;
-    require_shape("dcgan-infogan", o, &[[1, 28, 28]])?;
     let lin = |inp, out| Linear { inp, out, bias: true };
     let bn = |f| BatchNorm { features: f, eps: 1e-5 };
     let g = NetSpec::new(Init::XavierLinearConvT, vec![

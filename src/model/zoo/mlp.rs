@@ -1,7 +1,7 @@
 //! Fully connected GANs on 28x28 images. Conditional variants take [z, one-hot] in G and
 //! [flatten(x), one-hot] in D.
 
-use super::{GanSpec, ModelOptions, require_shape};
+use super::{GanSpec, ModelOptions};
 use crate::error::Result;
 use crate::model::spec::{Init, LayerSpec::*, NetSpec};
 
@@ -11,7 +11,6 @@ fn lin(inp: usize, out: usize) -> crate::model::LayerSpec {
 
 /// CS231n's vanilla GAN: Xavier-uniform Linear weights.
 pub fn small(o: &ModelOptions) -> Result<GanSpec> {
-    require_shape("mlp-small", o, &[[1, 28, 28]])?;
     let g = NetSpec::new(Init::XavierLinear, vec![
         lin(o.g_in(), 1024), Relu, lin(1024, 1024), Relu, lin(1024, 784), Tanh, Reshape([1, 28, 28]),
     ]);
@@ -25,7 +24,6 @@ pub fn small(o: &ModelOptions) -> Result<GanSpec> {
 /// (the second positional argument), not momentum; we keep that value because it is what the
 /// published results were trained with.
 pub fn bn(o: &ModelOptions) -> Result<GanSpec> {
-    require_shape("mlp-bn", o, &[[1, 28, 28]])?;
     let d = NetSpec::new(Init::PytorchDefault, vec![
         Flatten, lin(784 + o.d_extra(), 512), LeakyRelu(0.2), lin(512, 256), LeakyRelu(0.2), lin(256, o.d_out()), Sigmoid,
     ]);
@@ -35,7 +33,6 @@ pub fn bn(o: &ModelOptions) -> Result<GanSpec> {
 /// The conditional GAN of the same reference: the `mlp-bn` generator and a D with Dropout(0.4)
 /// and no Sigmoid (it is trained with the least-squares loss).
 pub fn cgan(o: &ModelOptions) -> Result<GanSpec> {
-    require_shape("mlp-cgan", o, &[[1, 28, 28]])?;
     let d = NetSpec::new(Init::PytorchDefault, vec![
         Flatten,
         lin(784 + o.d_extra(), 512), LeakyRelu(0.2),

@@ -48,6 +48,7 @@ impl Labels {
 
     /// `conditioning` over `classes` classes; an unconditional model ignores the classes.
     pub fn new(conditioning: Conditioning, classes: usize, embedding: Option<usize>) -> Result<Labels> {
+        Self::check_embedding(embedding)?;
         if conditioning == Conditioning::None {
             return Ok(Labels::NONE);
         }
@@ -57,10 +58,15 @@ impl Labels {
         if classes > 256 {
             return Err(Error::config("conditioning", format!("labels are bytes: at most 256 classes, the dataset has {classes}")));
         }
+        Ok(Labels { conditioning, classes, embedding })
+    }
+
+    /// The embedding size is checked before the classes are known (a config's own check).
+    pub fn check_embedding(embedding: Option<usize>) -> Result<()> {
         if embedding == Some(0) {
             return Err(Error::config("label_embedding", "must be at least 1".to_string()));
         }
-        Ok(Labels { conditioning, classes, embedding })
+        Ok(())
     }
 
     pub fn conditioning(&self) -> Conditioning {
@@ -76,6 +82,11 @@ impl Labels {
         self.classes
     }
 
+    /// Every class label, in order (empty when unconditional).
+    pub fn all(&self) -> Vec<u8> {
+        (0..self.classes).map(|c| c as u8).collect()
+    }
+
     pub fn embedding(&self) -> Option<usize> {
         self.embedding
     }
@@ -83,11 +94,6 @@ impl Labels {
     /// Features that represent a label: the embedding size, or the one-hot's K (0 when unconditional).
     pub fn label_dim(&self) -> usize {
         if self.is_conditional() { self.embedding.unwrap_or(self.classes) } else { 0 }
-    }
-
-    /// Extra generator input features: the label, for every conditional model.
-    pub fn g_extra(&self) -> usize {
-        self.label_dim()
     }
 
     /// Extra discriminator input channels (or features, for MLPs): the label, when concatenated.
@@ -127,7 +133,7 @@ impl ModelOptions {
 
     /// Generator input features: z, plus the label for every conditional model.
     pub fn g_in(&self) -> usize {
-        self.z_dim + self.labels.g_extra()
+        self.z_dim + self.labels.label_dim()
     }
 
     pub fn d_extra(&self) -> usize {
@@ -138,17 +144,6 @@ impl ModelOptions {
         self.labels.d_out()
     }
 
-    /// For models without a conditional variant.
-    pub(crate) fn require_unconditional(&self, model: &str) -> Result<()> {
-        if !self.labels.is_conditional() {
-            Ok(())
-        } else {
-            Err(Error::config(
-                "conditioning",
-                format!("model {model} has no conditional variant; use mlp-small, mlp-bn, mlp-cgan, mlp-toy, dcgan-28, dcgan-28-ln or dcgan-32"),
-            ))
-        }
-    }
 }
 
 /// A generator/discriminator pair and the shapes they work on.
@@ -189,7 +184,7 @@ impl GanSpec {
 
     /// What G's first layer sees per sample: `[z + label features, 1, 1]` for conditional models.
     pub fn g_in_shape(&self) -> Shape3 {
-        [self.z_shape[0] + self.labels.g_extra(), 1, 1]
+        [self.z_shape[0] + self.labels.label_dim(), 1, 1]
     }
 
     /// What D's first layer sees per sample.
@@ -205,29 +200,72 @@ impl GanSpec {
 
 type Builder = fn(&ModelOptions) -> Result<GanSpec>;
 
-/// Every model: name, one-line description, builder.
-pub const MODELS: &[(&str, &str, Builder)] = &[
-    ("mlp-small", "vanilla GAN MLPs (CS231n): G 1024-1024-784 ReLU/Tanh, D 256-256 LeakyReLU(0.01)", mlp::small),
-    ("mlp-bn", "MLP GAN with BatchNorm1d (eps 0.8) in G, Sigmoid D (widely copied reference)", mlp::bn),
-    ("mlp-toy", "2-D toy data: G and D with three hidden layers of 512 ReLU", toy::mlp_toy),
-    ("mlp-cgan", "conditional MLP GAN (widely copied reference): mlp-bn generator, D with Dropout(0.4)", mlp::cgan),
-    ("dcgan-28", "28x28 DCGAN: 5 ConvTranspose / 5 Conv layers, BatchNorm, no conv bias", dcgan28::build),
-    ("dcgan-28-ln", "dcgan-28 with a LayerNorm critic and no Sigmoid (for WGAN-GP, R1, DRAGAN)", dcgan28::layer_norm),
-    ("dcgan-infogan", "InfoGAN-style DCGAN (CS231n): FC+ConvT generator, Conv+MaxPool+FC discriminator", infogan::build),
-    ("dcgan-upsample", "32x32 DCGAN with nearest upsampling + Conv (1 or 3 channels)", upsample::build),
-    ("dcgan-32", "32x32 RGB DCGAN (CIFAR-10): ConvT 512-256-128, Conv 128-256-512", dcgan32::build),
-    ("dcgan-64", "64x64 RGB DCGAN (CelebA): ConvT 512-256-128-64, Conv 64-128-256-512", dcgan64::build),
+/// One model family member in the registry.
+pub struct ModelEntry {
+    pub name: &'static str,
+    pub description: &'static str,
+    pub build: Builder,
+    /// Data shapes `[channels, height, width]` it works on; the first is the default.
+    pub shapes: &'static [Shape3],
+    /// Whether it has a conditional variant (labels into G, and into D as its conditioning says).
+    pub conditional: bool,
+}
+
+impl ModelEntry {
+    /// The shape `gantry models` shows: the first with `channels` channels, or the default.
+    pub fn default_shape(&self, channels: Option<usize>) -> Shape3 {
+        channels.and_then(|c| self.shapes.iter().find(|s| s[0] == c)).unwrap_or(&self.shapes[0]).to_owned()
+    }
+}
+
+const fn entry(name: &'static str, description: &'static str, build: Builder, shapes: &'static [Shape3], conditional: bool) -> ModelEntry {
+    ModelEntry { name, description, build, shapes, conditional }
+}
+
+/// Every model: adding one is a file with its builder and a line here.
+pub const MODELS: &[ModelEntry] = &[
+    entry("mlp-small", "vanilla GAN MLPs (CS231n): G 1024-1024-784 ReLU/Tanh, D 256-256 LeakyReLU(0.01)", mlp::small, &[[1, 28, 28]], true),
+    entry("mlp-bn", "MLP GAN with BatchNorm1d (eps 0.8) in G, Sigmoid D (widely copied reference)", mlp::bn, &[[1, 28, 28]], true),
+    entry("mlp-toy", "2-D toy data: G and D with three hidden layers of 512 ReLU", toy::mlp_toy, &[[2, 1, 1]], true),
+    entry("mlp-cgan", "conditional MLP GAN (widely copied reference): mlp-bn generator, D with Dropout(0.4)", mlp::cgan, &[[1, 28, 28]], true),
+    entry("dcgan-28", "28x28 DCGAN: 5 ConvTranspose / 5 Conv layers, BatchNorm, no conv bias", dcgan28::build, &[[1, 28, 28], [3, 28, 28]], true),
+    entry("dcgan-28-ln", "dcgan-28 with a LayerNorm critic and no Sigmoid (for WGAN-GP, R1, DRAGAN)", dcgan28::layer_norm, &[[1, 28, 28], [3, 28, 28]], true),
+    entry("dcgan-infogan", "InfoGAN-style DCGAN (CS231n): FC+ConvT generator, Conv+MaxPool+FC discriminator", infogan::build, &[[1, 28, 28]], false),
+    entry("dcgan-upsample", "32x32 DCGAN with nearest upsampling + Conv (1 or 3 channels)", upsample::build, &[[1, 32, 32], [3, 32, 32]], false),
+    entry("dcgan-32", "32x32 RGB DCGAN (CIFAR-10): ConvT 512-256-128, Conv 128-256-512", dcgan32::build, &[[3, 32, 32], [1, 32, 32]], true),
+    entry("dcgan-64", "64x64 RGB DCGAN (CelebA): ConvT 512-256-128-64, Conv 64-128-256-512", dcgan64::build, &[[3, 64, 64], [1, 64, 64]], false),
 ];
 
 pub fn model_names() -> Vec<&'static str> {
-    MODELS.iter().map(|m| m.0).collect()
+    MODELS.iter().map(|m| m.name).collect()
+}
+
+/// The registry entry of `name`.
+pub fn model(name: &str) -> Result<&'static ModelEntry> {
+    MODELS.iter().find(|m| m.name == name).ok_or_else(|| Error::config("model", format!("unknown model `{name}`; expected one of: {}", model_names().join(", "))))
+}
+
+impl ModelEntry {
+    /// Refuses labels for a model without a conditional variant.
+    pub fn check_labels(&self, conditioning: Conditioning) -> Result<()> {
+        if conditioning == Conditioning::None || self.conditional {
+            return Ok(());
+        }
+        let with: Vec<&str> = MODELS.iter().filter(|m| m.conditional).map(|m| m.name).collect();
+        Err(Error::config("conditioning", format!("model {} has no conditional variant; use {}", self.name, with.join(", "))))
+    }
 }
 
 pub fn build_spec(name: &str, opts: &ModelOptions) -> Result<GanSpec> {
-    let (_, _, build) = MODELS.iter().find(|m| m.0 == name).ok_or_else(|| {
-        Error::config("model", format!("unknown model `{name}`; expected one of: {}", model_names().join(", ")))
-    })?;
-    let spec = build(opts)?;
+    let entry = model(name)?;
+    entry.check_labels(opts.labels.conditioning())?;
+    if !entry.shapes.contains(&opts.data_shape) {
+        return Err(Error::config(
+            "model",
+            format!("{name} works on data of shape {:?} (channels, height, width), the dataset gives {:?}", entry.shapes, opts.data_shape),
+        ));
+    }
+    let spec = (entry.build)(opts)?;
     // Validate the wiring once, so a bad option is one clear message instead of a panic later.
     let g_out = spec.g.shapes(spec.g_in_shape()).map_err(|e| Error::config("model", format!("{name} generator: {e}")))?;
     if g_out.last() != Some(&spec.x_shape) {
@@ -240,13 +278,3 @@ pub fn build_spec(name: &str, opts: &ModelOptions) -> Result<GanSpec> {
     Ok(spec)
 }
 
-pub(crate) fn require_shape(model: &str, opts: &ModelOptions, allowed: &[Shape3]) -> Result<()> {
-    if allowed.contains(&opts.data_shape) {
-        Ok(())
-    } else {
-        Err(Error::config(
-            "model",
-            format!("{model} works on data of shape {allowed:?} (channels, height, width), the dataset gives {:?}", opts.data_shape),
-        ))
-    }
-}

@@ -1,11 +1,10 @@
 //! MLPs for the 2-D toy mixtures (points are `[2, 1, 1]`).
 
-use super::{GanSpec, ModelOptions, require_shape};
+use super::{GanSpec, ModelOptions};
 use crate::error::Result;
 use crate::model::spec::{Init, LayerSpec::*, NetSpec};
 
 pub fn mlp_toy(o: &ModelOptions) -> Result<GanSpec> {
-    require_shape("mlp-toy", o, &[[2, 1, 1]])?;
     let lin = |inp, out| Linear { inp, out, bias: true };
     let g = NetSpec::new(Init::PytorchDefault, vec![
         lin(o.g_in(), 512), Relu, lin(512, 512), Relu, lin(512, 512), Relu, lin(512, 2),

@@ -1,13 +1,11 @@
 //! The PyTorch-GAN reference DCGAN: nearest upsampling + Conv in G, strided Conv + Dropout2d in D.
 //! BatchNorm eps 0.8 comes from its `BatchNorm2d(n, 0.8)` (second positional argument = eps).
 
-use super::{GanSpec, ModelOptions, require_shape};
+use super::{GanSpec, ModelOptions};
 use crate::error::Result;
 use crate::model::spec::{Init, LayerSpec::*, NetSpec};
 
 pub fn build(o: &ModelOptions) -> Result<GanSpec> {
-    o.require_unconditional("dcgan-upsample")?;
-    require_shape("dcgan-upsample", o, &[[1, 32, 32], [3, 32, 32]])?;
     let c = o.data_shape[0];
     let conv = |inp, out, k, s, p| Conv { inp, out, k, s, p, bias: true };
     let g = NetSpec::new(Init::DcganPaper, vec![

@@ -19,8 +19,8 @@ impl SampleGrids {
         Self { samples: run_dir.join("samples"), fixed: None }
     }
 
-    fn write(&self, t: &Trainer, name: &str, title: &str) -> Result<()> {
-        let grid = self.fixed.as_ref().expect("made at the start");
+    fn write(&mut self, t: &Trainer, name: &str, title: &str) -> Result<()> {
+        let grid = self.fixed.get_or_insert_with(|| fixed_grid(t));
         let centres = t.data.kind.point_modes().map(|m| m.0);
         write_samples(&t.gan, grid, centres.as_deref(), &self.samples.join(name), title, false)
     }
@@ -33,8 +33,7 @@ pub fn fixed_grid(t: &Trainer) -> SampleGrid {
     let spec = &t.gan.spec;
     let device = t.device().clone().inner();
     if spec.classes() > 0 {
-        let all: Vec<u8> = (0..spec.classes() as u8).collect();
-        SampleGrid::classes(t.config.noise, spec, &all, &t.gan.class_names, 8, &mut rng, &device)
+        SampleGrid::classes(t.config.noise, spec, &spec.labels.all(), &t.gan.class_names, 8, &mut rng, &device)
     } else {
         SampleGrid::noise(t.config.noise, spec, 64, None, &mut rng, &device)
     }
