@@ -25,6 +25,8 @@ for w in "${WORKLOADS[@]}"; do
     done
 done
 cpu=$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//')
+# The CPU class: AVX-512 or not (README keeps one table per class).
+grep -qw avx512f /proc/cpuinfo && cpu="$cpu, AVX-512" || cpu="$cpu, no AVX-512"
 torch_version=$("$VENV/bin/python" -c 'import torch; print(torch.__version__)')
 python3 - "$results" "$cpu" "$THREADS" "$torch_version" <<'PY'
 import json, statistics, sys
@@ -33,7 +35,8 @@ for line in open(sys.argv[1]):
     who, js = line.split(" ", 1)
     r = json.loads(js)
     rows.setdefault(r["workload"], {}).setdefault(who, []).append(r)
-print(f"CPU: {sys.argv[2]}, {sys.argv[3]} threads, PyTorch {sys.argv[4]}")
+first = next(r for d in rows.values() for r in d.get("gantry", []))
+print(f"CPU: {sys.argv[2]}, {sys.argv[3]} threads, PyTorch {sys.argv[4]}; gantry's gemm: {first.get('gemm_isa', '?')}, kernels: {first.get('kernels_isa', '?')}")
 baseline = any("burn-ops" in d for d in rows.values())
 extra = " gantry with burn ops (GANTRY_KERNELS=burn) |" if baseline else ""
 print("| workload | batch | gantry steps/s | PyTorch steps/s | gantry / PyTorch | gantry peak MiB | PyTorch peak MiB |" + extra)

@@ -9,6 +9,7 @@ use burn::tensor::{Device, Tensor, TensorData};
 use crate::data::{Dataset, Samples};
 use crate::device::{DeviceChoice, read_back};
 use crate::error::{Error, Result};
+use crate::kernels::simd;
 use crate::loss::{GanLoss, Penalty};
 use crate::model::{ModelOptions, Net, Shape3, build_spec};
 use crate::rng::Rng;
@@ -46,6 +47,11 @@ pub struct BenchResult {
     pub repeats: Vec<f64>,
     pub peak_rss_mib: f64,
     pub threads: usize,
+    /// The CPU's model name, and the instruction sets the matrix products and gantry's own
+    /// kernels chose on it at run time.
+    pub cpu: String,
+    pub gemm_isa: &'static str,
+    pub kernels_isa: &'static str,
 }
 
 /// Peak resident set size of this process (Linux `VmHWM`), in MiB.
@@ -184,6 +190,9 @@ pub fn run(name: &str, opts: &BenchOptions, device: DeviceChoice) -> Result<Benc
         repeats: rates,
         peak_rss_mib: peak_rss_mib(),
         threads: rayon_threads(),
+        cpu: simd::cpu_model(),
+        gemm_isa: simd::gemm_level().name(),
+        kernels_isa: simd::level().name(),
     })
 }
 

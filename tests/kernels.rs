@@ -209,3 +209,47 @@ fn second_order_path_matches_burn() {
     assert_close("∂‖ convT ‖²/∂g", &ours[0], &burn[0]);
     assert_close("∂‖ convT ‖²/∂w", &ours[1], &burn[1]);
 }
+
+/// Every SIMD level this CPU runs (scalar, AVX2+FMA, AVX-512) gives the scalar path's results
+/// bit for bit: BatchNorm forward and backward with each fused activation, Adam (first and later
+/// steps), LeakyReLU forward and backward. Lengths leave remainders after every vector width.
+#[test]
+fn simd_paths_match_the_scalar_path_exactly() {
+    use gantry::kernels::adam::{AdamStep, adam_in_place};
+    use gantry::kernels::batch_norm;
+    use gantry::kernels::simd::{self, Simd};
+    let mut rng = Rng::new(11);
+    let (n, c, l) = (3, 5, 7 * 7 + 3);
+    let x = rng.uniform_vec(n * c * l, -2.0, 2.0);
+    let dy = rng.uniform_vec(n * c * l, -1.0, 1.0);
+    let (gamma, beta) = (rng.uniform_vec(c, 0.5, 1.5), rng.uniform_vec(c, -0.5, 0.5));
+    let (p0, g) = (rng.uniform_vec(70_003, -1.0, 1.0), rng.uniform_vec(70_003, -1.0, 1.0));
+    let outputs = |level: Simd| -> Vec<Vec<f32>> {
+        simd::set_cap(level);
+        let mut out = vec![];
+        let stats = batch_norm::batch_stats(&x, n, c, l);
+        for slope in [None, Some(0.0), Some(0.2)] {
+            let mut y = x.clone();
+            batch_norm::normalize_in_place(&mut y, c, l, &stats, &gamma, &beta, 1e-5, slope);
+            let (dx, dg, db) = batch_norm::backward(&x, &dy, n, c, l, &stats, &gamma, &beta, 1e-5, slope);
+            out.extend([y, dx, dg, db]);
+        }
+        let (mut p, mut m, mut v) = (p0.clone(), vec![0.0; p0.len()], vec![0.0; p0.len()]);
+        for t in 1..=3 {
+            adam_in_place(&mut p, &g, &mut m, &mut v, AdamStep { lr: 1e-3, beta1: 0.5, beta2: 0.999, eps: 1e-8, t }, t == 1);
+        }
+        out.extend([p, m, v]);
+        let device = Device::flex().autodiff();
+        let xt = Tensor::<1>::from_data(TensorData::new(p0.clone(), [70_003]), &device).require_grad();
+        let y = kernels::leaky_relu(xt.clone(), 0.2);
+        let grads = (y.clone() * Tensor::from_data(TensorData::new(g.clone(), [70_003]), &device)).sum().backward();
+        out.extend([read_back(&y), read_back(&xt.grad(&grads).unwrap())]);
+        out
+    };
+    let scalar = outputs(Simd::Scalar);
+    for level in simd::available() {
+        assert_eq!(outputs(level), scalar, "{level:?} differs from the scalar path");
+        eprintln!("{level:?}: identical to scalar");
+    }
+    simd::set_cap(Simd::Avx512);
+}

@@ -88,7 +88,7 @@ enum Command {
     /// List the presets.
     Presets,
     /// Time a workload (w1-w6, or `layers` for a per-layer profile; `gantry bench list`): median steps/s and images/s over repeats
-    /// after warm-up, and peak memory.
+    /// after warm-up, peak memory, the CPU and the instruction sets chosen on it.
     Bench {
         workload: String,
         #[arg(long)]
@@ -278,9 +278,10 @@ pub fn run() -> Result<()> {
                 println!("{}", serde_json::to_string(&r)?);
             } else {
                 println!(
-                    "{}: batch {}, {:.2} steps/s, {:.0} images/s (median of {}; {:?}), peak RSS {:.0} MiB, {} threads",
+                    "{}: batch {}, {:.2} steps/s, {:.0} images/s (median of {}; {:?}), peak RSS {:.0} MiB, {} threads; {} (gemm {}, kernels {})",
                     r.workload, r.batch_size, r.steps_per_s, r.images_per_s, r.repeats.len(),
-                    r.repeats.iter().map(|v| (v * 100.0).round() / 100.0).collect::<Vec<_>>(), r.peak_rss_mib, r.threads
+                    r.repeats.iter().map(|v| (v * 100.0).round() / 100.0).collect::<Vec<_>>(), r.peak_rss_mib, r.threads,
+                    r.cpu, r.gemm_isa, r.kernels_isa
                 );
             }
             Ok(())
@@ -297,7 +298,8 @@ fn print_layer_profile(model: &str, batch: usize, repeats: usize, json: bool, de
         }
         return Ok(());
     }
-    println!("{model}, batch {batch}, {kernels}; medians of {repeats} in ms");
+    use gantry::kernels::simd;
+    println!("{model}, batch {batch}, {kernels}; medians of {repeats} in ms; {} (gemm {}, kernels {})", simd::cpu_model(), simd::gemm_level().name(), simd::level().name());
     println!("{:<4} {:<44} {:>18} {:>9} {:>9}", "net", "layer", "input", "forward", "backward");
     for t in &timings {
         let input = format!("{:?}", t.input);

@@ -31,23 +31,29 @@ pub fn adam_in_place(param: &mut [f32], grad: &[f32], m: &mut [f32], v: &mut [f3
         .zip(grad.par_chunks(CHUNK))
         .zip(m.par_chunks_mut(CHUNK))
         .zip(v.par_chunks_mut(CHUNK))
-        .for_each(|(((p, g), m), v)| {
-            // Branch-free zipped loops, so that the compiler vectorises sqrt and division.
-            let elements = p.iter_mut().zip(g).zip(m.iter_mut()).zip(v.iter_mut());
-            if first {
-                for (((p, &g), m), v) in elements {
-                    *m = g * one_b1;
-                    *v = g * g * one_b2;
-                    *p -= *m / (v.sqrt() / bc2_sqrt + eps) * step_size;
-                }
-            } else {
-                for (((p, &g), m), v) in elements {
-                    *m = *m * b1 + g * one_b1;
-                    *v = *v * b2 + g * g * one_b2;
-                    *p -= *m / (v.sqrt() / bc2_sqrt + eps) * step_size;
-                }
+        .for_each(|(((p, g), m), v)| adam_chunk(p, g, m, v, [b1, b2, one_b1, one_b2, bc2_sqrt, step_size, eps], first));
+}
+
+crate::simd_dispatch! {
+    /// One chunk of the update; `k` = [β1, β2, 1−β1, 1−β2, sqrt(1−β2ᵗ), lr/(1−β1ᵗ), eps].
+    fn adam_chunk(p: &mut [f32], g: &[f32], m: &mut [f32], v: &mut [f32], k: [f32; 7], first: bool) {
+        let [b1, b2, one_b1, one_b2, bc2_sqrt, step_size, eps] = k;
+        // Branch-free zipped loops, so that the compiler vectorises sqrt and division.
+        let elements = p.iter_mut().zip(g).zip(m.iter_mut()).zip(v.iter_mut());
+        if first {
+            for (((p, &g), m), v) in elements {
+                *m = g * one_b1;
+                *v = g * g * one_b2;
+                *p -= *m / (v.sqrt() / bc2_sqrt + eps) * step_size;
             }
-        });
+        } else {
+            for (((p, &g), m), v) in elements {
+                *m = *m * b1 + g * one_b1;
+                *v = *v * b2 + g * g * one_b2;
+                *p -= *m / (v.sqrt() / bc2_sqrt + eps) * step_size;
+            }
+        }
+    }
 }
 
 fn into_values(t: Tensor<1>) -> Vec<f32> {

@@ -35,13 +35,16 @@ pub fn normalize_in_place(x: &mut [f32], channels: usize, l: usize, stats: &[f32
     let (scale, shift) = affine(stats, gamma, beta, eps);
     // Without an activation the factor is 1 everywhere (and multiplying by it is exact).
     let slope = slope.unwrap_or(1.0);
-    x.par_chunks_mut(l).enumerate().for_each(|(p, plane)| {
-        let (s, b) = (scale[p % channels], shift[p % channels]);
+    x.par_chunks_mut(l).enumerate().for_each(|(p, plane)| normalize_plane(plane, scale[p % channels], shift[p % channels], slope));
+}
+
+crate::simd_dispatch! {
+    fn normalize_plane(plane: &mut [f32], scale: f32, shift: f32, slope: f32) {
         plane.iter_mut().for_each(|v| {
-            let pre = *v * s + b;
+            let pre = *v * scale + shift;
             *v = pre * leaky_relu_factor(pre, slope);
         });
-    });
+    }
 }
 
 /// Independent f32 accumulators per reduction: lets the compiler vectorise the sums.
@@ -55,25 +58,37 @@ fn through_activation(g: f32, x: f32, scale: f32, shift: f32, slope: f32) -> f32
     g * leaky_relu_factor(x * scale + shift, slope)
 }
 
-/// Σ dy' and Σ dy'·(x − mean) over one plane (dy' = dy through the activation).
-fn plane_sums(dy: &[f32], x: &[f32], mean: f32, scale: f32, shift: f32, slope: f32) -> (f64, f64) {
-    let (mut sum, mut dot) = ([0f32; LANES], [0f32; LANES]);
-    let (dy_chunks, x_chunks) = (dy.chunks_exact(LANES), x.chunks_exact(LANES));
-    let (dy_rest, x_rest) = (dy_chunks.remainder(), x_chunks.remainder());
-    for (g, v) in dy_chunks.zip(x_chunks) {
-        for j in 0..LANES {
-            let g = through_activation(g[j], v[j], scale, shift, slope);
-            sum[j] += g;
-            dot[j] += g * (v[j] - mean);
+crate::simd_dispatch! {
+    /// Σ dy' and Σ dy'·(x − mean) over one plane (dy' = dy through the activation).
+    fn plane_sums(dy: &[f32], x: &[f32], mean: f32, scale: f32, shift: f32, slope: f32) -> (f64, f64) {
+        let (mut sum, mut dot) = ([0f32; LANES], [0f32; LANES]);
+        let (dy_chunks, x_chunks) = (dy.chunks_exact(LANES), x.chunks_exact(LANES));
+        let (dy_rest, x_rest) = (dy_chunks.remainder(), x_chunks.remainder());
+        for (g, v) in dy_chunks.zip(x_chunks) {
+            for j in 0..LANES {
+                let g = through_activation(g[j], v[j], scale, shift, slope);
+                sum[j] += g;
+                dot[j] += g * (v[j] - mean);
+            }
+        }
+        let (mut s, mut d) = (sum.iter().map(|&a| a as f64).sum::<f64>(), dot.iter().map(|&a| a as f64).sum::<f64>());
+        for (&g, &v) in dy_rest.iter().zip(x_rest) {
+            let g = through_activation(g, v, scale, shift, slope) as f64;
+            s += g;
+            d += g * (v - mean) as f64;
+        }
+        (s, d)
+    }
+}
+
+crate::simd_dispatch! {
+    /// One plane of dx: `k` = [per_dy, offset, per_x, mean, scale, shift, slope].
+    fn dx_plane(dx: &mut [f32], dy: &[f32], x: &[f32], k: [f32; 7]) {
+        let [per_dy, offset, per_x, mean, s, b, slope] = k;
+        for ((d, &g), &v) in dx.iter_mut().zip(dy).zip(x) {
+            *d = per_dy * through_activation(g, v, s, b, slope) - offset - (v - mean) * per_x;
         }
     }
-    let (mut s, mut d) = (sum.iter().map(|&a| a as f64).sum::<f64>(), dot.iter().map(|&a| a as f64).sum::<f64>());
-    for (&g, &v) in dy_rest.iter().zip(x_rest) {
-        let g = through_activation(g, v, scale, shift, slope) as f64;
-        s += g;
-        d += g * (v - mean) as f64;
-    }
-    (s, d)
 }
 
 /// Gradients of [`normalize_in_place`] with batch statistics (which depend on x) from `dy`:
@@ -118,11 +133,7 @@ pub fn backward(
         let k = gamma[c] as f64 * inv / count;
         // dx = k·M·dy' − k·Σdy − (x − mean)·k·inv·Σdy·x̂, in f32.
         let (per_dy, offset, per_x) = ((k * count) as f32, (k * sdy) as f32, (k * inv * sdyx) as f32);
-        let (mean, s, b) = (stats[c], scale[c], shift[c]);
-        let (dy, x) = (&dy[p * l..][..l], &x[p * l..][..l]);
-        for ((d, &g), &v) in plane.iter_mut().zip(dy).zip(x) {
-            *d = per_dy * through_activation(g, v, s, b, slope) - offset - (v - mean) * per_x;
-        }
+        dx_plane(plane, &dy[p * l..][..l], &x[p * l..][..l], [per_dy, offset, per_x, stats[c], scale[c], shift[c], slope]);
     });
     let dgamma = sums.iter().map(|s| s.1 as f32).collect();
     let dbeta = sums.iter().map(|s| s.0 as f32).collect();

@@ -119,7 +119,20 @@ fn update_owned(mut x: FlexTensor, f: impl FnOnce(&mut [f32])) -> FlexTensor {
 
 fn leaky_relu_flex(x: FlexTensor, slope: f64) -> FlexTensor {
     let slope = slope as f32;
-    update_owned(x, |v| v.par_chunks_mut(CHUNK).for_each(|c| c.iter_mut().for_each(|v| *v *= leaky_relu_factor(*v, slope))))
+    update_owned(x, |v| v.par_chunks_mut(CHUNK).for_each(|c| leaky_relu_chunk(c, slope)))
+}
+
+crate::simd_dispatch! {
+    fn leaky_relu_chunk(v: &mut [f32], slope: f32) {
+        v.iter_mut().for_each(|v| *v *= leaky_relu_factor(*v, slope))
+    }
+}
+
+crate::simd_dispatch! {
+    /// `g *= f(y)`: the gradient through a LeakyReLU/ReLU whose output is `y` (same sign as its input).
+    fn through_leaky_relu(g: &mut [f32], y: &[f32], slope: f32) {
+        g.iter_mut().zip(y).for_each(|(g, &y)| *g *= leaky_relu_factor(y, slope))
+    }
 }
 
 /// `[N, C, L]` sizes of an NCHW tensor.
@@ -227,7 +240,7 @@ impl Backward<Flex, 1> for LeakyReluBackward {
         // The output gradient is consumed here: it is scaled in place unless its buffer is shared.
         let dx = update_owned(grad, |g| {
             g.par_chunks_mut(CHUNK).zip(y.par_chunks(CHUNK)).for_each(|(g, y)| {
-                g.iter_mut().zip(y).for_each(|(g, &y)| *g *= leaky_relu_factor(y, slope))
+                through_leaky_relu(g, y, slope)
             })
         });
         grads.register::<Flex>(node.id, dx);

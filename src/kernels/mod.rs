@@ -9,6 +9,7 @@ pub mod adam;
 pub mod batch_norm;
 pub mod conv;
 mod extension;
+pub mod simd;
 
 use std::sync::atomic::{AtomicU8, Ordering};
 
