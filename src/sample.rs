@@ -100,7 +100,7 @@ pub struct TrainedModel {
 impl TrainedModel {
     /// A run folder (its last checkpoint) or a checkpoint file, on `device`.
     pub fn open(path: &Path, device: &Device) -> Result<Self> {
-        let l = checkpoint::load(path)?;
+        let (l, _) = checkpoint::load_latest(path)?;
         let spec = l.config.gan_spec(l.data_shape, l.class_names.len())?;
         let mut gan = Gan::from_config(spec, &l.config, l.class_names.clone(), device);
         l.restore(&mut gan)?;

@@ -61,12 +61,35 @@ pub fn write(path: &Path, tensors: &[NamedTensor], metadata: BTreeMap<String, St
     write_atomic(path, &out)
 }
 
-/// Write to `path.tmp`, then rename: readers see the old file or the new one, never a torn one.
+/// Write to `path.tmp`, flush it to the disk, then rename it into place and flush the folder:
+/// readers (and a machine that loses power) see the old file or the new one, never a torn or
+/// empty one. A failed write (a full disk) leaves the old file as it was.
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
-    if let Some(dir) = path.parent() {
-        std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
-    }
+    use std::io::Write;
+    let dir = path.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
     let tmp = path.with_extension(format!("{}.tmp", path.extension().and_then(|e| e.to_str()).unwrap_or("")));
-    std::fs::write(&tmp, bytes).map_err(|e| Error::io(&tmp, e))?;
-    std::fs::rename(&tmp, path).map_err(|e| Error::io(path, e))
+    let written = std::fs::File::create(&tmp).and_then(|mut f| {
+        f.write_all(bytes)?;
+        f.sync_all()
+    });
+    if let Err(e) = written {
+        let _ = std::fs::remove_file(&tmp);
+        return Err(Error::Other(format!("cannot write {}: {e} (the previous file, if any, is unchanged)", path.display())));
+    }
+    std::fs::rename(&tmp, path).map_err(|e| Error::io(path, e))?;
+    sync_dir(dir)
+}
+
+/// Flushes a folder's entries (a rename) to the disk.
+fn sync_dir(dir: &Path) -> Result<()> {
+    #[cfg(unix)]
+    std::fs::File::open(dir).and_then(|d| d.sync_all()).map_err(|e| Error::io(dir, e))?;
+    Ok(())
+}
+
+/// Copies `from` to `to` as [`write_atomic`] writes (the rolling step checkpoints).
+pub fn copy_atomic(from: &Path, to: &Path) -> Result<()> {
+    let bytes = std::fs::read(from).map_err(|e| Error::io(from, e))?;
+    write_atomic(to, &bytes)
 }

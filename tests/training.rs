@@ -273,7 +273,10 @@ fn resume_refuses_an_optimiser_state_that_does_not_fit() {
     let moment = tensors.iter_mut().find(|t| t.name.starts_with("opt_d.") && t.data.len() > 3).expect("an Adam moment of D");
     moment.data.truncate(3);
     moment.shape = vec![3];
-    gantry::tensor_file::write(&path, &tensors, file.metadata.into_iter().collect()).unwrap();
+    // Consistent with its checksum, as a file written by another program would be.
+    let mut meta: std::collections::BTreeMap<String, String> = file.metadata.into_iter().collect();
+    meta.insert("tensors_sha256".into(), checkpoint::tensors_checksum(tensors.iter()));
+    gantry::tensor_file::write(&path, &tensors, meta).unwrap();
     c.max_steps = Some(4);
     let err = train(c, &out, true).err().expect("resume must refuse").to_string();
     assert!(err.contains("discriminator optimiser") && err.contains("has 3 values"), "{err}");
@@ -341,6 +344,7 @@ fn plain_resume_finishes_the_run_that_was_asked_for() {
     observers.push(Box::new(StopAt(5, stop.clone())));
     let s = t.run(&mut observers, &stop).unwrap();
     assert_eq!((s.outcome, s.steps), (Outcome::Interrupted, 5));
+    drop(observers); // they hold the run folder's lock
     let mut t = Trainer::resume(&out, &RunLength::default(), None, true).unwrap();
     let s = train_into(&mut t, &TrainOptions { out: out.clone(), quiet: true }, &StopSignal::default()).unwrap();
     assert_eq!((s.outcome, s.steps), (Outcome::StoppedAtMaxSteps, 15));

@@ -117,6 +117,18 @@ enum Command {
         #[command(subcommand)]
         action: DatasetsAction,
     },
+    /// Check a run's checkpoints.
+    Checkpoint {
+        #[command(subcommand)]
+        action: CheckpointAction,
+    },
+}
+
+#[derive(Subcommand)]
+enum CheckpointAction {
+    /// Verify every checkpoint of a run (checksum, finite values, readable config): one line each,
+    /// non-zero exit if any fails.
+    Verify { run: PathBuf },
 }
 
 #[derive(Subcommand)]
@@ -258,6 +270,23 @@ pub fn run() -> Result<()> {
             Ok(())
         }
         Command::Datasets { action } => datasets(action),
+        Command::Checkpoint { action: CheckpointAction::Verify { run } } => {
+            let checks = gantry::train::checkpoint::verify_run(&run);
+            if checks.is_empty() {
+                bail!("{}: no checkpoints (expected a run folder with checkpoints/*.safetensors)", run.display());
+            }
+            for (path, check) in &checks {
+                match check {
+                    Ok(step) => println!("ok  {} (step {step})", path.display()),
+                    Err(why) => println!("BAD {why}"),
+                }
+            }
+            let bad = checks.iter().filter(|c| c.1.is_err()).count();
+            if bad > 0 {
+                bail!("{bad} of {} checkpoints of {} do not verify", checks.len(), run.display());
+            }
+            Ok(())
+        }
         Command::Bench { workload, batch_size, steps, repeats, warmup, threads, json, model, device } => {
             if workload == "list" {
                 for (name, desc, batch) in gantry::bench::WORKLOADS {
@@ -359,7 +388,14 @@ fn train(a: TrainArgs) -> Result<()> {
         Some(run) => {
             // The run's own config and length, unless this command changes the length or device.
             let length = RunLength { epochs: a.epochs, max_steps: a.max_steps };
-            (Trainer::resume(run, &length, a.device, a.quiet)?, gantry::train::checkpoint::run_dir(run))
+            let trainer = Trainer::resume(run, &length, a.device, a.quiet)?;
+            for why in &trainer.skipped_checkpoints {
+                eprintln!("gantry: skipped a checkpoint: {why}");
+            }
+            if let (false, Some(from)) = (trainer.skipped_checkpoints.is_empty(), &trainer.resumed_from) {
+                eprintln!("gantry: resuming from {} (step {})", from.display(), trainer.progress.step);
+            }
+            (trainer, gantry::train::checkpoint::run_dir(run))
         }
         None => {
             let (mut config, name) = match &a.config {

@@ -194,16 +194,104 @@ impl Value {
     }
 }
 
+/// How deep a value nests and how many nodes it has: a hostile pickle can nest containers
+/// deeply (dropping them would overflow the stack) or copy a memoised value into itself (each
+/// copy doubling it), so both are bounded.
+#[derive(Clone, Copy, Debug, Default)]
+struct Weight {
+    depth: u32,
+    nodes: u64,
+}
+
+/// Deeper nesting than any state dict has.
+const MAX_DEPTH: u32 = 512;
+
+impl Weight {
+    /// A container of items weighing `items` in all.
+    fn container(items: Weight) -> std::result::Result<Weight, String> {
+        let w = Weight { depth: items.depth + 1, nodes: items.nodes + 1 };
+        if w.depth > MAX_DEPTH {
+            return Err(format!("pickle nests deeper than {MAX_DEPTH} levels: not a state dict"));
+        }
+        Ok(w)
+    }
+
+    /// Items side by side.
+    fn beside(self, other: Weight) -> Weight {
+        Weight { depth: self.depth.max(other.depth), nodes: self.nodes + other.nodes }
+    }
+}
+
 struct Unpickler<'a> {
     data: &'a [u8],
     pos: usize,
     stack: Vec<Value>,
-    memo: HashMap<u32, Value>,
+    /// The weight of each stack entry.
+    weights: Vec<Weight>,
+    memo: HashMap<u32, (Value, Weight)>,
+    /// Nodes that copies (memo reads and writes, DUP) may still create: a few per byte of the
+    /// pickle (a state dict copies each object about once, into the memo).
+    copy_budget: u64,
 }
 
 impl<'a> Unpickler<'a> {
     fn new(data: &'a [u8]) -> Self {
-        Self { data, pos: 0, stack: Vec::new(), memo: HashMap::new() }
+        Self { data, pos: 0, stack: Vec::new(), weights: Vec::new(), memo: HashMap::new(), copy_budget: 8 * data.len() as u64 + (1 << 16) }
+    }
+
+    /// Pushes a scalar, string or bytes (weighing by its length, so copies of long strings count).
+    fn push(&mut self, v: Value) {
+        let len = match &v {
+            Value::Str(s) => s.len(),
+            Value::Bytes(b) => b.len(),
+            _ => 0,
+        };
+        self.push_weighted(v, Weight { depth: 0, nodes: 1 + len as u64 / 8 });
+    }
+    fn push_weighted(&mut self, v: Value, w: Weight) {
+        self.stack.push(v);
+        self.weights.push(w);
+    }
+    fn pop_weighted(&mut self) -> std::result::Result<(Value, Weight), String> {
+        let v = self.stack.pop().ok_or_else(|| "pickle stack underflow".to_string())?;
+        Ok((v, self.weights.pop().unwrap_or_default()))
+    }
+    /// Pays for copying a value of weight `w` (memo reads and writes, DUP) from the copy budget.
+    fn charge(&mut self, w: Weight) -> std::result::Result<(), String> {
+        self.copy_budget = self.copy_budget.checked_sub(w.nodes).ok_or("pickle copies its objects into themselves beyond any state dict's size")?;
+        Ok(())
+    }
+    fn top_copy(&mut self) -> std::result::Result<(Value, Weight), String> {
+        let w = *self.weights.last().ok_or("pickle stack underflow")?;
+        self.charge(w)?;
+        Ok((self.stack.last().expect("a weight per stack entry").clone(), w))
+    }
+    fn memo_get(&mut self, i: u32) -> std::result::Result<(), String> {
+        let w = self.memo.get(&i).ok_or("pickle memo entry missing")?.1;
+        self.charge(w)?;
+        let v = self.memo[&i].0.clone();
+        self.push_weighted(v, w);
+        Ok(())
+    }
+    fn memo_put(&mut self, i: u32) -> std::result::Result<(), String> {
+        let entry = self.top_copy()?;
+        self.memo.insert(i, entry);
+        Ok(())
+    }
+    /// Pops the items above the last MARK, with their combined weight.
+    fn pop_mark_weighted(&mut self) -> std::result::Result<(Vec<Value>, Weight), String> {
+        let at = self.stack.iter().rposition(|v| matches!(v, Value::Mark)).ok_or("pickle MARK missing")?;
+        let items = self.stack.split_off(at + 1);
+        let weight = self.weights.split_off(at + 1).into_iter().fold(Weight { depth: 0, nodes: 0 }, Weight::beside);
+        self.stack.pop();
+        self.weights.pop();
+        Ok((items, weight))
+    }
+    /// Adds `extra` (items put into it) to the weight of the value on top.
+    fn grow_top(&mut self, extra: Weight) -> std::result::Result<(), String> {
+        let top = self.weights.last_mut().ok_or("pickle stack underflow")?;
+        *top = top.beside(Weight::container(extra)?);
+        Ok(())
     }
 
     fn take(&mut self, n: usize) -> std::result::Result<&'a [u8], String> {
@@ -232,13 +320,7 @@ impl<'a> Unpickler<'a> {
         Ok(String::from_utf8_lossy(self.take(n)?).into_owned())
     }
     fn pop(&mut self) -> std::result::Result<Value, String> {
-        self.stack.pop().ok_or_else(|| "pickle stack underflow".to_string())
-    }
-    fn pop_mark(&mut self) -> std::result::Result<Vec<Value>, String> {
-        let at = self.stack.iter().rposition(|v| matches!(v, Value::Mark)).ok_or("pickle MARK missing")?;
-        let items = self.stack.split_off(at + 1);
-        self.stack.pop();
-        Ok(items)
+        Ok(self.pop_weighted()?.0)
     }
     fn top(&mut self) -> std::result::Result<&mut Value, String> {
         self.stack.last_mut().ok_or_else(|| "pickle stack underflow".to_string())
@@ -256,24 +338,24 @@ impl<'a> Unpickler<'a> {
                     self.take(8)?; // FRAME
                 }
                 b'.' => return Ok((self.pop()?, self.pos)),
-                b'(' => self.stack.push(Value::Mark),
-                b'}' => self.stack.push(Value::Dict(Vec::new())),
-                b']' => self.stack.push(Value::List(Vec::new())),
-                b')' => self.stack.push(Value::Tuple(Vec::new())),
-                b'N' => self.stack.push(Value::None),
-                0x88 => self.stack.push(Value::Bool(true)),
-                0x89 => self.stack.push(Value::Bool(false)),
+                b'(' => self.push(Value::Mark),
+                b'}' => self.push(Value::Dict(Vec::new())),
+                b']' => self.push(Value::List(Vec::new())),
+                b')' => self.push(Value::Tuple(Vec::new())),
+                b'N' => self.push(Value::None),
+                0x88 => self.push(Value::Bool(true)),
+                0x89 => self.push(Value::Bool(false)),
                 b'K' => {
                     let v = self.u8()? as i64;
-                    self.stack.push(Value::Int(v))
+                    self.push(Value::Int(v))
                 }
                 b'M' => {
                     let v = self.u16()? as i64;
-                    self.stack.push(Value::Int(v))
+                    self.push(Value::Int(v))
                 }
                 b'J' => {
                     let v = self.u32()? as i32 as i64;
-                    self.stack.push(Value::Int(v))
+                    self.push(Value::Int(v))
                 }
                 0x8a | 0x8b => {
                     // LONG1 / LONG4: little-endian two's complement; kept if it fits in i64.
@@ -286,78 +368,73 @@ impl<'a> Unpickler<'a> {
                     if n > 0 && n < 16 && b[n - 1] & 0x80 != 0 {
                         v -= 1i128 << (8 * n);
                     }
-                    self.stack.push(match i64::try_from(v) {
+                    self.push(match i64::try_from(v) {
                         Ok(i) => Value::Int(i),
                         Err(_) => Value::BigInt(v),
                     })
                 }
                 b'G' => {
                     let v = f64::from_be_bytes(self.take(8)?.try_into().unwrap());
-                    self.stack.push(Value::Float(v))
+                    self.push(Value::Float(v))
                 }
                 b'X' => {
                     let n = self.u32()? as usize;
                     let s = self.string(n)?;
-                    self.stack.push(Value::Str(s))
+                    self.push(Value::Str(s))
                 }
                 0x8c => {
                     let n = self.u8()? as usize;
                     let s = self.string(n)?;
-                    self.stack.push(Value::Str(s))
+                    self.push(Value::Str(s))
                 }
                 0x8d => {
                     let n = u64::from_le_bytes(self.take(8)?.try_into().unwrap()) as usize;
                     let s = self.string(n)?;
-                    self.stack.push(Value::Str(s))
+                    self.push(Value::Str(s))
                 }
                 b'U' => {
                     let n = self.u8()? as usize;
                     let s = self.string(n)?;
-                    self.stack.push(Value::Str(s))
+                    self.push(Value::Str(s))
                 }
                 b'T' => {
                     let n = self.u32()? as usize;
                     let s = self.string(n)?;
-                    self.stack.push(Value::Str(s))
+                    self.push(Value::Str(s))
                 }
                 b'C' => {
                     let n = self.u8()? as usize;
                     let b = self.take(n)?.to_vec();
-                    self.stack.push(Value::Bytes(b))
+                    self.push(Value::Bytes(b))
                 }
                 b'B' => {
                     let n = self.u32()? as usize;
                     let b = self.take(n)?.to_vec();
-                    self.stack.push(Value::Bytes(b))
+                    self.push(Value::Bytes(b))
                 }
                 b'q' => {
                     let i = self.u8()? as u32;
-                    let v = self.top()?.clone();
-                    self.memo.insert(i, v);
+                    self.memo_put(i)?;
                 }
                 b'r' => {
                     let i = self.u32()?;
-                    let v = self.top()?.clone();
-                    self.memo.insert(i, v);
+                    self.memo_put(i)?;
                 }
                 0x94 => {
                     let i = self.memo.len() as u32;
-                    let v = self.top()?.clone();
-                    self.memo.insert(i, v);
+                    self.memo_put(i)?;
                 }
                 b'h' => {
                     let i = self.u8()? as u32;
-                    let v = self.memo.get(&i).cloned().ok_or("pickle memo entry missing")?;
-                    self.stack.push(v)
+                    self.memo_get(i)?;
                 }
                 b'j' => {
                     let i = self.u32()?;
-                    let v = self.memo.get(&i).cloned().ok_or("pickle memo entry missing")?;
-                    self.stack.push(v)
+                    self.memo_get(i)?;
                 }
                 b't' => {
-                    let items = self.pop_mark()?;
-                    self.stack.push(Value::Tuple(items))
+                    let (items, w) = self.pop_mark_weighted()?;
+                    self.push_weighted(Value::Tuple(items), Weight::container(w)?)
                 }
                 0x85..=0x87 => {
                     let n = (op - 0x84) as usize;
@@ -365,37 +442,42 @@ impl<'a> Unpickler<'a> {
                         return Err("pickle stack underflow".into());
                     }
                     let items = self.stack.split_off(self.stack.len() - n);
-                    self.stack.push(Value::Tuple(items))
+                    let w = self.weights.split_off(self.weights.len() - n).into_iter().fold(Weight { depth: 0, nodes: 0 }, Weight::beside);
+                    self.push_weighted(Value::Tuple(items), Weight::container(w)?)
                 }
                 b'l' => {
-                    let items = self.pop_mark()?;
-                    self.stack.push(Value::List(items))
+                    let (items, w) = self.pop_mark_weighted()?;
+                    self.push_weighted(Value::List(items), Weight::container(w)?)
                 }
                 b'd' => {
-                    let items = self.pop_mark()?;
-                    self.stack.push(Value::Dict(pairs(items)))
+                    let (items, w) = self.pop_mark_weighted()?;
+                    self.push_weighted(Value::Dict(pairs(items)), Weight::container(w)?)
                 }
                 b'a' => {
-                    let v = self.pop()?;
+                    let (v, w) = self.pop_weighted()?;
+                    self.grow_top(w)?;
                     if let Value::List(l) = self.top()? {
                         l.push(v)
                     }
                 }
                 b'e' => {
-                    let items = self.pop_mark()?;
+                    let (items, w) = self.pop_mark_weighted()?;
+                    self.grow_top(w)?;
                     if let Value::List(l) = self.top()? {
                         l.extend(items)
                     }
                 }
                 b's' => {
-                    let v = self.pop()?;
-                    let k = self.pop()?;
+                    let (v, wv) = self.pop_weighted()?;
+                    let (k, wk) = self.pop_weighted()?;
+                    self.grow_top(wv.beside(wk))?;
                     if let Value::Dict(d) = self.top()? {
                         d.push((k, v))
                     }
                 }
                 b'u' => {
-                    let items = self.pop_mark()?;
+                    let (items, w) = self.pop_mark_weighted()?;
+                    self.grow_top(w)?;
                     if let Value::Dict(d) = self.top()? {
                         d.extend(pairs(items))
                     }
@@ -403,29 +485,30 @@ impl<'a> Unpickler<'a> {
                 b'c' => {
                     let module = self.line()?;
                     let name = self.line()?;
-                    self.stack.push(Value::Global(format!("{module}.{name}")))
+                    self.push(Value::Global(format!("{module}.{name}")))
                 }
                 0x93 => {
                     let name = self.pop()?;
                     let module = self.pop()?;
                     match (module, name) {
-                        (Value::Str(m), Value::Str(n)) => self.stack.push(Value::Global(format!("{m}.{n}"))),
+                        (Value::Str(m), Value::Str(n)) => self.push(Value::Global(format!("{m}.{n}"))),
                         _ => return Err("STACK_GLOBAL expects two strings".into()),
                     }
                 }
                 b'Q' => {
                     let pid = self.pop()?;
-                    self.stack.push(persistent_load(pid)?)
+                    self.push(persistent_load(pid)?)
                 }
                 b'R' => {
-                    let args = self.pop()?;
+                    // The result holds at most the arguments (a parameter's tensor, say).
+                    let (args, w) = self.pop_weighted()?;
                     let callable = self.pop()?;
-                    self.stack.push(reduce(callable, args)?)
+                    self.push_weighted(reduce(callable, args)?, w)
                 }
                 0x81 => {
                     let _args = self.pop()?;
                     let cls = self.pop()?;
-                    self.stack.push(Value::Object(cls.kind()))
+                    self.push(Value::Object(cls.kind()))
                 }
                 b'b' => {
                     // BUILD: object state (e.g. a state dict's `_metadata`) is not needed.
@@ -435,11 +518,11 @@ impl<'a> Unpickler<'a> {
                     self.pop()?;
                 }
                 b'1' => {
-                    self.pop_mark()?;
+                    self.pop_mark_weighted()?;
                 }
                 b'2' => {
-                    let v = self.top()?.clone();
-                    self.stack.push(v)
+                    let (v, w) = self.top_copy()?;
+                    self.push_weighted(v, w)
                 }
                 other => return Err(format!("unsupported pickle opcode 0x{other:02x} at byte {}", self.pos - 1)),
             }

@@ -1,5 +1,8 @@
 //! Checkpoints: both networks (PyTorch state_dict names), both optimiser states, progress, RNG
-//! state and the config, in one safetensors file written atomically.
+//! state and the config, in one safetensors file written atomically and durably. Each carries a
+//! SHA-256 of its tensors, checked on every load with the finiteness of every value, so a
+//! corrupt file is named and refused; a run folder resumes from its newest checkpoint that
+//! verifies.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -57,7 +60,42 @@ pub fn save(path: &Path, gan: &Gan, config: &TrainConfig, progress: &Progress, n
     meta.insert("opt_d_steps".into(), gan.opt_d.steps.to_string());
     meta.insert("data_shape".into(), serde_json::to_string(&gan.spec.x_shape).unwrap());
     meta.insert("class_names".into(), serde_json::to_string(&gan.class_names).unwrap());
+    meta.insert(CHECKSUM.into(), tensors_checksum(tensors.iter()));
     tensor_file::write(path, &tensors, meta)
+}
+
+/// Metadata key of the tensors' SHA-256.
+const CHECKSUM: &str = "tensors_sha256";
+
+/// SHA-256 over every tensor's name, shape and little-endian f32 values, in name order.
+pub fn tensors_checksum<'a>(tensors: impl Iterator<Item = &'a NamedTensor>) -> String {
+    use sha2::{Digest, Sha256};
+    let mut sorted: Vec<&NamedTensor> = tensors.collect();
+    sorted.sort_by(|a, b| a.name.cmp(&b.name));
+    let mut h = Sha256::new();
+    for t in sorted {
+        h.update((t.name.len() as u64).to_le_bytes());
+        h.update(t.name.as_bytes());
+        h.update((t.shape.len() as u64).to_le_bytes());
+        t.shape.iter().for_each(|d| h.update((*d as u64).to_le_bytes()));
+        t.data.iter().for_each(|v| h.update(v.to_le_bytes()));
+    }
+    h.finalize().iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// The checksum matches and every value is finite (files from before checksums: values only).
+fn verify(file: &tensor_file::TensorFile) -> std::result::Result<(), String> {
+    if let Some(want) = file.metadata.get(CHECKSUM)
+        && *want != tensors_checksum(file.tensors.values())
+    {
+        return Err("its tensors do not match their checksum: the file is corrupt".into());
+    }
+    let mut names: Vec<&String> = file.tensors.keys().collect();
+    names.sort();
+    match names.into_iter().find(|n| file.tensors[*n].data.iter().any(|v| !v.is_finite())) {
+        Some(n) => Err(format!("tensor `{n}` holds values that are not finite (NaN or infinite)")),
+        None => Ok(()),
+    }
 }
 
 pub struct Loaded {
@@ -78,6 +116,42 @@ pub fn run_dir(path: &Path) -> PathBuf {
     if path.is_dir() { path.to_path_buf() } else { path.parent().and_then(Path::parent).map(PathBuf::from).unwrap_or_default() }
 }
 
+/// Every checkpoint file of a run, newest first: `last`, then the step and epoch checkpoints by
+/// the step they hold (file name order).
+pub fn run_checkpoints(run_dir: &Path) -> Vec<PathBuf> {
+    let dir = run_dir.join("checkpoints");
+    let mut kept: Vec<PathBuf> = std::fs::read_dir(&dir)
+        .map(|r| r.filter_map(|e| e.ok().map(|e| e.path())).filter(|p| p.extension().is_some_and(|e| e == "safetensors") && *p != last_path(run_dir)).collect())
+        .unwrap_or_default();
+    // step_0000120 sorts by step; epoch files after the step files of the same run.
+    kept.sort_by_key(|p| std::cmp::Reverse(p.file_name().map(|n| n.to_owned())));
+    std::iter::once(last_path(run_dir)).filter(|p| p.exists()).chain(kept).collect()
+}
+
+/// Each checkpoint of a run (newest first) with the step it holds, or why it does not verify.
+pub fn verify_run(run_dir: &Path) -> Vec<(PathBuf, std::result::Result<u64, String>)> {
+    run_checkpoints(run_dir).into_iter().map(|p| (p.clone(), load(&p).map(|l| l.progress.step).map_err(|e| e.to_string()))).collect()
+}
+
+/// A run folder's newest checkpoint that verifies (with the reasons the newer ones were
+/// skipped), or a checkpoint file itself.
+pub fn load_latest(path: &Path) -> Result<(Loaded, Vec<String>)> {
+    if !path.is_dir() {
+        return Ok((load(path)?, vec![]));
+    }
+    let mut skipped = vec![];
+    for candidate in run_checkpoints(path) {
+        match load(&candidate) {
+            Ok(l) => return Ok((l, skipped)),
+            Err(e) => skipped.push(e.to_string()),
+        }
+    }
+    match skipped.first() {
+        Some(_) => Err(Error::Checkpoint { path: path.to_path_buf(), message: format!("no checkpoint of this run verifies ({})", skipped.join("; ")) }),
+        None => Ok((load(path)?, vec![])),
+    }
+}
+
 /// Accepts a run directory (its `checkpoints/last.safetensors`) or a checkpoint file.
 pub fn load(path: &Path) -> Result<Loaded> {
     let file_path = if path.is_dir() { last_path(path) } else { path.to_path_buf() };
@@ -89,6 +163,7 @@ pub fn load(path: &Path) -> Result<Loaded> {
     if file.metadata.get("format").map(String::as_str) != Some(FORMAT) {
         return Err(bad(format!("not a gantry checkpoint (metadata `format` is not {FORMAT})")));
     }
+    verify(&file).map_err(bad)?;
     let get = |k: &str| file.metadata.get(k).cloned().ok_or_else(|| bad(format!("metadata `{k}` missing")));
     let num = |k: &str| get(k).and_then(|v| v.parse::<u64>().map_err(|_| bad(format!("metadata `{k}` is not a number"))));
     let config = TrainConfig::from_toml(&get("config")?, &file_path.display().to_string())?;

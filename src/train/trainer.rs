@@ -82,8 +82,10 @@ pub struct Trainer {
     pub progress: Progress,
     /// Generator noise (and fake labels), saved in checkpoints so a resumed run draws the same.
     pub noise_rng: Rng,
-    /// The checkpoint this trainer was resumed from.
+    /// The checkpoint this trainer was resumed from, and the newer ones that did not verify
+    /// (each with the reason).
     pub resumed_from: Option<PathBuf>,
+    pub skipped_checkpoints: Vec<String>,
     device: Device,
     /// The current epoch's batches (sample indices), and which epoch they belong to.
     batches: Vec<Vec<usize>>,
@@ -106,7 +108,7 @@ impl Trainer {
         let device = config.device.device()?.autodiff();
         let gan = Gan::from_config(spec, &config, data.class_names.clone(), &device);
         let noise_rng = Rng::derived(config.seed, "noise", 0);
-        let t = Self { config, gan, data, progress: Progress::default(), noise_rng, resumed_from: None, device, batches: vec![], batches_epoch: None };
+        let t = Self { config, gan, data, progress: Progress::default(), noise_rng, resumed_from: None, skipped_checkpoints: vec![], device, batches: vec![], batches_epoch: None };
         if t.steps_per_epoch() == 0 {
             let need = t.config.batch_size * t.config.d_steps;
             return Err(Error::config("batch_size", format!("one step needs {need} samples (batch_size x d_steps); dataset `{}` has {}", t.data.name, t.data.len)));
@@ -119,7 +121,7 @@ impl Trainer {
     /// its length included; `length` changes the length on purpose (`epochs` alone replaces a
     /// step limit).
     pub fn resume(path: &Path, length: &RunLength, device: Option<DeviceChoice>, quiet: bool) -> Result<Self> {
-        let loaded = checkpoint::load(path)?;
+        let (loaded, skipped) = checkpoint::load_latest(path)?;
         let mut config = loaded.config.clone();
         if let Some(e) = length.epochs {
             config.epochs = e;
@@ -136,6 +138,7 @@ impl Trainer {
         t.progress = loaded.progress.clone();
         t.noise_rng = loaded.noise_rng.clone();
         t.resumed_from = Some(loaded.path);
+        t.skipped_checkpoints = skipped;
         Ok(t)
     }
 

@@ -4,7 +4,6 @@
 
 use std::path::{Path, PathBuf};
 
-use super::io;
 use crate::error::Result;
 use crate::train::checkpoint;
 use crate::train::trainer::{Event, Observer, Outcome, Trainer};
@@ -22,7 +21,7 @@ impl Checkpoints {
     fn save(&self, t: &Trainer) -> Result<()> {
         t.save_checkpoint(&self.last)?;
         let step_file = self.dir.join(format!("step_{:07}.safetensors", t.progress.step));
-        io(std::fs::copy(&self.last, &step_file), &step_file)?;
+        crate::tensor_file::copy_atomic(&self.last, &step_file)?;
         let mut old: Vec<PathBuf> = std::fs::read_dir(&self.dir)
             .map(|r| r.filter_map(|e| e.ok().map(|e| e.path())).filter(|p| p.file_name().is_some_and(|n| n.to_string_lossy().starts_with("step_"))).collect())
             .unwrap_or_default();
@@ -42,7 +41,7 @@ impl Observer for Checkpoints {
                 self.save(t)?;
                 if t.config.keep_epoch_checkpoints {
                     let p = self.dir.join(format!("epoch_{:03}.safetensors", t.progress.epoch));
-                    io(std::fs::copy(&self.last, &p), &p)?;
+                    crate::tensor_file::copy_atomic(&self.last, &p)?;
                 }
             }
             Event::End(Outcome::StoppedAtMaxSteps | Outcome::Interrupted) => self.save(t)?,

@@ -18,7 +18,7 @@ pub use log::LogWriter;
 pub use loss_plot::LossPlot;
 pub use nan_stop::NanStop;
 pub use progress_bar::ProgressBar;
-pub use run_files::RunFiles;
+pub use run_files::{RunFiles, RunLock};
 
 use super::trainer::Observer;
 use crate::error::{Error, Result};

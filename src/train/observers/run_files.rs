@@ -1,4 +1,5 @@
-//! The run folder itself: its subfolders, `config.toml`, and `real.png` (real data, once).
+//! The run folder itself: its lock (one writer per run), its subfolders, `config.toml`, and
+//! `real.png` (real data, once).
 
 use std::path::{Path, PathBuf};
 
@@ -11,17 +12,51 @@ use crate::viz;
 
 pub struct RunFiles {
     dir: PathBuf,
+    lock: Option<RunLock>,
 }
 
 impl RunFiles {
     pub fn new(dir: &Path) -> Self {
-        Self { dir: dir.to_path_buf() }
+        Self { dir: dir.to_path_buf(), lock: None }
+    }
+}
+
+/// An OS lock on `RUN/.lock` (holding the writer's PID), kept while a process writes the run.
+/// The OS releases it when the process ends, however it ends, so a killed run leaves no stale
+/// lock. Readers (`sample`, `eval`) do not take it.
+pub struct RunLock {
+    _file: std::fs::File,
+}
+
+impl RunLock {
+    pub fn acquire(run_dir: &Path) -> Result<RunLock> {
+        use std::io::{Read, Seek, Write};
+        io(std::fs::create_dir_all(run_dir), run_dir)?;
+        let path = run_dir.join(".lock");
+        let mut file = io(std::fs::OpenOptions::new().read(true).write(true).create(true).truncate(false).open(&path), &path)?;
+        match file.try_lock() {
+            Ok(()) => {
+                io(file.set_len(0).and_then(|_| file.rewind()).and_then(|_| write!(file, "{}", std::process::id())).and_then(|_| file.flush()), &path)?;
+                Ok(RunLock { _file: file })
+            }
+            Err(std::fs::TryLockError::WouldBlock) => {
+                let mut holder = String::new();
+                let _ = file.read_to_string(&mut holder);
+                Err(crate::Error::Other(format!(
+                    "{} is being written by another gantry process (PID {}); wait for it to end or stop it",
+                    run_dir.display(),
+                    holder.trim()
+                )))
+            }
+            Err(std::fs::TryLockError::Error(e)) => Err(crate::Error::io(&path, e)),
+        }
     }
 }
 
 impl Observer for RunFiles {
     fn on_event(&mut self, t: &Trainer, event: &Event) -> Result<()> {
         let Event::Start = event else { return Ok(()) };
+        self.lock = Some(RunLock::acquire(&self.dir)?);
         for d in ["samples", "checkpoints"] {
             io(std::fs::create_dir_all(self.dir.join(d)), &self.dir.join(d))?;
         }
