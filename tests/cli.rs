@@ -41,17 +41,17 @@ fn train_sample_models_presets() {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
     let (code, out, err) = gantry(
-        &["train", "--preset", "default", "--generated-size", "64", "--batch-size", "8", "--z-dim", "8", "--max-steps", "3", "--out", "run", "--quiet"],
+        &["train", "--preset", "default", "--generated-size", "64", "--batch-size", "8", "--z-dim", "8", "--max-steps", "3", "--out", "run", "--quiet", "--no-eval"],
         d,
     );
     assert_eq!(code, 0, "{err}");
     assert!(out.contains("3 generator steps"), "{out}");
     // --max-steps sets the run's length: a resumed run goes past its configured single epoch
     // (64 / 8 = 8 steps) when asked for more steps, and a plain --resume then has nothing to do.
-    let (code, out, err) = gantry(&["train", "--resume", "run", "--max-steps", "11", "--quiet"], d);
+    let (code, out, err) = gantry(&["train", "--resume", "run", "--max-steps", "11", "--quiet", "--no-eval"], d);
     assert_eq!(code, 0, "{err}");
     assert!(out.contains("11 generator steps"), "{out}");
-    let (code, out, err) = gantry(&["train", "--resume", "run", "--quiet"], d);
+    let (code, out, err) = gantry(&["train", "--resume", "run", "--quiet", "--no-eval"], d);
     assert_eq!(code, 0, "{err}");
     assert!(out.contains("11 generator steps"), "{out}");
     let (code, _, err) = gantry(&["sample", "--checkpoint", "run", "--n", "16", "--grid", "g.png"], d);
@@ -100,7 +100,7 @@ fn sample_a_chosen_class_or_a_class_grid() {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
     let (code, _, err) = gantry(
-        &["train", "--preset", "default", "--model", "mlp-cgan", "--conditioning", "concat", "--generated-size", "64", "--batch-size", "8", "--z-dim", "8", "--max-steps", "2", "--out", "run", "--quiet"],
+        &["train", "--preset", "default", "--model", "mlp-cgan", "--conditioning", "concat", "--generated-size", "64", "--batch-size", "8", "--z-dim", "8", "--max-steps", "2", "--out", "run", "--quiet", "--no-eval"],
         d,
     );
     assert_eq!(code, 0, "{err}");
@@ -112,7 +112,7 @@ fn sample_a_chosen_class_or_a_class_grid() {
     assert_eq!(image::open(d.join("rows.png")).unwrap().height(), 10 * 30 + 2);
     one_line_error(&["sample", "--checkpoint", "run", "--class", "12"], d, &["--class", "12"]);
     // An unconditional run refuses --class.
-    gantry(&["train", "--preset", "default", "--generated-size", "64", "--batch-size", "8", "--z-dim", "8", "--max-steps", "1", "--out", "plain", "--quiet"], d);
+    gantry(&["train", "--preset", "default", "--generated-size", "64", "--batch-size", "8", "--z-dim", "8", "--max-steps", "1", "--out", "plain", "--quiet", "--no-eval"], d);
     one_line_error(&["sample", "--checkpoint", "plain", "--class", "3"], d, &["conditional"]);
 }
 
@@ -135,7 +135,7 @@ fn interrupt_saves_a_checkpoint_and_resume_continues() {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
     let child = std::process::Command::new(env!("CARGO_BIN_EXE_gantry"))
-        .args(["train", "--model", "mlp-small", "--generated-size", "20000", "--batch-size", "16", "--z-dim", "8", "--out", "run", "--quiet"])
+        .args(["train", "--model", "mlp-small", "--generated-size", "20000", "--batch-size", "16", "--z-dim", "8", "--out", "run", "--quiet", "--no-eval"])
         .current_dir(d)
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::piped())
@@ -153,7 +153,7 @@ fn interrupt_saves_a_checkpoint_and_resume_continues() {
     assert_eq!(out.status.code(), Some(130), "{stdout}");
     assert!(stdout.contains("interrupted (checkpoint saved"), "{stdout}");
     let saved: u64 = stdout.split("interrupted (checkpoint saved; continue with --resume): ").nth(1).unwrap().split(' ').next().unwrap().parse().unwrap();
-    let (code, stdout, err) = gantry(&["train", "--resume", "run", "--max-steps", &(saved + 2).to_string(), "--quiet"], d);
+    let (code, stdout, err) = gantry(&["train", "--resume", "run", "--max-steps", &(saved + 2).to_string(), "--quiet", "--no-eval"], d);
     assert_eq!(code, 0, "{err}");
     assert!(stdout.contains(&format!("{} generator steps", saved + 2)), "{stdout}");
 }
@@ -168,7 +168,9 @@ fn eval_interpolate_and_minimax_commands() {
     assert!(d.join("mm/minimax_alternating.png").exists() && d.join("mm/minimax_simultaneous.png").exists());
 
     // A 2-D toy run: `eval modes` reports the VEEGAN/PacGAN numbers and a scatter plot.
-    let (code, _, err) = gantry(&["train", "--preset", "toy-ring8", "--max-steps", "5", "--batch-size", "16", "--generated-size", "256", "--out", "toy", "--quiet"], d);
+    let (code, out, err) = gantry(&["train", "--preset", "toy-ring8", "--max-steps", "5", "--batch-size", "16", "--generated-size", "256", "--out", "toy", "--quiet"], d);
+    // The run reports its own mode coverage at the end (the 2-D mixtures need no classifier).
+    assert!(out.contains("modes") && out.contains("toy/eval/modes_scatter.png"), "{out}");
     assert_eq!(code, 0, "{err}");
     let (code, out, err) = gantry(&["eval", "modes", "--checkpoint", "toy", "--n", "500", "--quiet"], d);
     assert_eq!(code, 0, "{err}");
@@ -176,7 +178,7 @@ fn eval_interpolate_and_minimax_commands() {
     assert!(d.join("toy/eval/modes_scatter.png").exists() && d.join("toy/eval/modes.json").exists());
 
     // Interpolation between seeds, saved z vectors and latent arithmetic on an image model.
-    let (code, _, err) = gantry(&["train", "--preset", "default", "--generated-size", "64", "--batch-size", "8", "--z-dim", "8", "--max-steps", "2", "--out", "run", "--quiet"], d);
+    let (code, _, err) = gantry(&["train", "--preset", "default", "--generated-size", "64", "--batch-size", "8", "--z-dim", "8", "--max-steps", "2", "--out", "run", "--quiet", "--no-eval"], d);
     assert_eq!(code, 0, "{err}");
     let (code, _, err) = gantry(&["interpolate", "--checkpoint", "run", "--seeds", "1", "2", "3", "--steps", "5", "--spherical", "--out", "i.png"], d);
     assert_eq!(code, 0, "{err}");

@@ -15,7 +15,7 @@ fn gantry(args: &[&str], cwd: &Path) -> (i32, String, String) {
 
 /// A small default run: 8 steps per epoch, a checkpoint every `every` steps.
 fn small_run<'a>(out: &'a str, steps: &'a str, every: &'a str) -> Vec<&'a str> {
-    vec!["train", "--generated-size", "64", "--batch-size", "8", "--z-dim", "8", "--max-steps", steps, "--checkpoint-every", every, "--sample-every", "1000", "--out", out, "--quiet"]
+    vec!["train", "--generated-size", "64", "--batch-size", "8", "--z-dim", "8", "--max-steps", steps, "--checkpoint-every", every, "--sample-every", "1000", "--out", out, "--quiet", "--no-eval"]
 }
 
 fn weights(run: &Path) -> Vec<(String, Vec<f32>)> {
@@ -53,7 +53,7 @@ fn corrupt_checkpoints_are_named_and_resume_falls_back_to_one_that_verifies() {
     assert_ne!(code, 0);
     assert!(out.contains("BAD") && out.contains("ok ") && out.contains("step 6)"), "{out}");
     // Resume skips it, says so, and continues from the newest step checkpoint that verifies.
-    let (code, out, err) = gantry(&["train", "--resume", "run", "--quiet"], d);
+    let (code, out, err) = gantry(&["train", "--resume", "run", "--quiet", "--no-eval"], d);
     assert_eq!(code, 0, "{err}");
     assert!(err.contains("skipped a checkpoint") && err.contains("last.safetensors"), "{err}");
     assert!(out.contains("6 generator steps"), "{out}");
@@ -79,14 +79,14 @@ fn a_second_writer_is_refused_with_the_holders_pid() {
     let (code, _, err) = gantry(&small_run("run", "2", "1"), d);
     assert_eq!(code, 0, "{err}");
     let lock = gantry::train::observers::RunLock::acquire(&d.join("run")).unwrap();
-    let (code, _, err) = gantry(&["train", "--resume", "run", "--max-steps", "4", "--quiet"], d);
+    let (code, _, err) = gantry(&["train", "--resume", "run", "--max-steps", "4", "--quiet", "--no-eval"], d);
     assert_eq!(code, 2);
     let lines: Vec<&str> = err.lines().filter(|l| !l.trim().is_empty()).collect();
     assert_eq!(lines.len(), 1, "{err}");
     assert!(lines[0].contains(&format!("PID {}", std::process::id())), "{err}");
     assert_eq!(log_steps(&d.join("run")), vec![1, 2], "the refused writer wrote nothing");
     drop(lock);
-    let (code, out, err) = gantry(&["train", "--resume", "run", "--max-steps", "4", "--quiet"], d);
+    let (code, out, err) = gantry(&["train", "--resume", "run", "--max-steps", "4", "--quiet", "--no-eval"], d);
     assert_eq!(code, 0, "{err}");
     assert!(out.contains("4 generator steps"), "{out}");
 }
@@ -101,7 +101,7 @@ fn killed_at_any_moment_and_resumed_plainly_ends_as_if_never_stopped() {
     let run = d.join("killed");
     let mut kills = 0;
     for (round, at) in [2usize, 9, 15, 22].into_iter().enumerate() {
-        let args = if round == 0 { small_run("killed", "30", "1") } else { vec!["train", "--resume", "killed", "--quiet"] };
+        let args = if round == 0 { small_run("killed", "30", "1") } else { vec!["train", "--resume", "killed", "--quiet", "--no-eval"] };
         let mut child = Command::new(env!("CARGO_BIN_EXE_gantry")).args(&args).current_dir(d).env("GANTRY_OFFLINE", "1").stdout(Stdio::null()).stderr(Stdio::null()).spawn().unwrap();
         let started = std::time::Instant::now();
         let lines = || std::fs::read_to_string(run.join("log.jsonl")).map_or(0, |s| s.lines().count());
@@ -116,7 +116,7 @@ fn killed_at_any_moment_and_resumed_plainly_ends_as_if_never_stopped() {
         child.wait().unwrap();
     }
     assert!(kills >= 2, "the run was killed mid-way at least twice");
-    let (code, out, err) = gantry(&["train", "--resume", "killed", "--quiet"], d);
+    let (code, out, err) = gantry(&["train", "--resume", "killed", "--quiet", "--no-eval"], d);
     assert_eq!(code, 0, "{err}");
     assert!(out.contains("30 generator steps"), "{out}");
     assert_eq!(weights(&run), weights(&d.join("whole")), "bit-identical to the uninterrupted run");
@@ -132,7 +132,7 @@ fn a_full_disk_mid_checkpoint_keeps_the_previous_checkpoint_and_stops_with_one_l
     assert_eq!(code, 0, "{err}");
     let before = std::fs::read(checkpoint::last_path(&d.join("run"))).unwrap();
     // Files may grow to 1 MiB: the log and grids fit, a checkpoint (about 20 MB) does not.
-    let cmd = format!("ulimit -f 1024; exec '{}' train --resume run --max-steps 4 --quiet", env!("CARGO_BIN_EXE_gantry"));
+    let cmd = format!("ulimit -f 1024; exec '{}' train --resume run --max-steps 4 --quiet --no-eval", env!("CARGO_BIN_EXE_gantry"));
     let out = Command::new("bash").args(["-c", &cmd]).current_dir(d).env("GANTRY_OFFLINE", "1").output().unwrap();
     let err = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(2), "{err}");

@@ -7,7 +7,7 @@ use std::path::PathBuf;
 use anyhow::{Context, Result, bail};
 use clap::{Parser, Subcommand};
 
-use gantry::data::{self, download};
+use gantry::data::{self, ModeCount, download};
 use gantry::device::DeviceChoice;
 use gantry::loss::GanLoss;
 use gantry::loss::penalty::PenaltyKind;
@@ -217,6 +217,10 @@ struct TrainArgs {
     /// Run directory (default: runs/NAME, numbered if it exists).
     #[arg(long)]
     out: Option<PathBuf>,
+    /// Skip the mode-coverage check at the end of a run (class histogram of 2000 samples, where
+    /// the data has a classifier).
+    #[arg(long)]
+    no_eval: bool,
     /// Where to train (cpu; wgpu[:N] or vulkan[:N] in GPU builds); a resumed run keeps its own unless given.
     #[arg(long)]
     device: Option<DeviceChoice>,
@@ -432,6 +436,20 @@ fn train(a: TrainArgs) -> Result<()> {
     if s.outcome == Outcome::Interrupted {
         std::process::exit(130);
     }
+    if !a.no_eval && matches!(trainer.data.kind.mode_count, ModeCount::OwnClassifier | ModeCount::Points) {
+        mode_check(&trainer, &out, a.quiet)?;
+    }
+    Ok(())
+}
+
+/// A run answers "are all classes generated?" itself: the class histogram of 2000 eval-mode
+/// samples by the dataset's classifier (trained once and cached, as `gantry eval modes` uses it).
+fn mode_check(trainer: &Trainer, out: &std::path::Path, quiet: bool) -> Result<()> {
+    let model = TrainedModel::open(out, &trainer.config.device.device()?)?;
+    let data = gantry::data::DataOptions { data_dir: trainer.config.data_dir.clone(), quiet, ..Default::default() };
+    let r = gantry::eval::report::mode_eval(&model, 2000, 0, &data, quiet)?;
+    let files = r.save(&out.join("eval"))?;
+    println!("{} (histogram: {})", r.headline(), files[0].display());
     Ok(())
 }
 

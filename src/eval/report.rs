@@ -159,6 +159,26 @@ impl ModeEval {
         })
     }
 
+    /// One line: how many modes the samples cover and how evenly.
+    pub fn headline(&self) -> String {
+        match self {
+            Self::Points { report, .. } => report.sentence(),
+            Self::Stacked(r) => format!("Stacked MNIST: {} of 1000 modes covered, KL(histogram || uniform) {:.3} nats", r.modes, r.kl_uniform),
+            Self::Classes { report, .. } => {
+                let n = report.samples.max(1) as f64;
+                let smallest = report.counts.iter().copied().min().unwrap_or(0) as f64 / n;
+                format!(
+                    "modes: {} of {} classes generated, the rarest at {:.1}% of {} samples, KL(histogram || uniform) {:.3} nats",
+                    report.counts.iter().filter(|&&c| c > 0).count(),
+                    report.counts.len(),
+                    100.0 * smallest,
+                    report.samples,
+                    report.kl_uniform
+                )
+            }
+        }
+    }
+
     /// The report as a person reads it.
     pub fn summary(&self) -> String {
         match self {
