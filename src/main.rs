@@ -14,7 +14,7 @@ fn main() {
 /// A write past the file-size limit (`ulimit -f`) fails with an error that names the file, as a
 /// full disk does, instead of killing the process with SIGXFSZ.
 fn file_size_limit_is_an_error() {
-    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    #[cfg(unix)]
     // SAFETY: setting a signal's disposition to "ignore" before any other thread exists.
     unsafe {
         libc::signal(libc::SIGXFSZ, libc::SIG_IGN);

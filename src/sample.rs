@@ -94,19 +94,22 @@ pub struct TrainedModel {
     pub run_dir: PathBuf,
     /// The kind of data it was trained on (images or 2-D points, how modes are counted).
     pub data_kind: &'static DatasetKind,
+    /// Newer checkpoints of the run that did not verify, each with the reason (a run folder
+    /// opens its newest checkpoint that verifies).
+    pub skipped_checkpoints: Vec<String>,
     device: Device,
 }
 
 impl TrainedModel {
     /// A run folder (its last checkpoint) or a checkpoint file, on `device`.
     pub fn open(path: &Path, device: &Device) -> Result<Self> {
-        let (l, _) = checkpoint::load_latest(path)?;
+        let (l, skipped_checkpoints) = checkpoint::load_latest(path)?;
         let spec = l.config.gan_spec(l.data_shape, l.class_names.len())?;
         let mut gan = Gan::from_config(spec, &l.config, l.class_names.clone(), device);
         l.restore(&mut gan)?;
         let run_dir = checkpoint::run_dir(path);
         let data_kind = data::kind(&l.config.dataset)?;
-        Ok(Self { gan, config: l.config, path: l.path, run_dir, data_kind, device: device.clone() })
+        Ok(Self { gan, config: l.config, path: l.path, run_dir, data_kind, skipped_checkpoints, device: device.clone() })
     }
 
     pub fn spec(&self) -> &GanSpec {

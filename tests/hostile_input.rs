@@ -198,7 +198,8 @@ fn checkpoint_npz_and_z_readers_survive_mutations() {
     let mut small: Vec<_> = file.tensors.into_values().filter(|t| t.data.len() <= 512).collect();
     small.sort_by(|a, b| a.name.cmp(&b.name));
     let mut meta: std::collections::BTreeMap<String, String> = file.metadata.into_iter().collect();
-    meta.insert("tensors_sha256".into(), gantry::train::checkpoint::tensors_checksum(small.iter()));
+    let sum = gantry::train::checkpoint::checksum(small.iter(), &meta);
+    meta.insert("sha256".into(), sum);
     let seed_path = dir.path().join("seed.safetensors");
     gantry::tensor_file::write(&seed_path, &small, meta).unwrap();
     assert!(gantry::train::checkpoint::load(&seed_path).is_ok(), "the seed checkpoint reads");
@@ -258,6 +259,6 @@ fn deep_and_self_referencing_pickles_are_refused() {
         assert!(started.elapsed() < LIMIT, "{what}: took {:?}", started.elapsed());
         assert!(PEAK.with(Cell::get) - before < allowance(pickle.len()), "{what}: allocated too much");
         let err = r.err().unwrap_or_else(|| panic!("{what}: accepted")).to_string();
-        assert!(err.contains("hostile.pth"), "{what}: {err}");
+        assert!(err.contains("hostile.pth") && (err.contains("deeper than") || err.contains("copies its objects")), "{what}: {err}");
     }
 }

@@ -43,20 +43,26 @@ fn flip_two_bytes(path: &Path) {
 fn corrupt_checkpoints_are_named_and_resume_falls_back_to_one_that_verifies() {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
+    let (code, _, err) = gantry(&small_run("whole", "6", "2"), d);
+    assert_eq!(code, 0, "{err}");
     let (code, _, err) = gantry(&small_run("run", "6", "2"), d);
     assert_eq!(code, 0, "{err}");
     let last = checkpoint::last_path(&d.join("run"));
     flip_two_bytes(&last);
+    flip_two_bytes(&d.join("run/checkpoints/step_0000006.safetensors"));
     let err = checkpoint::load(&last).err().expect("a corrupt checkpoint is refused").to_string();
     assert!(err.contains("last.safetensors") && err.contains("corrupt"), "{err}");
     let (code, out, _) = gantry(&["checkpoint", "verify", "run"], d);
     assert_ne!(code, 0);
-    assert!(out.contains("BAD") && out.contains("ok ") && out.contains("step 6)"), "{out}");
-    // Resume skips it, says so, and continues from the newest step checkpoint that verifies.
+    assert!(out.contains("BAD") && out.contains("ok ") && out.contains("step 4)"), "{out}");
+    // Resume skips both, says so, goes back to step 4 and trains steps 5 and 6 again: the run
+    // ends as the uninterrupted one, its log without gaps or repeats.
     let (code, out, err) = gantry(&["train", "--resume", "run", "--quiet", "--no-eval"], d);
     assert_eq!(code, 0, "{err}");
-    assert!(err.contains("skipped a checkpoint") && err.contains("last.safetensors"), "{err}");
+    assert!(err.contains("skipped a checkpoint") && err.contains("last.safetensors") && err.contains("step_0000006"), "{err}");
+    assert!(err.contains("resuming from") && err.contains("(step 4)"), "{err}");
     assert!(out.contains("6 generator steps"), "{out}");
+    assert_eq!(weights(&d.join("run")), weights(&d.join("whole")));
     assert_eq!(log_steps(&d.join("run")), (1..=6).collect::<Vec<_>>());
 
     // A weight that is not finite is refused with the tensor's name (here in a file without a
@@ -66,7 +72,7 @@ fn corrupt_checkpoints_are_named_and_resume_falls_back_to_one_that_verifies() {
     tensors.sort_by(|a, b| a.name.cmp(&b.name));
     let t = tensors.iter_mut().find(|t| t.name == "G.0.weight").unwrap();
     t.data[3] = f32::NAN;
-    let meta = file.metadata.into_iter().filter(|(k, _)| k != "tensors_sha256").collect();
+    let meta = file.metadata.into_iter().filter(|(k, _)| k != "sha256").collect();
     gantry::tensor_file::write(&last, &tensors, meta).unwrap();
     let err = checkpoint::load(&last).err().unwrap().to_string();
     assert!(err.contains("G.0.weight") && err.contains("not finite"), "{err}");

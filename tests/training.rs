@@ -275,7 +275,8 @@ fn resume_refuses_an_optimiser_state_that_does_not_fit() {
     moment.shape = vec![3];
     // Consistent with its checksum, as a file written by another program would be.
     let mut meta: std::collections::BTreeMap<String, String> = file.metadata.into_iter().collect();
-    meta.insert("tensors_sha256".into(), checkpoint::tensors_checksum(tensors.iter()));
+    let sum = checkpoint::checksum(tensors.iter(), &meta);
+    meta.insert("sha256".into(), sum);
     gantry::tensor_file::write(&path, &tensors, meta).unwrap();
     c.max_steps = Some(4);
     let err = train(c, &out, true).err().expect("resume must refuse").to_string();

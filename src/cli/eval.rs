@@ -9,7 +9,7 @@ use super::DeviceArg;
 use gantry::data::{self, DataOptions};
 use gantry::eval::report::{self, ReferenceSet};
 use gantry::eval::{self, FidExtractor, classifier, minimax, npz, stats};
-use gantry::sample::{self, LatentPath, TrainedModel};
+use gantry::sample::{self, LatentPath};
 
 #[derive(clap::Args)]
 #[command(args_conflicts_with_subcommands = true)]
@@ -137,7 +137,7 @@ fn shown(fid: f64) -> f64 {
 }
 
 fn inception_eval(ckpt: &Path, n: usize, against: Option<&str>, c: &Common) -> Result<()> {
-    let model = TrainedModel::open(ckpt, &c.device.device()?)?;
+    let model = super::open_model(ckpt, &c.device.device()?)?;
     let against = against.map(str::to_string).unwrap_or_else(|| format!("{}-test", model.config.dataset));
     let reference = ReferenceSet::open(&against, &DataOptions { image_size: model.config.image_size, ..data_opts(c) })?;
     let net = extractor(c)?;
@@ -155,7 +155,7 @@ fn inception_eval(ckpt: &Path, n: usize, against: Option<&str>, c: &Common) -> R
 }
 
 fn modes_report(ckpt: &Path, n: usize, out: Option<PathBuf>, c: &Common) -> Result<()> {
-    let model = TrainedModel::open(ckpt, &c.device.device()?)?;
+    let model = super::open_model(ckpt, &c.device.device()?)?;
     let out = out.unwrap_or_else(|| model.run_dir.join("eval"));
     let r = report::mode_eval(&model, n, c.seed, &data_opts(c), c.quiet)?;
     println!("{}", r.summary().trim_end());
@@ -199,7 +199,7 @@ pub struct InterpolateArgs {
 }
 
 pub fn interpolate_cmd(a: InterpolateArgs) -> Result<()> {
-    let model = TrainedModel::open(&a.checkpoint, &a.device.device()?)?;
+    let model = super::open_model(&a.checkpoint, &a.device.device()?)?;
     model.require_images("interpolation grids need an image model")?;
     let class = a.class.as_deref().map(|c| model.parse_class(c)).transpose().map_err(|e| anyhow::anyhow!("--class: {e}"))?;
     let (path, default_name) = match (&a.z_file, &a.expr) {

@@ -111,10 +111,14 @@ pub fn read_state_dict(path: &Path) -> Result<BTreeMap<String, PthTensor>> {
         _ => dict,
     };
     let mut out = BTreeMap::new();
+    // Tensors may share storage, but a state dict does not read the same storage over and over.
+    let mut budget: usize = storages.values().map(|(d, b)| b.len() / d.size()).sum::<usize>().saturating_mul(2).saturating_add(1 << 20);
     for (k, v) in dict {
         let Value::Str(name) = k else { continue };
         if let Value::Tensor(t) = v {
-            out.insert(name.clone(), materialise(&t, &storages).map_err(|m| bad(format!("tensor `{name}`: {m}")))?);
+            let tensor = materialise(&t, &storages).map_err(|m| bad(format!("tensor `{name}`: {m}")))?;
+            budget = budget.checked_sub(tensor.values.len()).ok_or_else(|| bad("its tensors read their storages many times over: not a state dict".into()))?;
+            out.insert(name.clone(), tensor);
         }
     }
     if out.is_empty() {
@@ -596,10 +600,17 @@ fn materialise(t: &TensorRef, storages: &Storages) -> std::result::Result<PthTen
         return Err("shape and stride lengths differ".into());
     }
     let numel_storage = bytes.len() / dtype.size();
-    let n: usize = t.shape.iter().product();
-    let start = t.storage.base + t.offset;
+    let overflow = || "tensor shape, strides or offset overflow".to_string();
+    let n = t.shape.iter().try_fold(1usize, |a, &s| a.checked_mul(s)).ok_or_else(overflow)?;
+    // A state dict's tensor never has more elements than its storage (no broadcast views): this
+    // also bounds what a hostile shape can make us allocate.
+    if n > numel_storage {
+        return Err(format!("tensor of {n} elements on a storage of {numel_storage}"));
+    }
+    let start = t.storage.base.checked_add(t.offset).ok_or_else(overflow)?;
     if n > 0 {
-        let last = start + t.shape.iter().zip(&t.stride).map(|(s, st)| (s - 1) * st).sum::<usize>();
+        let reach = t.shape.iter().zip(&t.stride).try_fold(0usize, |a, (&s, &st)| (s - 1).checked_mul(st).and_then(|x| a.checked_add(x))).ok_or_else(overflow)?;
+        let last = start.checked_add(reach).ok_or_else(overflow)?;
         if last >= numel_storage {
             return Err(format!("view reaches element {last} of a storage of {numel_storage}"));
         }
@@ -647,8 +658,13 @@ fn read_zip(bytes: &[u8]) -> std::result::Result<(Value, Storages), String> {
     let prefix = pkl.trim_end_matches("data.pkl").to_string();
     let read = |zip: &mut zip::ZipArchive<std::io::Cursor<&[u8]>>, name: &str| -> std::result::Result<Vec<u8>, String> {
         let mut f = zip.by_name(name).map_err(|_| format!("{name} missing from the archive"))?;
+        // Deflate expands at most about 1032:1: a larger claim is a hostile archive.
+        let (size, packed) = (f.size(), f.compressed_size());
+        if size > packed.saturating_mul(1100).saturating_add(1 << 20) {
+            return Err(format!("{name} claims {size} bytes from {packed} compressed: not a valid archive"));
+        }
         let mut buf = Vec::new();
-        f.read_to_end(&mut buf).map_err(|e| format!("{name}: {e}"))?;
+        f.by_ref().take(size).read_to_end(&mut buf).map_err(|e| format!("{name}: {e}"))?;
         Ok(buf)
     };
     if let Ok(order) = read(&mut zip, &format!("{prefix}byteorder")) {
@@ -699,8 +715,8 @@ fn read_legacy(bytes: &[u8]) -> std::result::Result<(Value, Storages), String> {
         let header = bytes.get(pos..pos + 8).ok_or("truncated: storage header missing")?;
         let numel = i64::from_le_bytes(header.try_into().unwrap()) as usize;
         pos += 8;
-        let len = numel * dtype.size();
-        let data = bytes.get(pos..pos + len).ok_or_else(|| format!("truncated: storage {key} needs {len} bytes"))?;
+        let len = numel.checked_mul(dtype.size()).ok_or_else(|| format!("storage {key}: size overflows"))?;
+        let data = pos.checked_add(len).and_then(|end| bytes.get(pos..end)).ok_or_else(|| format!("truncated: storage {key} needs {len} bytes"))?;
         pos += len;
         storages.insert(key, (dtype, data.to_vec()));
     }

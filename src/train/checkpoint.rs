@@ -60,19 +60,32 @@ pub fn save(path: &Path, gan: &Gan, config: &TrainConfig, progress: &Progress, n
     meta.insert("opt_d_steps".into(), gan.opt_d.steps.to_string());
     meta.insert("data_shape".into(), serde_json::to_string(&gan.spec.x_shape).unwrap());
     meta.insert("class_names".into(), serde_json::to_string(&gan.class_names).unwrap());
-    meta.insert(CHECKSUM.into(), tensors_checksum(tensors.iter()));
+    // Weights that are not finite are never saved over a good checkpoint.
+    if let Some(name) = first_non_finite(tensors.iter()) {
+        return Err(Error::NonFinite { step: progress.step, what: format!("tensor `{name}` (not saved; the last checkpoint is kept)"), value: f32::NAN });
+    }
+    meta.insert(CHECKSUM.into(), checksum(tensors.iter(), &meta));
     tensor_file::write(path, &tensors, meta)
 }
 
-/// Metadata key of the tensors' SHA-256.
-const CHECKSUM: &str = "tensors_sha256";
+/// Metadata key of the checkpoint's SHA-256 (over its tensors and every other metadata entry).
+const CHECKSUM: &str = "sha256";
 
-/// SHA-256 over every tensor's name, shape and little-endian f32 values, in name order.
-pub fn tensors_checksum<'a>(tensors: impl Iterator<Item = &'a NamedTensor>) -> String {
+/// SHA-256 over every tensor's name, shape and little-endian f32 values (in name order) and every
+/// metadata entry but the checksum itself (in key order).
+pub fn checksum<'a>(tensors: impl Iterator<Item = &'a NamedTensor>, metadata: &BTreeMap<String, String>) -> String {
     use sha2::{Digest, Sha256};
     let mut sorted: Vec<&NamedTensor> = tensors.collect();
     sorted.sort_by(|a, b| a.name.cmp(&b.name));
     let mut h = Sha256::new();
+    let mut text = |t: &str| {
+        h.update((t.len() as u64).to_le_bytes());
+        h.update(t.as_bytes());
+    };
+    for (k, v) in metadata.iter().filter(|(k, _)| *k != CHECKSUM) {
+        text(k);
+        text(v);
+    }
     for t in sorted {
         h.update((t.name.len() as u64).to_le_bytes());
         h.update(t.name.as_bytes());
@@ -83,16 +96,22 @@ pub fn tensors_checksum<'a>(tensors: impl Iterator<Item = &'a NamedTensor>) -> S
     h.finalize().iter().map(|b| format!("{b:02x}")).collect()
 }
 
+/// The name of the first tensor (in name order) holding a NaN or infinity.
+fn first_non_finite<'a>(tensors: impl Iterator<Item = &'a NamedTensor>) -> Option<String> {
+    let mut bad: Vec<&str> = tensors.filter(|t| t.data.iter().any(|v| !v.is_finite())).map(|t| t.name.as_str()).collect();
+    bad.sort();
+    bad.first().map(|n| n.to_string())
+}
+
 /// The checksum matches and every value is finite (files from before checksums: values only).
 fn verify(file: &tensor_file::TensorFile) -> std::result::Result<(), String> {
+    let metadata: BTreeMap<String, String> = file.metadata.clone().into_iter().collect();
     if let Some(want) = file.metadata.get(CHECKSUM)
-        && *want != tensors_checksum(file.tensors.values())
+        && *want != checksum(file.tensors.values(), &metadata)
     {
-        return Err("its tensors do not match their checksum: the file is corrupt".into());
+        return Err("its contents do not match their checksum: the file is corrupt".into());
     }
-    let mut names: Vec<&String> = file.tensors.keys().collect();
-    names.sort();
-    match names.into_iter().find(|n| file.tensors[*n].data.iter().any(|v| !v.is_finite())) {
+    match first_non_finite(file.tensors.values()) {
         Some(n) => Err(format!("tensor `{n}` holds values that are not finite (NaN or infinite)")),
         None => Ok(()),
     }
@@ -116,16 +135,24 @@ pub fn run_dir(path: &Path) -> PathBuf {
     if path.is_dir() { path.to_path_buf() } else { path.parent().and_then(Path::parent).map(PathBuf::from).unwrap_or_default() }
 }
 
-/// Every checkpoint file of a run, newest first: `last`, then the step and epoch checkpoints by
-/// the step they hold (file name order).
+/// The step a checkpoint file of a run holds by its name (`step_0000120.safetensors`), for ordering.
+pub fn step_of_file(path: &Path) -> Option<u64> {
+    let name = path.file_name()?.to_str()?.strip_suffix(".safetensors")?;
+    name.strip_prefix("step_")?.parse().ok()
+}
+
+/// Every checkpoint file of a run, newest first: `last`, then the step checkpoints by the step
+/// they hold, then the epoch checkpoints (newest epoch first).
 pub fn run_checkpoints(run_dir: &Path) -> Vec<PathBuf> {
     let dir = run_dir.join("checkpoints");
-    let mut kept: Vec<PathBuf> = std::fs::read_dir(&dir)
+    let files: Vec<PathBuf> = std::fs::read_dir(&dir)
         .map(|r| r.filter_map(|e| e.ok().map(|e| e.path())).filter(|p| p.extension().is_some_and(|e| e == "safetensors") && *p != last_path(run_dir)).collect())
         .unwrap_or_default();
-    // step_0000120 sorts by step; epoch files after the step files of the same run.
-    kept.sort_by_key(|p| std::cmp::Reverse(p.file_name().map(|n| n.to_owned())));
-    std::iter::once(last_path(run_dir)).filter(|p| p.exists()).chain(kept).collect()
+    let (mut steps, mut epochs): (Vec<PathBuf>, Vec<PathBuf>) = files.into_iter().partition(|p| step_of_file(p).is_some());
+    steps.sort_by_key(|p| std::cmp::Reverse(step_of_file(p)));
+    let epoch_of = |p: &PathBuf| p.file_stem().and_then(|n| n.to_str()?.strip_prefix("epoch_")?.parse::<u64>().ok());
+    epochs.sort_by_key(|p| std::cmp::Reverse(epoch_of(p)));
+    std::iter::once(last_path(run_dir)).filter(|p| p.exists()).chain(steps).chain(epochs).collect()
 }
 
 /// Each checkpoint of a run (newest first) with the step it holds, or why it does not verify.

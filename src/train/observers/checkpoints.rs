@@ -22,12 +22,12 @@ impl Checkpoints {
         t.save_checkpoint(&self.last)?;
         let step_file = self.dir.join(format!("step_{:07}.safetensors", t.progress.step));
         crate::tensor_file::copy_atomic(&self.last, &step_file)?;
-        let mut old: Vec<PathBuf> = std::fs::read_dir(&self.dir)
-            .map(|r| r.filter_map(|e| e.ok().map(|e| e.path())).filter(|p| p.file_name().is_some_and(|n| n.to_string_lossy().starts_with("step_"))).collect())
+        let mut old: Vec<(u64, PathBuf)> = std::fs::read_dir(&self.dir)
+            .map(|r| r.filter_map(|e| e.ok().map(|e| e.path())).filter_map(|p| Some((checkpoint::step_of_file(&p)?, p))).collect())
             .unwrap_or_default();
         old.sort();
         while old.len() > t.config.keep_checkpoints.max(1) {
-            let _ = std::fs::remove_file(old.remove(0));
+            let _ = std::fs::remove_file(old.remove(0).1);
         }
         Ok(())
     }

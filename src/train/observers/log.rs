@@ -45,11 +45,10 @@ impl Observer for LogWriter {
                         .collect(),
                     None => vec![],
                 };
-                let mut f = io(File::create(&self.path), &self.path)?;
-                for l in kept {
-                    io(writeln!(f, "{l}"), &self.path)?;
-                }
-                self.file = Some(f);
+                // Replaced in one atomic step, so a crash now cannot lose the run's history.
+                let text: String = kept.iter().map(|l| format!("{l}\n")).collect();
+                crate::tensor_file::write_atomic(&self.path, text.as_bytes())?;
+                self.file = Some(io(std::fs::OpenOptions::new().append(true).open(&self.path), &self.path)?);
             }
             Event::Step(r) => {
                 if let Some(f) = &mut self.file {
