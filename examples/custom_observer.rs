@@ -1,6 +1,6 @@
 //! Training through the library with an observer of your own.
 //!
-//! `cargo run --release --example custom_observer` trains the default experiment (dcgan-28 on
+//! `cargo run --release --example custom_observer` trains the default experiment (dcgan-infogan on
 //! the built-in synth-digits, made small here) with gantry's standard observers (log, grids,
 //! loss plot, checkpoints) plus `LossWatch`, which keeps a running mean of the generator's loss
 //! and stops the run through the `StopSignal` once it has seen enough steps.

@@ -79,7 +79,7 @@ fn random_images(shape: Shape3, per_step: usize, rng: &mut Rng) -> Dataset {
     let len = per_step * 4;
     let bytes = (0..len * shape.iter().product::<usize>()).map(|_| rng.below(256) as u8).collect();
     // An unlabelled image folder is what this is, as far as training can tell.
-    Dataset { name: "random".into(), kind: &crate::data::folder::FOLDER, shape, len, samples: Samples::Bytes(bytes), labels: None, class_names: vec![] }
+    Dataset::new(&crate::data::folder::FOLDER, "random", shape, Samples::Bytes(bytes), None)
 }
 
 /// A training workload: the trainer's own generator step on random images.

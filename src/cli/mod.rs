@@ -28,7 +28,7 @@ pub struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Train a GAN (no arguments: dcgan-28 on built-in synth-digits).
+    /// Train a GAN (no arguments: preset `default`, on the built-in synth-digits).
     Train(TrainArgs),
     /// Generate samples from a trained generator (eval mode).
     Sample {
@@ -398,16 +398,14 @@ fn train(a: TrainArgs) -> Result<()> {
                 let message = "no such run folder or checkpoint file".to_string();
                 return Err(gantry::Error::Checkpoint { path: run.clone(), message }.into());
             }
-            let lock = RunLock::acquire(&gantry::train::checkpoint::run_dir(run))?;
+            let out = gantry::train::checkpoint::run_dir(run);
+            let lock = RunLock::acquire(&out)?;
             let length = RunLength { epochs: a.epochs, max_steps: a.max_steps };
             let trainer = Trainer::resume(run, &length, a.device, a.quiet)?;
-            for why in &trainer.skipped_checkpoints {
-                eprintln!("gantry: skipped a checkpoint: {why}");
+            if let Some(from) = &trainer.resumed_from {
+                warn_skipped(&trainer.skipped_checkpoints, &format!("resuming from {} (step {})", from.display(), trainer.progress.step));
             }
-            if let (false, Some(from)) = (trainer.skipped_checkpoints.is_empty(), &trainer.resumed_from) {
-                eprintln!("gantry: resuming from {} (step {})", from.display(), trainer.progress.step);
-            }
-            (trainer, gantry::train::checkpoint::run_dir(run), lock)
+            (trainer, out, lock)
         }
         None => {
             let (mut config, name) = match &a.config {
@@ -417,10 +415,11 @@ fn train(a: TrainArgs) -> Result<()> {
                 }
                 None => {
                     let name = a.preset.clone().unwrap_or_else(|| "default".into());
+                    let config = presets::preset(&name)?;
                     if a.preset.is_none() && a.model.is_none() && a.dataset.is_none() {
-                        eprintln!("gantry: no preset given: training the default, dcgan-28 on the built-in synth-digits (preset `default`)");
+                        eprintln!("gantry: no preset given: training the default, {} on the built-in {} (preset `default`)", config.model, config.dataset);
                     }
-                    (presets::preset(&name)?, name)
+                    (config, name)
                 }
             };
             apply(&mut config, &a);
@@ -469,13 +468,18 @@ fn mode_check(trainer: &Trainer, out: &std::path::Path, quiet: bool) -> Result<(
 /// A trained model, with a warning for each newer checkpoint of its run that did not verify.
 pub(crate) fn open_model(path: &std::path::Path, device: &burn::tensor::Device) -> Result<TrainedModel> {
     let model = TrainedModel::open(path, device)?;
-    for why in &model.skipped_checkpoints {
+    warn_skipped(&model.skipped_checkpoints, &format!("using {}", model.path.display()));
+    Ok(model)
+}
+
+/// One warning line per checkpoint that did not verify, then which one is used instead.
+fn warn_skipped(skipped: &[String], used: &str) {
+    for why in skipped {
         eprintln!("gantry: skipped a checkpoint: {why}");
     }
-    if !model.skipped_checkpoints.is_empty() {
-        eprintln!("gantry: using {}", model.path.display());
+    if !skipped.is_empty() {
+        eprintln!("gantry: {used}");
     }
-    Ok(model)
 }
 
 struct SampleArgs {

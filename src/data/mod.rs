@@ -106,7 +106,7 @@ pub fn load(name: &str, opts: &DataOptions) -> Result<Dataset> {
 
 impl Dataset {
     /// A dataset of `kind` called `name` with the kind's class names; its length follows from the samples.
-    fn new(kind: &'static DatasetKind, name: &str, shape: Shape3, samples: Samples, labels: Option<Vec<u8>>) -> Dataset {
+    pub(crate) fn new(kind: &'static DatasetKind, name: &str, shape: Shape3, samples: Samples, labels: Option<Vec<u8>>) -> Dataset {
         let values = match &samples {
             Samples::Bytes(b) => b.len(),
             Samples::Floats(f) => f.len(),

@@ -211,6 +211,9 @@ struct Weight {
 const MAX_DEPTH: u32 = 512;
 
 impl Weight {
+    /// No items (the start of a sum).
+    const NOTHING: Weight = Weight { depth: 0, nodes: 0 };
+
     /// A container of items weighing `items` in all.
     fn container(items: Weight) -> std::result::Result<Weight, String> {
         let w = Weight { depth: items.depth + 1, nodes: items.nodes + 1 };
@@ -286,7 +289,7 @@ impl<'a> Unpickler<'a> {
     fn pop_mark_weighted(&mut self) -> std::result::Result<(Vec<Value>, Weight), String> {
         let at = self.stack.iter().rposition(|v| matches!(v, Value::Mark)).ok_or("pickle MARK missing")?;
         let items = self.stack.split_off(at + 1);
-        let weight = self.weights.split_off(at + 1).into_iter().fold(Weight { depth: 0, nodes: 0 }, Weight::beside);
+        let weight = self.weights.split_off(at + 1).into_iter().fold(Weight::NOTHING, Weight::beside);
         self.stack.pop();
         self.weights.pop();
         Ok((items, weight))
@@ -446,7 +449,7 @@ impl<'a> Unpickler<'a> {
                         return Err("pickle stack underflow".into());
                     }
                     let items = self.stack.split_off(self.stack.len() - n);
-                    let w = self.weights.split_off(self.weights.len() - n).into_iter().fold(Weight { depth: 0, nodes: 0 }, Weight::beside);
+                    let w = self.weights.split_off(self.weights.len() - n).into_iter().fold(Weight::NOTHING, Weight::beside);
                     self.push_weighted(Value::Tuple(items), Weight::container(w)?)
                 }
                 b'l' => {

@@ -98,9 +98,7 @@ pub fn checksum<'a>(tensors: impl Iterator<Item = &'a NamedTensor>, metadata: &B
 
 /// The name of the first tensor (in name order) holding a NaN or infinity.
 fn first_non_finite<'a>(tensors: impl Iterator<Item = &'a NamedTensor>) -> Option<String> {
-    let mut bad: Vec<&str> = tensors.filter(|t| t.data.iter().any(|v| !v.is_finite())).map(|t| t.name.as_str()).collect();
-    bad.sort();
-    bad.first().map(|n| n.to_string())
+    tensors.filter(|t| t.data.iter().any(|v| !v.is_finite())).map(|t| t.name.as_str()).min().map(str::to_string)
 }
 
 /// The checksum matches and every value is finite (files from before checksums: values only).

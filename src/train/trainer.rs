@@ -194,19 +194,19 @@ impl Trainer {
         }
         let t0 = Instant::now();
         let (k, step) = (self.config.d_steps, self.progress.step);
-        let spec = self.gan.spec.clone();
+        let (classes, z_shape) = (self.gan.spec.classes(), self.gan.spec.z_shape);
         // Dropout masks and penalty points: a stream per step, so a resumed run draws the same.
         let mut layer_rng = Rng::derived(self.config.seed, "layers", step);
         // Labels of fakes are drawn uniformly after their noise, from the same RNG.
-        let draw_labels = |n: usize, rng: &mut Rng| (spec.classes() > 0).then(|| (0..n).map(|_| rng.below(spec.classes()) as u8).collect::<Vec<u8>>());
+        let draw_labels = |n: usize, rng: &mut Rng| (classes > 0).then(|| (0..n).map(|_| rng.below(classes) as u8).collect::<Vec<u8>>());
         let first = self.progress.batch;
         let batches: Vec<Vec<usize>> = self.epoch_batches()[first..first + k].to_vec();
         let mut scalars = DeviceScalars::default();
         let mut fake = None;
         for idx in &batches {
             let real = self.data.batch(idx, &self.device);
-            let real_labels = if spec.classes() > 0 { self.data.labels_at(idx) } else { None };
-            let z = noise(self.config.noise, idx.len(), spec.z_shape, &mut self.noise_rng, &self.device);
+            let real_labels = if classes > 0 { self.data.labels_at(idx) } else { None };
+            let z = noise(self.config.noise, idx.len(), z_shape, &mut self.noise_rng, &self.device);
             let fake_labels = draw_labels(idx.len(), &mut self.noise_rng);
             let f = self.gan.generate(z, fake_labels.as_deref(), &mut layer_rng);
             // Only the last critic step's numbers are reported.
@@ -217,7 +217,7 @@ impl Trainer {
         let (fake, fake_labels) = match self.config.g_noise {
             GNoise::Reuse => fake.expect("at least one D step"),
             GNoise::Fresh => {
-                let z = noise(self.config.noise, n, spec.z_shape, &mut self.noise_rng, &self.device);
+                let z = noise(self.config.noise, n, z_shape, &mut self.noise_rng, &self.device);
                 let labels = draw_labels(n, &mut self.noise_rng);
                 (self.gan.generate(z, labels.as_deref(), &mut layer_rng), labels)
             }
