@@ -115,7 +115,7 @@ fn batch_norm_with_fused_activation_matches_burn_in_training_and_eval() {
     let mut rng = Rng::new(13);
     // No activation, ReLU, and the two LeakyReLU slopes of the DCGAN discriminators.
     for slope in [None, Some(0.0), Some(0.02), Some(0.2)] {
-        for shape in [[4, 3, 5, 7], [16, 6, 1, 1], [1, 2, 3, 3]] {
+        for shape in [[4, 3, 5, 7], [16, 6, 1, 1], [1, 2, 3, 3], [8, 3, 2, 2]] {
             let x = random(shape, &mut rng, &device);
             let gamma = random([shape[1]], &mut rng, &device);
             let beta = random([shape[1]], &mut rng, &device);
@@ -143,6 +143,52 @@ fn batch_norm_with_fused_activation_matches_burn_in_training_and_eval() {
             let burn = burn_activation(burn::tensor::module::batch_norm(xe, on(&gamma), on(&beta), mean, var, 0.8), slope);
             assert_close(&format!("batch_norm eval {shape:?} slope {slope:?}"), &read_back(&ours), &read_back(&burn));
         }
+    }
+}
+
+#[test]
+fn linear_matches_burn_forward_and_gradients() {
+    let device = Device::flex().autodiff();
+    let mut rng = Rng::new(17);
+    for (m, k, n) in [(7, 5, 3), (64, 100, 1024), (1, 33, 70)] {
+        let x = random([m, k], &mut rng, &device);
+        let w = random([k, n], &mut rng, &device);
+        let b = random([n], &mut rng, &device);
+        let r = random([m, n], &mut rng, &device).detach();
+        let results: Vec<[Vec<f32>; 4]> = [true, false]
+            .iter()
+            .map(|&ours| {
+                let (xi, wi, bi) = (x.clone().detach().require_grad(), w.clone().detach().require_grad(), b.clone().detach().require_grad());
+                let y = if ours { kernels::linear(xi.clone(), wi.clone(), Some(bi.clone())) } else { burn::tensor::module::linear(xi.clone(), wi.clone(), Some(bi.clone())) };
+                let grads = (y.clone() * r.clone()).sum().backward();
+                [read_back(&y), read_back(&xi.grad(&grads).unwrap()), read_back(&wi.grad(&grads).unwrap()), read_back(&bi.grad(&grads).unwrap())]
+            })
+            .collect();
+        for (i, name) in ["output", "input gradient", "weight gradient", "bias gradient"].iter().enumerate() {
+            assert_close(&format!("linear {m}x{k}x{n} {name}"), &results[0][i], &results[1][i]);
+        }
+    }
+}
+
+#[test]
+fn max_pool_matches_burn_forward_and_gradient() {
+    let device = Device::flex().autodiff();
+    let mut rng = Rng::new(19);
+    // Odd sizes drop the last row and column, as PyTorch's floor mode.
+    for (shape, k) in [([2, 3, 24, 24], 2), ([1, 2, 9, 7], 2), ([3, 1, 9, 9], 3)] {
+        let x = random(shape, &mut rng, &device);
+        let results: Vec<[Vec<f32>; 2]> = [true, false]
+            .iter()
+            .map(|&ours| {
+                let xi = x.clone().detach().require_grad();
+                let y = if ours { kernels::max_pool2d(xi.clone(), k) } else { burn::tensor::module::max_pool2d(xi.clone(), burn::tensor::ops::MaxPoolOptions::new([k, k])) };
+                let r = Tensor::<4>::ones(y.dims(), &device).cumsum(3);
+                let grads = (y.clone() * r).sum().backward();
+                [read_back(&y), read_back(&xi.grad(&grads).unwrap())]
+            })
+            .collect();
+        assert_close(&format!("max_pool2d {shape:?} output"), &results[0][0], &results[1][0]);
+        assert_close(&format!("max_pool2d {shape:?} input gradient"), &results[0][1], &results[1][1]);
     }
 }
 
@@ -219,20 +265,28 @@ fn simd_paths_match_the_scalar_path_exactly() {
     use gantry::kernels::batch_norm;
     use gantry::kernels::simd::{self, Simd};
     let mut rng = Rng::new(11);
-    let (n, c, l) = (3, 5, 7 * 7 + 3);
-    let x = rng.uniform_vec(n * c * l, -2.0, 2.0);
-    let dy = rng.uniform_vec(n * c * l, -1.0, 1.0);
-    let (gamma, beta) = (rng.uniform_vec(c, 0.5, 1.5), rng.uniform_vec(c, -0.5, 0.5));
+    // Planes long enough for the vector paths, and one value each (the row path of BatchNorm after
+    // a fully connected layer).
+    let geometries = [(3, 5, 7 * 7 + 3), (5, 37, 1)];
+    let bn_inputs: Vec<_> = geometries
+        .iter()
+        .map(|&(n, c, l)| {
+            let (x, dy) = (rng.uniform_vec(n * c * l, -2.0, 2.0), rng.uniform_vec(n * c * l, -1.0, 1.0));
+            (x, dy, rng.uniform_vec(c, 0.5, 1.5), rng.uniform_vec(c, -0.5, 0.5))
+        })
+        .collect();
     let (p0, g) = (rng.uniform_vec(70_003, -1.0, 1.0), rng.uniform_vec(70_003, -1.0, 1.0));
     let outputs = |level: Simd| -> Vec<Vec<f32>> {
         simd::set_cap(level);
         let mut out = vec![];
-        let stats = batch_norm::batch_stats(&x, n, c, l);
-        for slope in [None, Some(0.0), Some(0.2)] {
-            let mut y = x.clone();
-            batch_norm::normalize_in_place(&mut y, c, l, &stats, &gamma, &beta, 1e-5, slope);
-            let (dx, dg, db) = batch_norm::backward(&x, &dy, n, c, l, &stats, &gamma, &beta, 1e-5, slope);
-            out.extend([y, dx, dg, db]);
+        for (&(n, c, l), (x, dy, gamma, beta)) in geometries.iter().zip(&bn_inputs) {
+            let stats = batch_norm::batch_stats(x, n, c, l);
+            for slope in [None, Some(0.0), Some(0.2)] {
+                let mut y = x.clone();
+                batch_norm::normalize_in_place(&mut y, c, l, &stats, gamma, beta, 1e-5, slope);
+                let (dx, dg, db) = batch_norm::backward(x, dy, n, c, l, &stats, gamma, beta, 1e-5, slope);
+                out.extend([y, dx, dg, db]);
+            }
         }
         let (mut p, mut m, mut v) = (p0.clone(), vec![0.0; p0.len()], vec![0.0; p0.len()]);
         for t in 1..=3 {

@@ -6,6 +6,7 @@ use super::{DIGITS, DataOptions, Dataset, DatasetKind, ModeCount, NamePattern, S
 use crate::error::Result;
 use crate::model::Shape3;
 use crate::rng::Rng;
+use rayon::prelude::*;
 
 const SHAPE: Shape3 = [1, 28, 28];
 
@@ -71,8 +72,15 @@ fn seg_dist(px: f64, py: f64, a: (f64, f64), b: (f64, f64)) -> f64 {
     (qx * qx + qy * qy).sqrt()
 }
 
-/// Render one digit as 28x28 bytes.
-pub fn render(digit: u8, rng: &mut Rng) -> Vec<u8> {
+/// One digit's strokes in pixel coordinates, stroke width and blur: everything random about it.
+struct Glyph {
+    strokes: Vec<Stroke>,
+    width: f64,
+    blur: f64,
+}
+
+/// Draw one digit's random pose, in a fixed order of draws from `rng`.
+fn draw(digit: u8, rng: &mut Rng) -> Glyph {
     let angle = rng.uniform(-0.22, 0.22);
     let (sx, sy) = (rng.uniform(0.8, 1.1), rng.uniform(0.85, 1.1));
     let shear = rng.uniform(-0.25, 0.25);
@@ -94,21 +102,33 @@ pub fn render(digit: u8, rng: &mut Rng) -> Vec<u8> {
                 .collect()
         })
         .collect();
-    let mut img = [0f64; 28 * 28];
-    for r in 0..28 {
-        for c in 0..28 {
-            let (px, py) = (c as f64 + 0.5, r as f64 + 0.5);
-            let mut d = f64::MAX;
-            for s in &strokes {
-                for w in s.windows(2) {
-                    d = d.min(seg_dist(px, py, w[0], w[1]));
-                }
-            }
-            img[r * 28 + c] = (1.0 - (d - width / 2.0)).clamp(0.0, 1.0);
-        }
-    }
     // Random blur: mix with a 3x3 box-filtered copy.
     let blur = rng.uniform(0.0, 0.6);
+    Glyph { strokes, width, blur }
+}
+
+/// Render one glyph as 28x28 bytes.
+fn rasterize(g: &Glyph) -> Vec<u8> {
+    // Ink falls to 0 at distance width/2 + 1 from the skeleton, so each segment only needs the
+    // pixels in its bounding box grown by that much (min over segments is order-free: same bytes).
+    let reach = g.width / 2.0 + 1.0;
+    let mut dist = [f64::MAX; 28 * 28];
+    for s in &g.strokes {
+        for w in s.windows(2) {
+            let span = |u: f64, v: f64| {
+                let lo = (u.min(v) - reach - 0.5).floor().max(0.0) as usize;
+                let hi = ((u.max(v) + reach - 0.5).ceil().max(-1.0) + 1.0).min(28.0) as usize;
+                lo..hi.max(lo)
+            };
+            for r in span(w[0].1, w[1].1) {
+                for c in span(w[0].0, w[1].0) {
+                    let d = &mut dist[r * 28 + c];
+                    *d = d.min(seg_dist(c as f64 + 0.5, r as f64 + 0.5, w[0], w[1]));
+                }
+            }
+        }
+    }
+    let img: Vec<f64> = dist.iter().map(|d| (1.0 - (d - g.width / 2.0)).clamp(0.0, 1.0)).collect();
     let mut out = vec![0u8; 28 * 28];
     for r in 0..28 {
         for c in 0..28 {
@@ -123,7 +143,7 @@ pub fn render(digit: u8, rng: &mut Rng) -> Vec<u8> {
                     }
                 }
             }
-            let v = (1.0 - blur) * img[r * 28 + c] + blur * acc / n;
+            let v = (1.0 - g.blur) * img[r * 28 + c] + g.blur * acc / n;
             out[r * 28 + c] = (v.clamp(0.0, 1.0) * 255.0).round() as u8;
         }
     }
@@ -135,9 +155,8 @@ pub fn generate(n: usize, seed: u64) -> (Vec<u8>, Vec<u8>) {
     let mut rng = Rng::derived(seed, "synth-digits", 0);
     let mut labels: Vec<u8> = (0..n).map(|i| (i % 10) as u8).collect();
     rng.shuffle(&mut labels);
-    let mut pixels = Vec::with_capacity(n * 784);
-    for &l in &labels {
-        pixels.extend(render(l, &mut rng));
-    }
+    // Poses are drawn in order from one stream; the pixels are then rendered in parallel.
+    let glyphs: Vec<Glyph> = labels.iter().map(|&l| draw(l, &mut rng)).collect();
+    let pixels = glyphs.par_iter().flat_map_iter(rasterize).collect();
     (pixels, labels)
 }

@@ -15,7 +15,7 @@ use crate::device::read_back;
 use crate::model::spec::{Init, LayerSpec, NetSpec};
 use crate::model::{Net, Shape3};
 use crate::rng::Rng;
-use crate::loss::cross_entropy;
+use crate::loss::{accuracy, cross_entropy};
 use crate::train::optim::{OptimConfig, Optimizer};
 
 /// Conv(c,32,5) ReLU MaxPool(2) Conv(32,64,5) ReLU MaxPool(2) Flatten Linear(·,128) ReLU Linear(128,K).
@@ -143,7 +143,8 @@ impl Classifier {
     }
 }
 
-/// Train on `train`, measure on `test`.
+/// Train on `train` (Adam, the learning rate halved every epoch, stopping early once a window of
+/// `CONVERGENCE_WINDOW` batches had no error), measure on `test`.
 pub fn train(train: &Dataset, test: &Dataset, opts: &TrainOptions, device: &Device) -> Result<Classifier> {
     let labels = train.labels.as_ref().ok_or_else(|| Error::config("dataset", format!("`{}` has no labels: a classifier needs a labelled dataset", train.name)))?;
     if !matches!(train.samples, Samples::Bytes(_)) {
@@ -158,18 +159,26 @@ pub fn train(train: &Dataset, test: &Dataset, opts: &TrainOptions, device: &Devi
         .flat_map(|e| data::epoch_batches(train.len, opts.batch_size, true, opts.seed, e as u64).into_iter().map(move |b| (e, b)))
         .collect();
     let bar = crate::progress::bar(batches.len() as u64, opts.quiet, &format!("training the {} classifier", train.name));
+    // Misclassified training samples in the current window, kept on the device and read once per window.
+    let mut wrong = Tensor::<1>::zeros([1], &device);
     for (i, (epoch, idx)) in batches.iter().enumerate() {
         opt.config.set_lr(opts.lr * 0.5f64.powi(*epoch as i32));
         let x = train.batch(idx, &device);
         let y: Vec<u8> = idx.iter().map(|&j| labels[j]).collect();
-        let logits = net.forward(x, None);
-        let loss = cross_entropy(logits.reshape([idx.len(), train.num_classes()]), &y);
-        if i % 100 == 0 {
-            let l = read_back(&loss.clone().detach())[0];
+        let logits = net.forward(x, None).reshape([idx.len(), train.num_classes()]);
+        wrong = wrong + (accuracy(logits.clone().detach(), &y).neg() + 1.0) * idx.len() as f32;
+        let loss = cross_entropy(logits, &y);
+        if (i + 1) % CONVERGENCE_WINDOW == 0 {
+            let [l, w] = read_back(&Tensor::cat(vec![loss.clone().detach(), wrong.clone()], 0))[..] else { unreachable!() };
             if !l.is_finite() {
                 return Err(Error::NonFinite { step: i as u64, what: "classifier loss".into(), value: l });
             }
             bar.set_message(format!("training the {} classifier (loss {l:.3})", train.name));
+            // Every sample of the last window classified right: this data has nothing left to teach.
+            if w.round() == 0.0 {
+                break;
+            }
+            wrong = Tensor::<1>::zeros([1], &device);
         }
         let mut grads = loss.backward();
         opt.step(&mut net, &mut grads);
@@ -182,7 +191,10 @@ pub fn train(train: &Dataset, test: &Dataset, opts: &TrainOptions, device: &Devi
 }
 
 /// Names the architecture and training recipe in cache file names: a changed recipe retrains.
-const RECIPE: &str = "lenet-v2";
+const RECIPE: &str = "lenet-v3";
+
+/// Training stops early once a whole window of this many batches was classified without an error.
+const CONVERGENCE_WINDOW: usize = 100;
 
 /// A short content checksum of a dataset (pixels and labels), so a cached classifier is reused only
 /// for exactly the data it was trained on.

@@ -217,18 +217,18 @@ pub fn col2im(cols: &[f32], g: &ConvGeometry) -> Vec<f32> {
 
 /// A row-major matrix view with arbitrary strides (a transpose is a swap of the strides).
 #[derive(Clone, Copy)]
-struct View<'a> {
+pub(super) struct View<'a> {
     data: &'a [f32],
     row_stride: usize,
     col_stride: usize,
 }
 
 impl<'a> View<'a> {
-    fn rows(data: &'a [f32], cols: usize) -> Self {
+    pub(super) fn rows(data: &'a [f32], cols: usize) -> Self {
         View { data, row_stride: cols, col_stride: 1 }
     }
 
-    fn transposed(data: &'a [f32], cols: usize) -> Self {
+    pub(super) fn transposed(data: &'a [f32], cols: usize) -> Self {
         View { data, row_stride: 1, col_stride: cols }
     }
 }
@@ -238,7 +238,7 @@ impl<'a> View<'a> {
 /// The columns are split into one block per thread, each a single-threaded GEMM: measured on the
 /// DCGAN shapes this is as fast as gemm's own threading everywhere and twice as fast when the
 /// result has few rows (64 × 4096 × 512: 2.2 ms instead of 4.2 ms on 2 cores).
-fn matmul(m: usize, n: usize, k: usize, lhs: View, rhs: View) -> Vec<f32> {
+pub(super) fn matmul(m: usize, n: usize, k: usize, lhs: View, rhs: View) -> Vec<f32> {
     if m == 0 || n == 0 || k == 0 {
         return vec![0.0; m * n];
     }

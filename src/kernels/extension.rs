@@ -16,7 +16,7 @@ use burn::backend::{Autodiff, Backend, Flex, TensorMetadata, backend_extension};
 use burn::tensor::TensorData;
 use rayon::prelude::*;
 
-use super::batch_norm;
+use super::{batch_norm, linear, pool};
 use super::leaky_relu_factor;
 use super::conv::{ConvGeometry, conv_backward, conv_forward, conv_transpose_backward, conv_transpose_forward};
 
@@ -38,6 +38,12 @@ pub trait GantryKernels: Backend {
         out_height: usize,
         out_width: usize,
     ) -> FloatTensor<Self>;
+
+    /// `lhs [m, k] · rhs [k, n]` (a fully connected layer's product).
+    fn gantry_matmul(lhs: FloatTensor<Self>, rhs: FloatTensor<Self>) -> FloatTensor<Self>;
+
+    /// Max pooling of `x [N, C, H, W]` with a `k`×`k` window and stride `k`, no padding.
+    fn gantry_max_pool2d(x: FloatTensor<Self>, k: usize) -> FloatTensor<Self>;
 
     /// `max(x, 0) + slope·min(x, 0)` (ReLU for slope 0), one pass each way.
     fn gantry_leaky_relu(x: FloatTensor<Self>, slope: f64) -> FloatTensor<Self>;
@@ -154,7 +160,32 @@ fn batch_norm_flex(x: FlexTensor, gamma: &FlexTensor, beta: &FlexTensor, stats: 
     update_owned(x, |v| batch_norm::normalize_in_place(v, c, l, &values(stats), &values(gamma), &values(beta), eps, slope))
 }
 
+fn matmul_sizes(lhs: &FlexTensor, rhs: &FlexTensor) -> [usize; 3] {
+    let (a, b) = (lhs.shape(), rhs.shape());
+    [a[0], a[1], b[1]]
+}
+
+fn matmul_flex(lhs: &FlexTensor, rhs: &FlexTensor) -> FlexTensor {
+    let [m, k, n] = matmul_sizes(lhs, rhs);
+    FlexTensor::from_data(TensorData::new(linear::forward(&values(lhs), &values(rhs), [m, k, n]), [m, n]))
+}
+
+/// The pooled tensor and the offset in its input plane that each output took.
+fn max_pool2d_flex(x: &FlexTensor, k: usize) -> (FlexTensor, Vec<u32>) {
+    let [n, c, h, w] = dims4(x);
+    let (y, arg) = pool::forward(&values(x), n * c, [h, w], k);
+    (tensor(y, [n, c, h / k, w / k]), arg)
+}
+
 impl GantryKernels for Flex {
+    fn gantry_matmul(lhs: FlexTensor, rhs: FlexTensor) -> FlexTensor {
+        matmul_flex(&lhs, &rhs)
+    }
+
+    fn gantry_max_pool2d(x: FlexTensor, k: usize) -> FlexTensor {
+        max_pool2d_flex(&x, k).0
+    }
+
     fn gantry_conv2d(x: FlexTensor, weight: FlexTensor, stride: usize, padding_h: usize, padding_w: usize) -> FlexTensor {
         conv2d_flex(&x, &weight, stride, [padding_h, padding_w])
     }
@@ -225,6 +256,44 @@ impl Backward<Flex, 2> for ConvBackward {
 }
 
 #[derive(Debug)]
+struct MatmulBackward;
+
+impl Backward<Flex, 2> for MatmulBackward {
+    /// Both operands.
+    type State = (FlexTensor, FlexTensor);
+
+    fn backward(self, ops: Ops<Self::State, 2>, grads: &mut Gradients, _: &mut Checkpointer) {
+        let grad = grads.consume::<Flex>(&ops.node);
+        let (lhs, rhs) = ops.state;
+        let want = ops.parents.each_ref().map(Option::is_some);
+        let [m, k, n] = matmul_sizes(&lhs, &rhs);
+        let [dl, dr] = linear::backward(&values(&lhs), &values(&rhs), &values(&grad), [m, k, n], want);
+        for ((parent, value), shape) in ops.parents.into_iter().zip([dl, dr]).zip([[m, k], [k, n]]) {
+            if let (Some(node), Some(value)) = (parent, value) {
+                grads.register::<Flex>(node.id, FlexTensor::from_data(TensorData::new(value, shape)));
+            }
+        }
+    }
+}
+
+#[derive(Debug)]
+struct MaxPoolBackward;
+
+impl Backward<Flex, 1> for MaxPoolBackward {
+    /// The input's shape, the window, and the offset each output took.
+    type State = ([usize; 4], usize, Vec<u32>);
+
+    fn backward(self, ops: Ops<Self::State, 1>, grads: &mut Gradients, _: &mut Checkpointer) {
+        let [node_x] = ops.parents;
+        let grad = grads.consume::<Flex>(&ops.node);
+        let ([n, c, h, w], k, arg) = ops.state;
+        if let Some(node) = node_x {
+            grads.register::<Flex>(node.id, tensor(pool::backward(&values(&grad), &arg, n * c, [h, w], k), [n, c, h, w]));
+        }
+    }
+}
+
+#[derive(Debug)]
 struct LeakyReluBackward;
 
 impl Backward<Flex, 1> for LeakyReluBackward {
@@ -274,6 +343,28 @@ impl Backward<Flex, 3> for BatchNormBackward {
 }
 
 impl<C: CheckpointStrategy> GantryKernels for Autodiff<Flex, C> {
+    fn gantry_matmul(lhs: FloatTensor<Self>, rhs: FloatTensor<Self>) -> FloatTensor<Self> {
+        match MatmulBackward.prepare::<C>([lhs.node(), rhs.node()]).compute_bound().stateful() {
+            OpsKind::Tracked(prep) => {
+                let (lhs, rhs) = (lhs.into_primitive(), rhs.into_primitive());
+                let y = matmul_flex(&lhs, &rhs);
+                prep.finish((lhs, rhs), y)
+            }
+            OpsKind::UnTracked(prep) => prep.finish(matmul_flex(lhs.primitive(), rhs.primitive())),
+        }
+    }
+
+    fn gantry_max_pool2d(x: FloatTensor<Self>, k: usize) -> FloatTensor<Self> {
+        match MaxPoolBackward.prepare::<C>([x.node()]).compute_bound().stateful() {
+            OpsKind::Tracked(prep) => {
+                let x = x.into_primitive();
+                let (y, arg) = max_pool2d_flex(&x, k);
+                prep.finish((dims4(&x), k, arg), y)
+            }
+            OpsKind::UnTracked(prep) => prep.finish(max_pool2d_flex(x.primitive(), k).0),
+        }
+    }
+
     fn gantry_batch_stats(x: FloatTensor<Self>) -> FloatTensor<Self> {
         <FloatTensor<Self>>::new(batch_stats_flex(x.primitive()))
     }

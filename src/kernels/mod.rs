@@ -9,13 +9,15 @@ pub mod adam;
 pub mod batch_norm;
 pub mod conv;
 mod extension;
+pub mod linear;
+pub mod pool;
 pub mod simd;
 
 use std::sync::atomic::{AtomicU8, Ordering};
 
 use burn::backend::{Dispatch, DispatchDevice};
 use burn::tensor::module;
-use burn::tensor::ops::{ConvOptions, ConvTransposeOptions};
+use burn::tensor::ops::{ConvOptions, ConvTransposeOptions, MaxPoolOptions};
 use burn::tensor::{DType, Tensor};
 
 pub use extension::GantryKernels;
@@ -85,6 +87,27 @@ pub fn conv_transpose2d(x: Tensor<4>, weight: Tensor<4>, bias: Option<Tensor<1>>
     let (oh, ow) = (out(h, kh, 0), out(w, kw, 1));
     let y = <Dispatch as GantryKernels>::gantry_conv_transpose2d(x.into_dispatch(), weight.into_dispatch(), stride, padding[0], padding[1], oh, ow);
     add_bias(Tensor::from_dispatch(y), bias)
+}
+
+/// A fully connected layer, `x [N, in] · weight [in, out] + bias`, as burn's `linear`.
+pub fn linear(x: Tensor<2>, weight: Tensor<2>, bias: Option<Tensor<1>>) -> Tensor<2> {
+    if !applies(&x) {
+        return module::linear(x, weight, bias);
+    }
+    let y: Tensor<2> = Tensor::from_dispatch(<Dispatch as GantryKernels>::gantry_matmul(x.into_dispatch(), weight.into_dispatch()));
+    match bias {
+        Some(b) => y + b.unsqueeze_dim(0),
+        None => y,
+    }
+}
+
+/// PyTorch's `MaxPool2d(k)`: window and stride `k`, no padding, the first maximum of a window
+/// taking its gradient.
+pub fn max_pool2d(x: Tensor<4>, k: usize) -> Tensor<4> {
+    if !applies(&x) {
+        return module::max_pool2d(x, MaxPoolOptions::new([k, k]));
+    }
+    Tensor::from_dispatch(<Dispatch as GantryKernels>::gantry_max_pool2d(x.into_dispatch(), k))
 }
 
 /// LeakyReLU (`slope` 0: ReLU) as PyTorch's, including the gradient at 0 (slope, resp. 0).

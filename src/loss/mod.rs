@@ -74,6 +74,14 @@ pub fn one_hot(labels: &[u8], classes: usize, device: &Device) -> Tensor<2> {
 
 /// Mean cross-entropy of class logits `[N, K]` against `labels` (log-softmax inside: no softmax
 /// may be applied before it).
+/// Share of rows whose largest logit is the label's, as a 1-element device tensor.
+pub fn accuracy(logits: Tensor<2>, labels: &[u8]) -> Tensor<1> {
+    let n = labels.len();
+    let device = logits.device();
+    let truth = Tensor::<1>::from_data(TensorData::new(labels.iter().map(|&y| y as f32).collect::<Vec<f32>>(), [n]), &device);
+    logits.argmax(1).float().reshape([n]).equal(truth).float().mean()
+}
+
 pub fn cross_entropy(logits: Tensor<2>, labels: &[u8]) -> Tensor<1> {
     let k = logits.dims()[1];
     let device = logits.device();

@@ -101,7 +101,7 @@ fn vjp(layer: &Layer, x: Tensor<4>, g: Tensor<4>, mask: Option<Tensor<4>>) -> Te
             Op::Upsample2x => g.reshape([n, c, h, 2, w, 2]).sum_dim(5).sum_dim(3).reshape([n, c, h, w]),
             Op::MaxPool2d(k) => {
                 // The gradient goes to the window's maximum (ties have probability zero on real data).
-                let pooled = burn::tensor::module::max_pool2d(x.clone(), burn::tensor::ops::MaxPoolOptions::new([*k, *k]));
+                let pooled = crate::kernels::max_pool2d(x.clone().detach(), *k);
                 let [_, _, ph, pw] = pooled.dims();
                 let up = |t: Tensor<4>| {
                     t.reshape([n, c, ph, 1, pw, 1]).repeat_dim(3, *k).repeat_dim(5, *k).reshape([n, c, ph * k, pw * k])

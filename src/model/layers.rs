@@ -3,8 +3,6 @@
 //! burn's `[in, out]` layout and is transposed when exported.
 
 use burn::module::{Module, Param, RunningState};
-use burn::tensor::module::{linear, max_pool2d};
-use burn::tensor::ops::MaxPoolOptions;
 use burn::tensor::{Device, Tensor, TensorData, activation};
 
 use super::spec::{Init, LayerSpec};
@@ -276,7 +274,7 @@ impl Layer {
         let training = x.device().is_autodiff();
         match self {
             Layer::Linear(l) => {
-                let y = linear(x.reshape([n, c * h * w]), l.weight.val(), l.bias.as_ref().map(|b| b.val()));
+                let y = kernels::linear(x.reshape([n, c * h * w]), l.weight.val(), l.bias.as_ref().map(|b| b.val()));
                 let out = y.dims()[1];
                 y.reshape([n, out, 1, 1])
             }
@@ -306,7 +304,7 @@ impl Layer {
                     .repeat_dim(3, 2)
                     .repeat_dim(5, 2)
                     .reshape([n, c, 2 * h, 2 * w]),
-                Op::MaxPool2d(k) => max_pool2d(x, MaxPoolOptions::new([*k, *k])),
+                Op::MaxPool2d(k) => kernels::max_pool2d(x, *k),
                 Op::Dropout(_) | Op::Dropout2d(_) => match rng {
                     Some(rng) if training => match dropout_mask(op, [n, c, h, w], rng, &x.device()) {
                         Some(mask) => x * mask,

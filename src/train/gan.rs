@@ -4,12 +4,12 @@
 //! networks themselves stay plain sequential nets.
 
 use burn::module::Module;
-use burn::tensor::{Device, Tensor, TensorData};
+use burn::tensor::{Device, Tensor};
 
 use super::optim::{OptimConfig, Optimizer, with_label};
 use super::scalars::DeviceScalars;
 use crate::error::Result;
-use crate::loss::{GanLoss, Penalty, cross_entropy, one_hot};
+use crate::loss::{GanLoss, Penalty, accuracy, cross_entropy, one_hot};
 use crate::model::input_grad::critic_pass;
 use crate::model::zoo::Conditioning;
 use crate::model::{GanSpec, Net};
@@ -32,14 +32,6 @@ pub struct Gan {
     /// G's and D's optimisers and saved as `G_label.*` / `D_label.*`.
     pub g_label: Option<Net>,
     pub d_label: Option<Net>,
-}
-
-/// Share of rows whose largest logit is the label's, as a 1-element device tensor.
-fn accuracy(logits: Tensor<2>, labels: &[u8]) -> Tensor<1> {
-    let n = labels.len();
-    let device = logits.device();
-    let truth = Tensor::<1>::from_data(TensorData::new(labels.iter().map(|&y| y as f32).collect::<Vec<f32>>(), [n]), &device);
-    logits.argmax(1).float().reshape([n]).equal(truth).float().mean()
 }
 
 /// `[N, F, 1, 1]` label features: the one-hot, or its learned embedding.
