@@ -13,6 +13,7 @@ pub mod presets;
 pub mod progress;
 pub mod rng;
 pub mod sample;
+pub mod serve;
 pub mod tensor_file;
 pub mod train;
 pub mod viz;

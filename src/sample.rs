@@ -15,6 +15,7 @@ use crate::rng::Rng;
 use crate::train::checkpoint;
 use crate::train::config::{Noise, TrainConfig};
 use crate::train::gan::{Gan, g_input};
+use crate::train::trainer::Trainer;
 use crate::viz;
 
 /// `n` noise vectors of shape `z` (normal, or uniform in [-1, 1]).
@@ -97,6 +98,8 @@ pub struct TrainedModel {
     /// Newer checkpoints of the run that did not verify, each with the reason (a run folder
     /// opens its newest checkpoint that verifies).
     pub skipped_checkpoints: Vec<String>,
+    /// The generator step the weights belong to.
+    pub step: u64,
     device: Device,
 }
 
@@ -109,7 +112,27 @@ impl TrainedModel {
         l.restore(&mut gan)?;
         let run_dir = checkpoint::run_dir(path);
         let data_kind = data::kind(&l.config.dataset)?;
-        Ok(Self { gan, config: l.config, path: l.path, run_dir, data_kind, skipped_checkpoints, device: device.clone() })
+        let step = l.progress.step;
+        Ok(Self { gan, config: l.config, path: l.path, run_dir, data_kind, skipped_checkpoints, step, device: device.clone() })
+    }
+
+    /// The generator a trainer holds right now (its weights copied off the autodiff graph),
+    /// for evaluations during training; `run_dir` is where the run writes.
+    pub fn from_trainer(t: &Trainer, run_dir: &Path) -> Self {
+        let device = t.device().clone().inner();
+        let mut gan = Gan::from_config(t.gan.spec.clone(), &t.config, t.gan.class_names.clone(), &device);
+        gan.g = t.gan.g.valid();
+        gan.g_label = t.gan.g_label.as_ref().map(|e| e.valid());
+        Self {
+            gan,
+            config: t.config.clone(),
+            path: checkpoint::last_path(run_dir),
+            run_dir: run_dir.to_path_buf(),
+            data_kind: t.data.kind,
+            skipped_checkpoints: vec![],
+            step: t.progress.step,
+            device,
+        }
     }
 
     pub fn spec(&self) -> &GanSpec {

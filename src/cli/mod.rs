@@ -88,6 +88,27 @@ enum Command {
     },
     /// List the presets.
     Presets,
+    /// A live dashboard of the runs in RUNS_DIR (default `runs`): curves, grids, evaluations,
+    /// comparisons. Serves http://127.0.0.1:PORT until Ctrl-C; read-only.
+    Serve {
+        #[arg(default_value = "runs")]
+        runs_dir: PathBuf,
+        #[arg(long, default_value_t = 6006)]
+        port: u16,
+        /// The address to listen on; other machines can reach the dashboard only with e.g. 0.0.0.0.
+        #[arg(long, default_value = "127.0.0.1")]
+        host: std::net::IpAddr,
+    },
+    /// The fixed-noise grids of a run as an animated GIF, in training order.
+    Animate {
+        run: PathBuf,
+        /// Default: RUN/progress.gif.
+        #[arg(long)]
+        out: Option<PathBuf>,
+        /// Time each frame shows, in milliseconds (the last one shows three times as long).
+        #[arg(long, default_value_t = 300)]
+        frame_ms: u32,
+    },
     /// Time a workload (w1-w6, or `layers` for a per-layer profile; `gantry bench list`): median steps/s and images/s over repeats
     /// after warm-up, peak memory, the CPU and the instruction sets chosen on it.
     Bench {
@@ -215,6 +236,19 @@ struct TrainArgs {
     /// Keep a checkpoint per epoch.
     #[arg(long)]
     keep_epoch_checkpoints: bool,
+    /// Evaluate every N generator steps and at the end (`evals.jsonl`, shown by `gantry serve`).
+    #[arg(long)]
+    eval_every: Option<u64>,
+    /// The metrics to evaluate, comma-separated: modes, fid, kid (default modes).
+    #[arg(long, value_delimiter = ',')]
+    eval_metrics: Option<Vec<String>>,
+    /// Samples per evaluation (default 2000).
+    #[arg(long)]
+    eval_samples: Option<usize>,
+    /// Keep checkpoints/best.safetensors, the lowest score of this metric so far (one of the
+    /// evaluated metrics).
+    #[arg(long)]
+    keep_best: Option<String>,
     /// Run directory (default: runs/NAME, numbered if it exists).
     #[arg(long)]
     out: Option<PathBuf>,
@@ -275,6 +309,13 @@ pub fn run() -> Result<()> {
             Ok(())
         }
         Command::Datasets { action } => datasets(action),
+        Command::Serve { runs_dir, port, host } => serve(runs_dir, std::net::SocketAddr::new(host, port)),
+        Command::Animate { run, out, frame_ms } => {
+            let out = out.unwrap_or_else(|| run.join("progress.gif"));
+            let frames = gantry::viz::animate::animate_run(&run, &out, frame_ms)?;
+            println!("{}: {frames} frames", out.display());
+            Ok(())
+        }
         Command::Checkpoint { action: CheckpointAction::Verify { run } } => {
             let checks = gantry::train::checkpoint::verify_run(&run);
             if checks.is_empty() {
@@ -353,8 +394,8 @@ fn apply(c: &mut TrainConfig, a: &TrainArgs) {
     macro_rules! set_opt {
         ($($f:ident),*) => { $( if a.$f.is_some() { c.$f = a.$f.clone(); } )* };
     }
-    set!(model, dataset, epochs, batch_size, d_steps, z_dim, seed, sample_every, checkpoint_every, loss, noise, g_noise, conditioning, device);
-    set_opt!(data_dir, image_size, generated_size, max_steps, label_embedding, clip);
+    set!(model, dataset, epochs, batch_size, d_steps, z_dim, seed, sample_every, checkpoint_every, loss, noise, g_noise, conditioning, device, eval_metrics, eval_samples);
+    set_opt!(data_dir, image_size, generated_size, max_steps, label_embedding, clip, eval_every, keep_best);
     if a.keep_epoch_checkpoints {
         c.keep_epoch_checkpoints = true;
     }
@@ -367,6 +408,16 @@ fn apply(c: &mut TrainConfig, a: &TrainArgs) {
     if let Some(lr) = a.lr_d {
         c.optim_d.set_lr(lr);
     }
+}
+
+fn serve(runs_dir: PathBuf, addr: std::net::SocketAddr) -> Result<()> {
+    if !runs_dir.is_dir() {
+        bail!("{}: no such folder of runs (train one with `gantry train`, or name the folder: gantry serve FOLDER)", runs_dir.display());
+    }
+    let server = gantry::serve::start(&gantry::serve::ServeOptions { runs_dir: runs_dir.clone(), addr })?;
+    println!("gantry: serving the runs in {} at http://{} (Ctrl-C stops)", runs_dir.display(), server.addr);
+    server.wait()?;
+    Ok(())
 }
 
 fn fresh_dir(name: &str) -> PathBuf {
@@ -458,7 +509,7 @@ fn train(a: TrainArgs) -> Result<()> {
 /// samples by the dataset's classifier (trained once and cached, as `gantry eval modes` uses it).
 fn mode_check(trainer: &Trainer, out: &std::path::Path, quiet: bool) -> Result<()> {
     let model = open_model(out, &trainer.config.device.device()?)?;
-    let data = gantry::data::DataOptions { data_dir: trainer.config.data_dir.clone(), quiet, ..Default::default() };
+    let data = gantry::eval::report::eval_data_options(&trainer.config, quiet);
     let r = gantry::eval::report::mode_eval(&model, 2000, 0, &data, quiet)?;
     let files = r.save(&out.join("eval"))?;
     println!("{} (histogram: {})", r.headline(), files[0].display());

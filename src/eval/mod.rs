@@ -5,6 +5,7 @@
 pub mod classifier;
 pub mod inception;
 pub mod interpolate;
+pub mod metric;
 pub mod minimax;
 pub mod modes;
 pub mod npz;

@@ -15,6 +15,7 @@ use crate::data::{self, DataOptions, ModeCount};
 use crate::device::read_back;
 use crate::error::{Error, Result};
 use crate::sample::TrainedModel;
+use crate::train::config::TrainConfig;
 
 /// A reference set for FID: images, or precomputed statistics (FID only).
 pub enum ReferenceSet {
@@ -103,6 +104,13 @@ pub enum ModeEval {
     Stacked(StackedReport),
     /// Labelled image data: the class histogram of the dataset's own classifier.
     Classes { report: ModeReport, dataset: String, classifier_accuracy: f64 },
+}
+
+/// The data options a run's evaluations use: the run's data folder and image size with the
+/// datasets' standard splits (not the run's generated size or seed), so that every run of a
+/// dataset shares one cached classifier and one reference set.
+pub fn eval_data_options(config: &TrainConfig, quiet: bool) -> DataOptions {
+    DataOptions { data_dir: config.data_dir.clone(), image_size: config.image_size, quiet, ..Default::default() }
 }
 
 /// `n` samples of `model` judged for mode coverage; classifiers are trained once and cached.

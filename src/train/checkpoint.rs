@@ -141,10 +141,15 @@ pub fn step_of_file(path: &Path) -> Option<u64> {
 
 /// Every checkpoint file of a run, newest first: `last`, then the step checkpoints by the step
 /// they hold, then the epoch checkpoints (newest epoch first).
+/// `keep_best`'s checkpoint: an earlier state kept for its score, never one to resume from.
+fn is_best(p: &Path) -> bool {
+    p.file_name().is_some_and(|n| n == "best.safetensors")
+}
+
 pub fn run_checkpoints(run_dir: &Path) -> Vec<PathBuf> {
     let dir = run_dir.join("checkpoints");
     let files: Vec<PathBuf> = std::fs::read_dir(&dir)
-        .map(|r| r.filter_map(|e| e.ok().map(|e| e.path())).filter(|p| p.extension().is_some_and(|e| e == "safetensors") && *p != last_path(run_dir)).collect())
+        .map(|r| r.filter_map(|e| e.ok().map(|e| e.path())).filter(|p| p.extension().is_some_and(|e| e == "safetensors") && *p != last_path(run_dir) && !is_best(p)).collect())
         .unwrap_or_default();
     let (mut steps, mut epochs): (Vec<PathBuf>, Vec<PathBuf>) = files.into_iter().partition(|p| step_of_file(p).is_some());
     steps.sort_by_key(|p| std::cmp::Reverse(step_of_file(p)));

@@ -68,6 +68,22 @@ fn d_sample_every() -> u64 {
 fn d_ckpt_every() -> u64 {
     500
 }
+fn d_eval_metrics() -> Vec<String> {
+    vec!["modes".into()]
+}
+
+fn d_eval_samples() -> usize {
+    2000
+}
+
+fn is_d_eval_metrics(m: &[String]) -> bool {
+    m == d_eval_metrics()
+}
+
+fn is_d_eval_samples(n: &usize) -> bool {
+    *n == d_eval_samples()
+}
+
 fn d_keep() -> usize {
     3
 }
@@ -144,6 +160,19 @@ pub struct TrainConfig {
     /// Where to train: cpu (default), wgpu, wgpu:N, vulkan, vulkan:N (GPU builds only).
     #[serde(default, skip_serializing_if = "DeviceChoice::is_cpu_ref")]
     pub device: DeviceChoice,
+    /// Evaluate every N generator steps (and at the end) into `evals.jsonl`; off when absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub eval_every: Option<u64>,
+    /// The metrics `eval_every` computes, by name: modes, fid, kid (`eval::metric::METRICS`).
+    #[serde(default = "d_eval_metrics", skip_serializing_if = "is_d_eval_metrics")]
+    pub eval_metrics: Vec<String>,
+    /// Samples per evaluation (FID and KID also take as many reference images).
+    #[serde(default = "d_eval_samples", skip_serializing_if = "is_d_eval_samples")]
+    pub eval_samples: usize,
+    /// Keep `checkpoints/best.safetensors`: the checkpoint with the lowest score of this metric
+    /// (one of `eval_metrics`) so far.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub keep_best: Option<String>,
 }
 
 impl Default for TrainConfig {
@@ -195,9 +224,29 @@ impl TrainConfig {
         {
             return Err(Error::config("clip", format!("must be a positive number, got {c}")));
         }
+        self.validate_evaluation()?;
         // The model's fit to the data (shapes, classes) is checked by `gan_spec` once the data is known.
         crate::model::zoo::model(&self.model)?.check_labels(self.conditioning)?;
         Labels::check_embedding(self.label_embedding)
+    }
+
+    fn validate_evaluation(&self) -> Result<()> {
+        if self.eval_every == Some(0) {
+            return Err(Error::config("eval_every", "must be at least 1 (leave it out to evaluate only at the end)"));
+        }
+        if self.eval_samples < 2 {
+            return Err(Error::config("eval_samples", "must be at least 2"));
+        }
+        for m in &self.eval_metrics {
+            crate::eval::metric::entry(m, "eval_metrics")?;
+        }
+        if let Some(best) = &self.keep_best {
+            crate::eval::metric::entry(best, "keep_best")?;
+            if self.eval_every.is_none() || !self.eval_metrics.contains(best) {
+                return Err(Error::config("keep_best", format!("`{best}` is kept by the evaluations during training: set eval_every and list `{best}` in eval_metrics")));
+            }
+        }
+        Ok(())
     }
 
     /// Where and how to find this run's data (`test_split`: the held-out split).

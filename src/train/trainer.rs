@@ -31,8 +31,11 @@ pub enum Event<'a> {
     Step(&'a StepRecord),
     /// An epoch was completed (`trainer.progress.epoch` counts the completed epochs).
     EpochEnd,
-    /// The run stops (not sent after an error).
+    /// The run stops.
     End(Outcome),
+    /// The run stops with this error (a step, or an observer, failed). What observers return
+    /// for it is ignored: the run's error is the one reported.
+    Failed(&'a str),
 }
 
 /// Something that watches training: writes files, draws a progress bar, stops on NaN. An error
@@ -236,6 +239,19 @@ impl Trainer {
     pub fn run(&mut self, observers: &mut [Box<dyn Observer>], stop: &StopSignal) -> Result<Summary> {
         let started = Instant::now();
         let start_step = self.progress.step;
+        let outcome = match self.run_until_stopped(observers, stop) {
+            Ok(outcome) => outcome,
+            Err(e) => {
+                let _ = self.notify(observers, &Event::Failed(&e.to_string()));
+                return Err(e);
+            }
+        };
+        let seconds = started.elapsed().as_secs_f64();
+        let images = (self.progress.step - start_step) as f64 * (self.config.batch_size * self.config.d_steps) as f64;
+        Ok(Summary { outcome, steps: self.progress.step, seconds, images_per_s: images / seconds.max(1e-9) })
+    }
+
+    fn run_until_stopped(&mut self, observers: &mut [Box<dyn Observer>], stop: &StopSignal) -> Result<Outcome> {
         let (epochs, total) = (self.epochs(), self.total_steps());
         self.notify(observers, &Event::Start)?;
         let outcome = loop {
@@ -257,9 +273,7 @@ impl Trainer {
             }
         };
         self.notify(observers, &Event::End(outcome))?;
-        let seconds = started.elapsed().as_secs_f64();
-        let images = (self.progress.step - start_step) as f64 * (self.config.batch_size * self.config.d_steps) as f64;
-        Ok(Summary { outcome, steps: self.progress.step, seconds, images_per_s: images / seconds.max(1e-9) })
+        Ok(outcome)
     }
 
     fn notify(&self, observers: &mut [Box<dyn Observer>], event: &Event) -> Result<()> {

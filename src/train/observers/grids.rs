@@ -1,9 +1,15 @@
 //! The fixed-noise sample grids of a run: `samples/step_*.png` every `sample_every` steps and
-//! when a run stops early, `samples/epoch_*.png` at each epoch end. The noise (and, for
-//! conditional models, one row per class) depends on the seed only, so grids show one z over time.
+//! when a run stops early, `samples/epoch_*.png` at each epoch end, each listed with its step
+//! and epoch in `samples/index.jsonl`. The noise (and, for conditional models, one row per class)
+//! depends on the seed only, so grids show one z over time.
 
 use std::path::{Path, PathBuf};
 
+use std::io::Write;
+
+use serde_json::Value;
+
+use super::{io, json_step, keep_lines_up_to};
 use crate::error::Result;
 use crate::rng::Rng;
 use crate::sample::{SampleGrid, write_samples};
@@ -19,10 +25,18 @@ impl SampleGrids {
         Self { samples: run_dir.join("samples"), fixed: None }
     }
 
+    fn index(&self) -> PathBuf {
+        self.samples.join("index.jsonl")
+    }
+
     fn write(&mut self, t: &Trainer, name: &str, title: &str) -> Result<()> {
         let grid = self.fixed.get_or_insert_with(|| fixed_grid(t));
         let centres = t.data.kind.point_modes().map(|m| m.0);
-        write_samples(&t.gan, grid, centres.as_deref(), &self.samples.join(name), title, false)
+        write_samples(&t.gan, grid, centres.as_deref(), &self.samples.join(name), title, false)?;
+        let entry = serde_json::json!({ "file": name, "step": t.progress.step, "epoch": t.progress.epoch, "label": title });
+        let path = self.index();
+        let mut f = io(std::fs::OpenOptions::new().create(true).append(true).open(&path), &path)?;
+        io(writeln!(f, "{entry}"), &path)
     }
 }
 
@@ -43,12 +57,63 @@ impl Observer for SampleGrids {
     fn on_event(&mut self, t: &Trainer, event: &Event) -> Result<()> {
         let step = t.progress.step;
         match event {
-            Event::Start => self.fixed = Some(fixed_grid(t)),
+            Event::Start => {
+                self.fixed = Some(fixed_grid(t));
+                keep_lines_up_to(&self.index(), step, json_step)?;
+            }
             Event::Step(_) if step % t.config.sample_every == 0 => self.write(t, &format!("step_{step:07}.png"), &format!("step {step}"))?,
             Event::EpochEnd => self.write(t, &format!("epoch_{:03}.png", t.progress.epoch), &format!("epoch {}", t.progress.epoch))?,
-            Event::End(Outcome::StoppedAtMaxSteps | Outcome::Interrupted) => self.write(t, &format!("step_{step:07}.png"), &format!("step {step}"))?,
+            // The step's grid, unless this step already wrote it.
+            Event::End(Outcome::StoppedAtMaxSteps | Outcome::Interrupted) if step % t.config.sample_every != 0 => {
+                self.write(t, &format!("step_{step:07}.png"), &format!("step {step}"))?
+            }
             _ => {}
         }
         Ok(())
     }
+}
+
+/// A fixed-noise grid of a run.
+#[derive(Clone, Debug, serde::Serialize)]
+pub struct Grid {
+    /// Path relative to the run folder (`samples/…`).
+    pub file: String,
+    pub step: Option<u64>,
+    pub epoch: Option<u64>,
+    pub label: String,
+}
+
+/// The run's fixed-noise grids in training order: from `samples/index.jsonl` where the run wrote
+/// one, else from the file names (step grids by step, then epoch grids by epoch).
+pub fn grids(dir: &Path) -> Vec<Grid> {
+    let samples = dir.join("samples");
+    let listed: Vec<Grid> = read_records(&samples.join("index.jsonl"))
+        .into_iter()
+        .filter_map(|r| {
+            let file = r.get("file")?.as_str()?.to_string();
+            let plain = !file.contains(['/', '\\']) && !file.starts_with('.');
+            (plain && samples.join(&file).is_file()).then(|| Grid {
+                label: r.get("label").and_then(Value::as_str).unwrap_or(&file).to_string(),
+                step: r.get("step").and_then(Value::as_u64),
+                epoch: r.get("epoch").and_then(Value::as_u64),
+                file: format!("samples/{file}"),
+            })
+        })
+        .collect();
+    if !listed.is_empty() {
+        return listed;
+    }
+    let mut names: Vec<String> = std::fs::read_dir(&samples).map(|r| r.filter_map(|e| e.ok()?.file_name().into_string().ok()).collect()).unwrap_or_default();
+    names.sort();
+    let number = |n: &str, prefix: &str| n.strip_prefix(prefix)?.strip_suffix(".png")?.parse::<u64>().ok();
+    let steps = names.iter().filter_map(|n| Some(Grid { step: Some(number(n, "step_")?), epoch: None, label: format!("step {}", number(n, "step_")?), file: format!("samples/{n}") }));
+    let epochs = names.iter().filter_map(|n| Some(Grid { step: None, epoch: Some(number(n, "epoch_")?), label: format!("epoch {}", number(n, "epoch_")?), file: format!("samples/{n}") }));
+    steps.chain(epochs).collect()
+}
+
+/// The JSON objects of a JSON-lines file's complete lines.
+fn read_records(path: &Path) -> Vec<serde_json::Map<String, Value>> {
+    let text = std::fs::read_to_string(path).unwrap_or_default();
+    let complete = text.rfind('\n').map_or("", |end| &text[..end]);
+    complete.lines().filter_map(|l| match serde_json::from_str(l) { Ok(Value::Object(m)) => Some(m), _ => None }).collect()
 }

@@ -6,7 +6,7 @@ use std::fs::File;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
-use super::io;
+use super::{io, keep_lines_up_to};
 use crate::error::Result;
 use crate::train::scalars::StepRecord;
 use crate::train::trainer::{Event, Observer, Trainer};
@@ -36,18 +36,7 @@ impl Observer for LogWriter {
         match event {
             Event::Start => {
                 // Keep the raw lines of the steps before the checkpoint, in their own field order.
-                let kept: Vec<String> = match t.resumed_from {
-                    Some(_) => std::fs::read_to_string(&self.path)
-                        .unwrap_or_default()
-                        .lines()
-                        .filter(|l| StepRecord::from_json(l).is_some_and(|r| r.step <= t.progress.step))
-                        .map(str::to_string)
-                        .collect(),
-                    None => vec![],
-                };
-                // Replaced in one atomic step, so a crash now cannot lose the run's history.
-                let text: String = kept.iter().map(|l| format!("{l}\n")).collect();
-                crate::tensor_file::write_atomic(&self.path, text.as_bytes())?;
+                keep_lines_up_to(&self.path, t.progress.step, |l| StepRecord::from_json(l).map(|r| r.step))?;
                 self.file = Some(io(std::fs::OpenOptions::new().append(true).open(&self.path), &self.path)?);
             }
             Event::Step(r) => {
@@ -55,7 +44,7 @@ impl Observer for LogWriter {
                     io(writeln!(f, "{}", line(r)), &self.path)?;
                 }
             }
-            Event::EpochEnd | Event::End(_) => {}
+            Event::EpochEnd | Event::End(_) | Event::Failed(_) => {}
         }
         Ok(())
     }

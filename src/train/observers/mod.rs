@@ -3,22 +3,26 @@
 //! before anything records a step.
 
 mod checkpoints;
-mod grids;
+mod evaluation;
+pub mod grids;
 mod log;
 mod loss_plot;
 mod nan_stop;
 mod progress_bar;
 mod run_files;
+mod status;
 
 use std::path::Path;
 
 pub use checkpoints::Checkpoints;
+pub use evaluation::Evaluations;
 pub use grids::SampleGrids;
 pub use log::LogWriter;
 pub use loss_plot::LossPlot;
 pub use nan_stop::NanStop;
 pub use progress_bar::ProgressBar;
 pub use run_files::{RunFiles, RunLock};
+pub use status::{RunState, RunStatus, StatusWriter, now};
 
 use super::trainer::Observer;
 use crate::error::{Error, Result};
@@ -28,12 +32,32 @@ pub fn standard(run_dir: &Path, quiet: bool) -> Vec<Box<dyn Observer>> {
     vec![
         Box::new(RunFiles::new(run_dir)),
         Box::new(NanStop::new(run_dir)),
+        Box::new(StatusWriter::new(run_dir)),
         Box::new(LogWriter::new(run_dir)),
         Box::new(ProgressBar::new(quiet)),
         Box::new(SampleGrids::new(run_dir)),
         Box::new(LossPlot::new(run_dir)),
         Box::new(Checkpoints::new(run_dir)),
+        Box::new(Evaluations::new(run_dir)),
     ]
+}
+
+/// Rewrites the JSON-lines file at `path` keeping only the lines whose step (`step_of`) is at most
+/// `step`, in one atomic replacement: a resumed run continues its logs without gaps or repeats,
+/// and a crash meanwhile cannot lose them. Lines without a step are dropped.
+fn keep_lines_up_to(path: &Path, step: u64, step_of: impl Fn(&str) -> Option<u64>) -> Result<()> {
+    let text: String = std::fs::read_to_string(path)
+        .unwrap_or_default()
+        .lines()
+        .filter(|l| step_of(l).is_some_and(|s| s <= step))
+        .map(|l| format!("{l}\n"))
+        .collect();
+    crate::tensor_file::write_atomic(path, text.as_bytes())
+}
+
+/// The `step` field of a JSON line.
+fn json_step(line: &str) -> Option<u64> {
+    serde_json::from_str::<serde_json::Value>(line).ok()?.get("step")?.as_u64()
 }
 
 fn io<T>(r: std::io::Result<T>, p: &Path) -> Result<T> {

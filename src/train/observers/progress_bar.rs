@@ -29,7 +29,7 @@ impl Observer for ProgressBar {
                     bar.inc(1);
                 }
             }
-            Event::EpochEnd => {}
+            Event::EpochEnd | Event::Failed(_) => {}
             Event::End(_) => {
                 if let Some(bar) = self.bar.take() {
                     bar.finish_and_clear();
