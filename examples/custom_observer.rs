@@ -34,6 +34,7 @@ impl Observer for LossWatch {
                 }
             }
             Event::End(outcome) => println!("run ended: {outcome:?}"),
+            Event::Failed(error) => eprintln!("run failed: {error}"),
             Event::Start | Event::EpochEnd => {}
         }
         Ok(())

@@ -34,6 +34,30 @@ fn errors_are_one_clear_line() {
     one_line_error(&["sample", "--checkpoint", "junk.safetensors"], d, &["junk.safetensors"]);
     one_line_error(&["sample", "--checkpoint", "no_such_run"], d, &["no_such_run"]);
     one_line_error(&["train", "--resume", "no_such_run"], d, &["no_such_run"]);
+    one_line_error(&["serve", "no_such_runs"], d, &["no_such_runs"]);
+    one_line_error(&["animate", "no_such_run"], d, &["no_such_run", "samples"]);
+    one_line_error(&["train", "--eval-every", "10", "--eval-metrics", "modes,sharpness"], d, &["eval_metrics", "sharpness"]);
+    one_line_error(&["train", "--keep-best", "fid"], d, &["keep_best", "eval_every"]);
+}
+
+#[test]
+fn animate_makes_a_looping_gif_of_the_grids_in_training_order() {
+    use image::AnimationDecoder;
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let (code, _, err) = gantry(&["train", "--preset", "toy-ring8", "--max-steps", "30", "--sample-every", "10", "--out", "r", "--quiet", "--no-eval"], d);
+    assert_eq!(code, 0, "{err}");
+    let (code, out, err) = gantry(&["animate", "r"], d);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("3 frames"), "{out}");
+    let gif = image::codecs::gif::GifDecoder::new(std::io::BufReader::new(std::fs::File::open(d.join("r/progress.gif")).unwrap())).unwrap();
+    let frames = gif.into_frames().collect_frames().unwrap();
+    assert_eq!(frames.len(), 3, "steps 10, 20, 30");
+    let grid = image::open(d.join("r/samples/step_0000010.png")).unwrap();
+    assert_eq!(frames[0].buffer().width(), grid.width());
+    assert!(frames[0].buffer().height() > grid.height(), "a caption band above the grid");
+    // The frames differ: training moved the samples.
+    assert_ne!(frames[0].buffer().as_raw(), frames[2].buffer().as_raw());
 }
 
 #[test]

@@ -354,3 +354,76 @@ fn plain_resume_finishes_the_run_that_was_asked_for() {
     let mut t = Trainer::resume(&out, &RunLength { epochs: None, max_steps: Some(17) }, None, true).unwrap();
     assert_eq!(train_into(&mut t, &TrainOptions { out, quiet: true }, &StopSignal::default()).unwrap().steps, 17);
 }
+
+/// The lines of a run's JSON-lines file.
+fn json_lines(path: &Path) -> Vec<serde_json::Value> {
+    std::fs::read_to_string(path).unwrap().lines().map(|l| serde_json::from_str(l).unwrap()).collect()
+}
+
+fn steps_of(lines: &[serde_json::Value]) -> Vec<u64> {
+    lines.iter().map(|l| l["step"].as_u64().unwrap()).collect()
+}
+
+#[test]
+fn evaluations_during_training_are_logged_kept_best_and_resumed() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("e");
+    let mut c = tiny("mlp-toy", "ring8");
+    c.z_dim = 2;
+    c.eval_every = Some(5);
+    c.keep_best = Some("modes".into());
+    c.eval_samples = 500;
+    c.max_steps = Some(12);
+    run(c.clone(), &out, false);
+    let evals = json_lines(&out.join("evals.jsonl"));
+    assert_eq!(steps_of(&evals), [5, 10, 12], "every 5 steps and at the end");
+    assert!(evals.iter().all(|e| e["modes_total"] == 8 && e["kl"].is_f64()));
+    let best: serde_json::Value = serde_json::from_slice(&std::fs::read(out.join("checkpoints/best.json")).unwrap()).unwrap();
+    let lowest = evals.iter().min_by(|a, b| a["kl"].as_f64().unwrap().total_cmp(&b["kl"].as_f64().unwrap())).unwrap();
+    assert_eq!((&best["step"], &best["score"]), (&lowest["step"], &lowest["kl"]), "the best is the lowest KL");
+    let best_ckpt = checkpoint::load(&out.join("checkpoints/best.safetensors")).unwrap();
+    assert_eq!(best_ckpt.progress.step, best["step"].as_u64().unwrap());
+    assert!(!checkpoint::run_checkpoints(&out).iter().any(|p| p.ends_with("best.safetensors")), "never resumed from");
+    let status: serde_json::Value = serde_json::from_slice(&std::fs::read(out.join("status.json")).unwrap()).unwrap();
+    assert_eq!((status["state"].as_str(), status["step"].as_u64(), status["total_steps"].as_u64()), (Some("stopped"), Some(12), Some(12)));
+    let files = |lines: Vec<serde_json::Value>| lines.iter().map(|l| format!("{}@{}", l["file"].as_str().unwrap(), l["step"])).collect::<Vec<_>>();
+    let grids = files(json_lines(&out.join("samples/index.jsonl")));
+    // Step 12 ends epoch 1 (96 samples / 8) and the run: its epoch grid and its step grid.
+    assert_eq!(grids, ["step_0000005.png@5", "step_0000010.png@10", "epoch_001.png@12", "step_0000012.png@12"], "each grid listed once, with its step");
+
+    // Resumed to step 20: the first evaluations are kept, the next ones follow.
+    c.max_steps = Some(20);
+    run(c, &out, true);
+    assert_eq!(steps_of(&json_lines(&out.join("evals.jsonl"))), [5, 10, 12, 15, 20]);
+    let grids_after = files(json_lines(&out.join("samples/index.jsonl")));
+    assert_eq!(grids_after[..4], grids[..]);
+    assert_eq!(grids_after[4..], ["step_0000015.png@15", "step_0000020.png@20"]);
+}
+
+#[test]
+fn evaluation_settings_are_checked_before_training() {
+    let mut c = tiny("mlp-toy", "ring8");
+    c.keep_best = Some("fid".into());
+    let e = c.validate().unwrap_err().to_string();
+    assert!(e.contains("keep_best") && e.contains("eval_every"), "{e}");
+    c.eval_every = Some(10);
+    c.eval_metrics = vec!["modes".into(), "sharpness".into()];
+    let e = c.validate().unwrap_err().to_string();
+    assert!(e.contains("eval_metrics") && e.contains("unknown metric `sharpness`") && e.contains("fid"), "{e}");
+}
+
+#[test]
+fn a_failed_run_says_so_in_its_status() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("f");
+    let mut c = tiny("mlp-toy", "ring8");
+    c.z_dim = 2;
+    // Steps of 1e30 overflow the weights within a few steps.
+    c.optim_d.set_lr(1e30);
+    c.optim_g.set_lr(1e30);
+    let Err(err) = train(c, &out, false) else { panic!("a run with steps of 1e30 should fail") };
+    let err = err.to_string();
+    let status: serde_json::Value = serde_json::from_slice(&std::fs::read(out.join("status.json")).unwrap()).unwrap();
+    assert_eq!(status["state"], "failed");
+    assert_eq!(status["error"].as_str(), Some(err.as_str()));
+}
