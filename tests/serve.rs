@@ -70,6 +70,12 @@ impl Fixture {
             std::fs::create_dir_all(dir.path().join("elsewhere")).unwrap();
             std::fs::write(dir.path().join("elsewhere/log.jsonl"), "").unwrap();
             std::os::unix::fs::symlink(dir.path().join("elsewhere"), root.join("outside-run")).unwrap();
+            // A run whose only run file links outside, and a report that links outside.
+            std::fs::create_dir_all(root.join("linked")).unwrap();
+            std::os::unix::fs::symlink(dir.path().join("secret.txt"), root.join("linked/config.toml")).unwrap();
+            std::fs::write(dir.path().join("outside.json"), r#"{"counts": [1, 2], "class_names": ["outside", "outside"]}"#).unwrap();
+            std::fs::create_dir_all(root.join("ring/eval")).unwrap();
+            std::os::unix::fs::symlink(dir.path().join("outside.json"), root.join("ring/eval/modes.json")).unwrap();
         }
         let server = start(&ServeOptions { runs_dir: root.clone(), addr: "127.0.0.1:0".parse().unwrap() }).unwrap();
         Fixture { _dir: dir, root, server: Some(server) }
@@ -81,9 +87,13 @@ impl Fixture {
 
     /// GET `path` exactly as written (no normalisation): status, content type and body.
     fn get(&self, path: &str) -> (u16, String, Vec<u8>) {
+        self.get_from("localhost", path)
+    }
+
+    fn get_from(&self, host: &str, path: &str) -> (u16, String, Vec<u8>) {
         let mut s = TcpStream::connect(self.addr()).unwrap();
         s.set_read_timeout(Some(Duration::from_secs(20))).unwrap();
-        write!(s, "GET {path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n").unwrap();
+        write!(s, "GET {path} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n").unwrap();
         let mut raw = Vec::new();
         s.read_to_end(&mut raw).unwrap();
         let split = raw.windows(4).position(|w| w == b"\r\n\r\n").expect("a complete HTTP response");
@@ -133,7 +143,7 @@ fn the_api_lists_runs_with_their_state_and_serves_their_logs() {
     let f = Fixture::new();
     let runs = f.json("/api/runs");
     let names: Vec<&str> = runs.as_array().unwrap().iter().map(|r| r["name"].as_str().unwrap()).collect();
-    assert_eq!(names, ["failed", "killed", "live", "ring"], "runs only, sorted; folders without run files and runs outside the folder are not listed");
+    assert_eq!(names, ["failed", "killed", "live", "ring"], "runs only, sorted; folders without run files and runs outside the folder (or whose files are) are not listed");
 
     let ring = run(&runs, "ring");
     assert_eq!(ring["state"], "stopped");
@@ -154,10 +164,15 @@ fn the_api_lists_runs_with_their_state_and_serves_their_logs() {
     assert!(detail["reproduce"].as_str().unwrap().starts_with("gantry train --config "));
     assert!(detail["pictures"].as_array().unwrap().iter().any(|p| p == "loss.png"));
 
+    let detail_text = String::from_utf8(f.get("/api/runs/ring").2).unwrap();
+    assert!(detail["modes"].is_null() && !detail_text.contains("outside"), "a report linking outside the folder is not read");
     let log = f.json("/api/runs/ring/log?from=0");
     assert_eq!((log["records"].as_array().unwrap().len(), log["next"].as_u64()), (60, Some(60)));
     assert_eq!(f.json("/api/runs/ring/log?from=55")["records"].as_array().unwrap().len(), 5);
     assert_eq!(f.json("/api/runs/ring/log?from=500")["reset"], true, "a log shorter than asked for (rewritten on resume) says so");
+    assert_eq!(f.json("/api/runs/ring/log?from=55&step=55")["reset"], false);
+    let rewritten = f.json("/api/runs/ring/log?from=55&step=70");
+    assert_eq!((rewritten["reset"].as_bool(), rewritten["records"].as_array().unwrap().len()), (Some(true), 60), "line 55 no longer holds the reader's step 70: all again");
     assert_eq!(f.json("/api/runs/ring/evals")["records"].as_array().unwrap().len(), 3);
 
     let rows = f.json("/api/compare?runs=ring,live");
@@ -224,12 +239,20 @@ fn only_files_inside_the_runs_folder_are_served() {
         "/api/runs/%2e%2e",
         "/api/runs/outside-run",
         "/api/runs/%2e%2e%2fsecret.txt/log",
+        "/api/runs/linked",
+        "/files/linked/config.toml",
+        "/files/ring/checkpoints/last.safetensors",
     ];
     for path in attempts {
         let (status, _, body) = f.get(path);
         assert_eq!(status, 404, "{path}");
         assert!(!String::from_utf8_lossy(&body).contains("outside"), "{path} leaked the file");
     }
+    // Bound to 127.0.0.1, it answers only requests addressed to a loopback name (DNS rebinding).
+    assert_eq!(f.get_from("evil.example:6006", "/api/runs").0, 403);
+    assert_eq!(f.get_from("127.0.0.1:6006", "/api/runs").0, 200);
+    let (_, _, headers_checked) = f.get("/api/runs");
+    assert!(!headers_checked.is_empty());
 }
 
 /// The browser that `.ci/run` installs (Debian's chromium), or one named by GANTRY_CHROMIUM.

@@ -68,7 +68,7 @@ pub fn start(opts: &ServeOptions) -> Result<Server> {
     listener.set_nonblocking(true).map_err(|e| Error::Other(format!("cannot listen on {}: {e}", opts.addr)))?;
     let addr = listener.local_addr().map_err(|e| Error::Other(e.to_string()))?;
     let (tx, rx) = tokio::sync::oneshot::channel::<()>();
-    let app = router(Arc::new(dir));
+    let app = router(Arc::new(dir), addr.ip().is_loopback());
     let thread = std::thread::Builder::new()
         .name("gantry-serve".into())
         .spawn(move || {
@@ -85,7 +85,19 @@ pub fn start(opts: &ServeOptions) -> Result<Server> {
     Ok(Server { addr, shutdown: Some(tx), thread: Some(thread) })
 }
 
-pub fn router(dir: Arc<RunsDir>) -> Router {
+/// Every answer: `nosniff`; and a server bound to a loopback address answers only requests
+/// addressed to a loopback name, so a web page elsewhere cannot read it by rebinding its own
+/// name to 127.0.0.1.
+async fn guard(local_only: bool, req: axum::extract::Request, next: axum::middleware::Next) -> Response {
+    let host = req.headers().get(header::HOST).and_then(|h| h.to_str().ok()).unwrap_or("");
+    let name = host.rsplit_once(':').filter(|(_, port)| port.chars().all(|c| c.is_ascii_digit())).map_or(host, |(n, _)| n);
+    let loopback = matches!(name, "localhost" | "127.0.0.1" | "[::1]") || name.ends_with(".localhost");
+    let mut response = if local_only && !loopback { (StatusCode::FORBIDDEN, "gantry serve answers only to localhost").into_response() } else { next.run(req).await };
+    response.headers_mut().insert(header::X_CONTENT_TYPE_OPTIONS, header::HeaderValue::from_static("nosniff"));
+    response
+}
+
+pub fn router(dir: Arc<RunsDir>, local_only: bool) -> Router {
     Router::new()
         .route("/", get(|| async { ([(header::CONTENT_TYPE, "text/html; charset=utf-8")], INDEX_HTML) }))
         .route("/app.js", get(|| async { ([(header::CONTENT_TYPE, "text/javascript; charset=utf-8")], APP_JS) }))
@@ -98,6 +110,7 @@ pub fn router(dir: Arc<RunsDir>) -> Router {
         .route("/api/compare.md", get(compare_markdown))
         .route("/files/{*path}", get(file))
         .fallback(|| async { not_found("no such page") })
+        .layer(axum::middleware::from_fn(move |req, next| guard(local_only, req, next)))
         .with_state(dir)
 }
 
@@ -127,14 +140,16 @@ async fn run_detail(State(dir): Dir, UrlPath(run): UrlPath<String>) -> Response 
     }
 }
 
+/// `?from=LINE&step=S`: the reader holds lines before LINE, the last of them at step S.
 #[derive(Deserialize)]
 struct From {
     #[serde(default)]
     from: usize,
+    step: Option<u64>,
 }
 
-async fn lines(dir: Arc<RunsDir>, run: String, from: usize, file: &'static str) -> Response {
-    match blocking(move || dir.run(&run).map(|d| runs::read_lines(&d.join(file), from))).await {
+async fn lines(dir: Arc<RunsDir>, run: String, q: From, file: &'static str) -> Response {
+    match blocking(move || dir.run(&run).map(|r| r.lines(file, q.from, q.step))).await {
         Ok(Some(chunk)) => Json(chunk).into_response(),
         Ok(None) => not_found("no such run"),
         Err(r) => r,
@@ -142,11 +157,11 @@ async fn lines(dir: Arc<RunsDir>, run: String, from: usize, file: &'static str) 
 }
 
 async fn run_log(State(dir): Dir, UrlPath(run): UrlPath<String>, Query(q): Query<From>) -> Response {
-    lines(dir, run, q.from, "log.jsonl").await
+    lines(dir, run, q, "log.jsonl").await
 }
 
 async fn run_evals(State(dir): Dir, UrlPath(run): UrlPath<String>, Query(q): Query<From>) -> Response {
-    lines(dir, run, q.from, "evals.jsonl").await
+    lines(dir, run, q, "evals.jsonl").await
 }
 
 #[derive(Deserialize)]
@@ -174,7 +189,7 @@ struct CompareRow {
 }
 
 fn compare_rows(dir: &RunsDir, names: &str) -> Vec<CompareRow> {
-    let wanted: Vec<&str> = names.split(',').map(str::trim).filter(|n| !n.is_empty()).collect();
+    let wanted: Vec<&str> = names.split(',').filter(|n| !n.is_empty()).collect();
     let all = dir.list();
     let picked = all.into_iter().filter(|r| wanted.is_empty() || wanted.contains(&r.name.as_str()));
     picked
@@ -262,26 +277,28 @@ fn percent_decode(s: &str) -> Option<String> {
     String::from_utf8(out).ok()
 }
 
-fn content_type(path: &std::path::Path) -> &'static str {
-    match path.extension().and_then(|e| e.to_str()) {
-        Some("png") => "image/png",
-        Some("gif") => "image/gif",
-        Some("json") => "application/json",
-        Some("jsonl") | Some("toml") | Some("txt") | Some("md") => "text/plain; charset=utf-8",
-        _ => "application/octet-stream",
+/// The content type of a file the dashboard serves; other kinds (checkpoints, …) are not served.
+fn content_type(path: &str) -> Option<&'static str> {
+    match path.rsplit_once('.')?.1 {
+        "png" => Some("image/png"),
+        "gif" => Some("image/gif"),
+        "json" => Some("application/json"),
+        "jsonl" | "toml" | "txt" | "md" => Some("text/plain; charset=utf-8"),
+        _ => None,
     }
 }
+
+/// The largest file `/files/` serves.
+const FILE_CAP: u64 = 64 << 20;
 
 /// `/files/RUN/PATH`: decoded once, each part a plain name, the real path inside the runs folder.
 async fn file(State(dir): Dir, uri: Uri) -> Response {
     let raw = uri.path().strip_prefix("/files/").unwrap_or_default().to_string();
     let found = blocking(move || {
         let decoded = percent_decode(&raw)?;
-        let parts: Vec<&str> = decoded.split('/').collect();
-        let (run, rest) = parts.split_first()?;
-        let path = dir.file(run, rest)?;
-        let bytes = std::fs::read(&path).ok()?;
-        Some((content_type(&path), bytes))
+        let (run, rest) = decoded.split_once('/')?;
+        let kind = content_type(rest)?;
+        Some((kind, dir.run(run)?.read(rest, FILE_CAP)?))
     })
     .await;
     match found {

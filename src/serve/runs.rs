@@ -1,14 +1,15 @@
 //! Reading a folder of runs for the dashboard: read-only, and tolerant of runs being written
 //! (a half-written last line is left for the next read, a malformed line is skipped and counted,
-//! a missing file is an absent field). Every path served is checked to stay inside the folder.
+//! a missing file is an absent field). Every file is read through [`Run::read`]: a plain relative
+//! path whose real location (links followed) is a regular file inside the folder, up to a size cap.
 
 use std::path::{Component, Path, PathBuf};
 
 use serde::Serialize;
 use serde_json::{Map, Value};
 
-use crate::train::observers::grids::{Grid, grids};
-use crate::train::observers::{Evaluations, RunState, RunStatus};
+use crate::train::observers::grids::{Grid, grids_from};
+use crate::train::observers::{RunState, RunStatus, complete_json_lines};
 
 /// The runs folder, canonical, so that every path handed out can be checked against it.
 pub struct RunsDir {
@@ -64,8 +65,11 @@ pub struct LogChunk {
     pub next: usize,
     /// Complete lines that were not JSON objects.
     pub skipped: usize,
-    /// The log is shorter than `from` (rewritten by a resumed run): read again from 0.
+    /// The log no longer continues what the reader has (a resumed run rewrote it): these
+    /// records start again from line 0.
     pub reset: bool,
+    /// More lines follow than one answer carries: ask again from `next`.
+    pub more: bool,
 }
 
 impl RunsDir {
@@ -88,23 +92,14 @@ impl RunsDir {
             .map(|r| r.filter_map(|e| e.ok()?.file_name().into_string().ok()).collect())
             .unwrap_or_default();
         names.sort();
-        names.iter().filter_map(|n| self.run(n).map(|dir| summary(n, &dir))).collect()
+        names.iter().filter_map(|n| self.run(n)).map(|r| r.summary()).collect()
     }
 
-    /// The folder of run `name`: a plain name of a run folder that (after links) lies inside.
-    pub fn run(&self, name: &str) -> Option<PathBuf> {
+    /// Run `name`: a plain name of a folder inside (after links) that holds a run's files.
+    pub fn run(&self, name: &str) -> Option<Run<'_>> {
         let dir = self.inside(&[name])?;
-        let is_run = ["log.jsonl", "status.json", "config.toml"].iter().any(|f| dir.join(f).is_file());
-        (dir.is_dir() && is_run).then_some(dir)
-    }
-
-    /// The file at the relative path `parts` inside run `name`, if it is a regular file inside
-    /// the folder.
-    pub fn file(&self, name: &str, parts: &[&str]) -> Option<PathBuf> {
-        self.run(name)?;
-        let mut all = vec![name];
-        all.extend_from_slice(parts);
-        self.inside(&all).filter(|p| p.is_file())
+        let run = Run { dirs: self, name: name.to_string(), dir };
+        (run.dir.is_dir() && ["log.jsonl", "status.json", "config.toml"].iter().any(|f| run.path(f).is_some())).then_some(run)
     }
 
     /// `parts` joined under the root, if each is a plain name and the real path stays inside.
@@ -123,137 +118,181 @@ impl RunsDir {
     }
 
     pub fn detail(&self, name: &str) -> Option<RunDetail> {
-        let dir = self.run(name)?;
-        let summary = summary(name, &dir);
-        let status = RunStatus::read(&dir);
-        let config = std::fs::read_to_string(dir.join("config.toml")).ok();
-        let pictures = ["loss.png", "real.png", "eval/modes.png", "eval/modes_scatter.png"].iter().filter(|p| dir.join(p).is_file()).map(|p| p.to_string()).collect();
-        Some(RunDetail {
-            reproduce: format!("gantry train --config {} --out {}-again", dir.join("config.toml").display(), dir.display()),
-            command: status.map(|s| s.command),
-            config,
-            grids: grids(&dir),
-            evals: read_lines(&Evaluations::log_path(&dir), 0).records,
-            modes: read_json(&dir.join("eval/modes.json")),
+        self.run(name).map(|r| r.detail())
+    }
+}
+
+/// Files a dashboard reads whole: JSON documents, configs.
+const SMALL: u64 = 16 << 20;
+/// JSON-lines logs (a million steps is about 150 MB).
+const LOG: u64 = 1 << 30;
+/// Log lines per answer; a reader asks again for the rest.
+const LINES_PER_ANSWER: usize = 50_000;
+
+pub struct Run<'a> {
+    dirs: &'a RunsDir,
+    pub name: String,
+    dir: PathBuf,
+}
+
+impl Run<'_> {
+    /// The real path of `rel` (a `/`-separated relative path) if it is a regular file inside the
+    /// runs folder.
+    pub fn path(&self, rel: &str) -> Option<PathBuf> {
+        let mut parts = vec![self.name.as_str()];
+        parts.extend(rel.split('/'));
+        self.dirs.inside(&parts).filter(|p| p.metadata().is_ok_and(|m| m.is_file()))
+    }
+
+    /// The contents of `rel` if it is a file inside the folder of at most `cap` bytes.
+    pub fn read(&self, rel: &str, cap: u64) -> Option<Vec<u8>> {
+        use std::io::Read;
+        let file = std::fs::File::open(self.path(rel)?).ok()?;
+        if file.metadata().ok()?.len() > cap {
+            return None;
+        }
+        let mut bytes = Vec::new();
+        file.take(cap).read_to_end(&mut bytes).ok()?;
+        Some(bytes)
+    }
+
+    /// The last `n` bytes of `rel`.
+    fn tail(&self, rel: &str, n: u64) -> Option<Vec<u8>> {
+        use std::io::{Read, Seek, SeekFrom};
+        let mut file = std::fs::File::open(self.path(rel)?).ok()?;
+        let len = file.metadata().ok()?.len();
+        file.seek(SeekFrom::Start(len.saturating_sub(n))).ok()?;
+        let mut bytes = Vec::new();
+        file.take(n).read_to_end(&mut bytes).ok()?;
+        Some(bytes)
+    }
+
+    fn json(&self, rel: &str) -> Option<Value> {
+        serde_json::from_slice(&self.read(rel, SMALL)?).ok()
+    }
+
+    /// The last complete record of a JSON-lines file, reading only its tail.
+    fn last_record(&self, rel: &str) -> Option<Map<String, Value>> {
+        let tail = self.tail(rel, 64 * 1024)?;
+        complete_json_lines(&tail).flatten().last()
+    }
+
+    /// Lines `from…` of the JSON-lines file `rel`. `after_step`: the step of the last record the
+    /// reader holds (line `from − 1`); if that line now holds another step, the log was
+    /// rewritten and is read again from the start.
+    pub fn lines(&self, rel: &str, from: usize, after_step: Option<u64>) -> LogChunk {
+        read_lines(&self.read(rel, LOG).unwrap_or_default(), from, after_step)
+    }
+
+    fn status(&self) -> Option<RunStatus> {
+        serde_json::from_slice(&self.read("status.json", SMALL)?).ok()
+    }
+
+    fn config(&self) -> Option<String> {
+        String::from_utf8(self.read("config.toml", SMALL)?).ok()
+    }
+
+    fn grids(&self) -> Vec<Grid> {
+        let Some(samples) = self.dirs.inside(&[self.name.as_str(), "samples"]) else { return vec![] };
+        let files: Vec<String> = std::fs::read_dir(samples)
+            .map(|r| r.filter_map(|e| e.ok()?.file_name().into_string().ok()).filter(|n| self.path(&format!("samples/{n}")).is_some()).collect())
+            .unwrap_or_default();
+        grids_from(&self.read("samples/index.jsonl", LOG).unwrap_or_default(), &files)
+    }
+
+    pub fn detail(&self) -> RunDetail {
+        let pictures = ["loss.png", "real.png", "eval/modes.png", "eval/modes_scatter.png"].iter().filter(|p| self.path(p).is_some()).map(|p| p.to_string()).collect();
+        let quote = |p: PathBuf| shell_quote(&p.display().to_string());
+        RunDetail {
+            reproduce: format!("gantry train --config {} --out {}", quote(self.dir.join("config.toml")), quote(self.dir.with_file_name(format!("{}-again", self.name)))),
+            command: self.status().map(|s| s.command),
+            config: self.config(),
+            grids: self.grids(),
+            evals: self.lines("evals.jsonl", 0, None).records,
+            modes: self.json("eval/modes.json"),
             pictures,
-            summary,
+            summary: self.summary(),
+        }
+    }
+
+    fn summary(&self) -> RunSummary {
+        let status = self.status();
+        let config: Option<toml::Table> = self.config().and_then(|t| t.parse().ok());
+        let from_config = |k: &str| config.as_ref().and_then(|c| c.get(k)?.as_str().map(str::to_string));
+        let mut last = self.last_record("log.jsonl").unwrap_or_default();
+        let step = last.remove("step").and_then(|v| v.as_u64()).unwrap_or(0);
+        let epoch = last.remove("epoch").and_then(|v| v.as_u64()).unwrap_or(0);
+        let state = match &status {
+            Some(s) if s.state == RunState::Running && !writer_alive(s) => "interrupted".to_string(),
+            Some(s) => serde_json::to_value(s.state).ok().and_then(|v| v.as_str().map(str::to_string)).unwrap_or_default(),
+            // Runs written before status.json existed.
+            None => "unknown".to_string(),
+        };
+        RunSummary {
+            name: self.name.clone(),
+            state,
+            model: status.as_ref().map(|s| s.model.clone()).or_else(|| from_config("model")),
+            dataset: status.as_ref().map(|s| s.dataset.clone()).or_else(|| from_config("dataset")),
+            loss: status.as_ref().map(|s| s.loss.clone()).or_else(|| from_config("loss")),
+            step: step.max(status.as_ref().map_or(0, |s| s.step)),
+            total_steps: status.as_ref().map(|s| s.total_steps),
+            epoch: epoch.max(status.as_ref().map_or(0, |s| s.epoch)),
+            epochs: status.as_ref().map(|s| s.epochs),
+            updated: status.as_ref().map(|s| s.updated),
+            error: status.and_then(|s| s.error),
+            last,
+            last_eval: self.last_eval(),
+            best: self.json("checkpoints/best.json"),
+        }
+    }
+
+    /// The last evaluation during training, else the end-of-run mode check in the same names.
+    fn last_eval(&self) -> Option<Map<String, Value>> {
+        self.last_record("evals.jsonl").or_else(|| {
+            let m = self.json("eval/modes.json")?;
+            let counts: Vec<u64> = m.get("counts")?.as_array()?.iter().filter_map(Value::as_u64).collect();
+            let total: u64 = counts.iter().sum();
+            let mut out = Map::new();
+            out.insert("modes_covered".into(), counts.iter().filter(|&&c| c > 0).count().into());
+            out.insert("modes_total".into(), counts.len().into());
+            out.insert("kl".into(), m.get("kl_uniform")?.clone());
+            out.insert("rarest_share".into(), (counts.iter().copied().min().unwrap_or(0) as f64 / total.max(1) as f64).into());
+            Some(out)
         })
     }
 }
 
-fn read_json(path: &Path) -> Option<Value> {
-    serde_json::from_slice(&std::fs::read(path).ok()?).ok()
+/// `s` as one shell word.
+fn shell_quote(s: &str) -> String {
+    if !s.is_empty() && s.chars().all(|c| c.is_ascii_alphanumeric() || "-_./:=,+@%".contains(c)) { s.to_string() } else { format!("'{}'", s.replace('\'', r"'\''")) }
 }
 
-/// The complete lines of a JSON-lines file from line `from` on; a last line without its newline
-/// is still being written and is left for the next read.
-pub fn read_lines(path: &Path, from: usize) -> LogChunk {
-    let text = std::fs::read(path).unwrap_or_default();
-    let complete = match text.iter().rposition(|&b| b == b'\n') {
-        Some(end) => &text[..=end],
-        None => &[][..],
-    };
-    let lines: Vec<&[u8]> = complete.split(|&b| b == b'\n').filter(|l| !l.is_empty()).collect();
-    let (from, reset) = if from > lines.len() { (0, true) } else { (from, false) };
-    let mut records = Vec::new();
+/// Lines `from…` (at most [`LINES_PER_ANSWER`]) of JSON-lines text; see [`Run::lines`].
+pub fn read_lines(bytes: &[u8], from: usize, after_step: Option<u64>) -> LogChunk {
+    let lines: Vec<Option<Map<String, Value>>> = complete_json_lines(bytes).collect();
+    let continues = from <= lines.len() && (from == 0 || after_step.is_none() || lines[from - 1].as_ref().and_then(|r| r.get("step")?.as_u64()) == after_step);
+    let start = if continues { from } else { 0 };
+    let end = lines.len().min(start + LINES_PER_ANSWER);
+    let mut records = Vec::with_capacity(end - start);
     let mut skipped = 0;
-    for line in &lines[from..] {
-        match serde_json::from_slice::<Value>(line) {
-            Ok(v @ Value::Object(_)) => records.push(v),
-            _ => skipped += 1,
+    for line in &lines[start..end] {
+        match line {
+            Some(m) => records.push(Value::Object(m.clone())),
+            None => skipped += 1,
         }
     }
-    LogChunk { records, next: lines.len(), skipped, reset }
+    LogChunk { records, next: end, skipped, reset: !continues, more: end < lines.len() }
 }
 
-/// The last complete record of a JSON-lines file, reading only its tail.
-fn last_record(path: &Path) -> Option<Map<String, Value>> {
-    use std::io::{Read, Seek, SeekFrom};
-    let mut f = std::fs::File::open(path).ok()?;
-    let len = f.metadata().ok()?.len();
-    let tail = len.min(64 * 1024);
-    f.seek(SeekFrom::Start(len - tail)).ok()?;
-    let mut buf = Vec::new();
-    f.take(tail).read_to_end(&mut buf).ok()?;
-    let end = buf.iter().rposition(|&b| b == b'\n')?;
-    buf[..end].split(|&b| b == b'\n').rev().find_map(|l| match serde_json::from_slice::<Value>(l) {
-        Ok(Value::Object(m)) => Some(m),
-        _ => None,
-    })
-}
-
-/// Whether the process that wrote `status` still runs (Linux: its /proc entry; elsewhere: it
-/// wrote in the last ten minutes).
+/// Whether the process that wrote `status` still runs: on this machine (Linux) its /proc entry
+/// runs the same program; otherwise it wrote in the last ten minutes.
 fn writer_alive(status: &RunStatus) -> bool {
     let proc = Path::new("/proc");
-    if proc.join("self").exists() {
-        return proc.join(status.pid.to_string()).exists();
+    let same_host = status.host.as_deref().is_none_or(|h| Some(h) == crate::train::observers::host_name().as_deref());
+    if proc.join("self").exists() && same_host {
+        let cmdline = std::fs::read(proc.join(status.pid.to_string()).join("cmdline")).unwrap_or_default();
+        let program = cmdline.split(|&b| b == 0).next().map(|p| String::from_utf8_lossy(p).to_string());
+        return program.is_some_and(|p| !p.is_empty() && status.program.as_deref().is_none_or(|want| want == p));
     }
     crate::train::observers::now() - status.updated < 600.0
-}
-
-fn summary(name: &str, dir: &Path) -> RunSummary {
-    let status = RunStatus::read(dir);
-    let config: Option<toml::Table> = std::fs::read_to_string(dir.join("config.toml")).ok().and_then(|t| t.parse().ok());
-    let from_config = |k: &str| config.as_ref().and_then(|c| c.get(k)?.as_str().map(str::to_string));
-    let mut last = last_record(&dir.join("log.jsonl")).unwrap_or_default();
-    let step = last.remove("step").and_then(|v| v.as_u64()).unwrap_or(0);
-    let epoch = last.remove("epoch").and_then(|v| v.as_u64()).unwrap_or(0);
-    let state = match &status {
-        Some(s) if s.state == RunState::Running && !writer_alive(s) => RunState::Interrupted,
-        Some(s) => s.state,
-        None => return legacy_summary(name, dir, step, epoch, last, from_config("model"), from_config("dataset"), from_config("loss")),
-    };
-    let s = status.expect("matched above");
-    RunSummary {
-        name: name.to_string(),
-        state: serde_json::to_value(state).ok().and_then(|v| v.as_str().map(str::to_string)).unwrap_or_default(),
-        model: Some(s.model),
-        dataset: Some(s.dataset),
-        loss: Some(s.loss),
-        step: step.max(s.step),
-        total_steps: Some(s.total_steps),
-        epoch: epoch.max(s.epoch),
-        epochs: Some(s.epochs),
-        updated: Some(s.updated),
-        error: s.error,
-        last,
-        last_eval: last_eval(dir),
-        best: read_json(&dir.join("checkpoints/best.json")),
-    }
-}
-
-#[allow(clippy::too_many_arguments)]
-fn legacy_summary(name: &str, dir: &Path, step: u64, epoch: u64, last: Map<String, Value>, model: Option<String>, dataset: Option<String>, loss: Option<String>) -> RunSummary {
-    RunSummary {
-        name: name.to_string(),
-        state: "unknown".into(),
-        model,
-        dataset,
-        loss,
-        step,
-        total_steps: None,
-        epoch,
-        epochs: None,
-        updated: None,
-        error: None,
-        last,
-        last_eval: last_eval(dir),
-        best: read_json(&dir.join("checkpoints/best.json")),
-    }
-}
-
-fn last_eval(dir: &Path) -> Option<Map<String, Value>> {
-    last_record(&Evaluations::log_path(dir)).or_else(|| {
-        // The end-of-run mode check, in the names evaluations use.
-        let m = read_json(&dir.join("eval/modes.json"))?;
-        let counts: Vec<u64> = m.get("counts")?.as_array()?.iter().filter_map(Value::as_u64).collect();
-        let total: u64 = counts.iter().sum();
-        let mut out = Map::new();
-        out.insert("modes_covered".into(), counts.iter().filter(|&&c| c > 0).count().into());
-        out.insert("modes_total".into(), counts.len().into());
-        out.insert("kl".into(), m.get("kl_uniform")?.clone());
-        out.insert("rarest_share".into(), (counts.iter().copied().min().unwrap_or(0) as f64 / total.max(1) as f64).into());
-        Some(out)
-    })
 }

@@ -242,7 +242,11 @@ impl Trainer {
         let outcome = match self.run_until_stopped(observers, stop) {
             Ok(outcome) => outcome,
             Err(e) => {
-                let _ = self.notify(observers, &Event::Failed(&e.to_string()));
+                // Every observer hears it, whatever the others answer.
+                let message = e.to_string();
+                for o in observers.iter_mut() {
+                    let _ = o.on_event(self, &Event::Failed(&message));
+                }
                 return Err(e);
             }
         };

@@ -6,10 +6,15 @@ const POLL_MS = 2000;
 const COLORS = ["#2563eb", "#dc2626", "#16a34a", "#9333ea", "#ea580c", "#0891b2", "#be185d", "#4d7c0f", "#7c3aed", "#b45309"];
 const view = document.getElementById("view");
 let timer = null;
+let viewToken = 0; // bumped on every navigation: a poll that finishes for an older view draws nothing
+let dragging = false; // no redraw while a zoom selection is being dragged
 const zoom = {}; // chart id -> [x0, x1]
 
 const esc = (s) => String(s ?? "").replace(/[&<>"']/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" }[c]));
-const fmt = (v, d = 3) => (typeof v === "number" && isFinite(v) ? (Math.abs(v) >= 1000 ? v.toFixed(0) : v.toPrecision(d > 3 ? d : 4).replace(/\.?0+$/, "")) : "–");
+const fmt = (v) => (typeof v === "number" && isFinite(v) ? (Math.abs(v) >= 1000 ? v.toFixed(0) : String(Number(v.toPrecision(4)))) : "–");
+const minOf = (xs) => xs.reduce((a, b) => (b < a ? b : a), Infinity);
+const maxOf = (xs) => xs.reduce((a, b) => (b > a ? b : a), -Infinity);
+const append = (into, items) => { for (const x of items) into.push(x); };
 const fileUrl = (run, path) => `/files/${encodeURIComponent(run)}/${path.split("/").map(encodeURIComponent).join("/")}`;
 
 async function getJson(url) {
@@ -24,13 +29,31 @@ function setLive(ok) {
   el.className = ok ? "" : "stale";
 }
 
+// Runs f(isCurrent) now and again `ms` after each run ends (never two at once), until the view changes.
 function every(ms, f) {
-  clearInterval(timer);
+  clearTimeout(timer);
+  const token = ++viewToken;
+  const isCurrent = () => token === viewToken;
   const tick = async () => {
-    try { await f(); setLive(true); } catch (e) { setLive(false); console.error(e); }
+    if (!isCurrent()) return;
+    if (!dragging) {
+      try { await f(isCurrent); if (isCurrent()) setLive(true); } catch (e) { if (isCurrent()) setLive(false); console.error(e); }
+    }
+    if (isCurrent()) timer = setTimeout(tick, ms);
   };
   tick();
-  timer = setInterval(tick, ms);
+}
+
+// Fetches a JSON-lines endpoint from where `log` stands until it has caught up.
+async function follow(url, log) {
+  for (;;) {
+    const last = log.records.length ? log.records[log.records.length - 1].step : null;
+    const chunk = await getJson(`${url}?from=${log.next}${last === null || last === undefined ? "" : "&step=" + last}`);
+    if (chunk.reset) log.records = [];
+    append(log.records, chunk.records);
+    log.next = chunk.next;
+    if (!chunk.more) return;
+  }
 }
 
 function parseHash() {
@@ -49,6 +72,8 @@ window.addEventListener("hashchange", route);
 
 // ---------- charts ----------
 
+let chartCount = 0;
+
 function niceTicks(lo, hi, n = 5) {
   if (!(hi > lo)) { hi = lo + 1; }
   const span = hi - lo, step0 = span / n, mag = Math.pow(10, Math.floor(Math.log10(step0)));
@@ -61,28 +86,33 @@ function niceTicks(lo, hi, n = 5) {
 // series: [{name, color, points: [[x, y], ...]}]. Drag to zoom into steps, double-click to reset.
 function lineChart(id, title, series, xLabel = "step") {
   const W = 460, H = 220, L = 48, R = 10, T = 8, B = 30;
-  const all = series.flatMap((s) => s.points);
+  const all = [];
+  for (const s of series) append(all, s.points);
+  const clipId = `clip-${++chartCount}`;
   const card = document.createElement("div");
   card.className = "chart";
   card.dataset.chart = id;
   if (!all.length) { card.innerHTML = `<h3>${esc(title)}</h3><p class="muted">no points yet</p>`; return card; }
-  let [x0, x1] = zoom[id] || [Math.min(...all.map((p) => p[0])), Math.max(...all.map((p) => p[0]))];
+  let [x0, x1] = zoom[id] || [minOf(all.map((p) => p[0])), maxOf(all.map((p) => p[0]))];
   if (x1 <= x0) x1 = x0 + 1;
   const visible = all.filter((p) => p[0] >= x0 && p[0] <= x1 && isFinite(p[1]));
-  let y0 = Math.min(...visible.map((p) => p[1])), y1 = Math.max(...visible.map((p) => p[1]));
+  let y0 = minOf(visible.map((p) => p[1])), y1 = maxOf(visible.map((p) => p[1]));
   if (!isFinite(y0)) { y0 = 0; y1 = 1; }
   if (y1 <= y0) { y0 -= 0.5; y1 += 0.5; }
   const pad = (y1 - y0) * 0.05; y0 -= pad; y1 += pad;
   const sx = (x) => L + ((x - x0) / (x1 - x0)) * (W - L - R);
   const sy = (y) => T + (1 - (y - y0) / (y1 - y0)) * (H - T - B);
-  let svg = `<svg viewBox="0 0 ${W} ${H}" data-x0="${x0}" data-x1="${x1}"><defs><clipPath id="clip-${esc(id)}"><rect x="${L}" y="${T}" width="${W - L - R}" height="${H - T - B}"/></clipPath></defs><g class="axis">`;
+  let svg = `<svg viewBox="0 0 ${W} ${H}" data-x0="${x0}" data-x1="${x1}"><defs><clipPath id="${clipId}"><rect x="${L}" y="${T}" width="${W - L - R}" height="${H - T - B}"/></clipPath></defs><g class="axis">`;
   for (const t of niceTicks(y0, y1)) svg += `<line x1="${L}" x2="${W - R}" y1="${sy(t)}" y2="${sy(t)}" stroke-dasharray="2,3"/><text x="${L - 4}" y="${sy(t) + 3}" text-anchor="end">${fmt(t)}</text>`;
   for (const t of niceTicks(x0, x1, 6)) svg += `<text x="${sx(t)}" y="${H - B + 14}" text-anchor="middle">${fmt(t)}</text>`;
-  svg += `<text x="${(L + W - R) / 2}" y="${H - 3}" text-anchor="middle">${esc(xLabel)}</text></g><g clip-path="url(#clip-${esc(id)})">`;
+  svg += `<text x="${(L + W - R) / 2}" y="${H - 3}" text-anchor="middle">${esc(xLabel)}</text></g><g clip-path="url(#${clipId})">`;
   for (const s of series) {
-    // Long runs are thinned for drawing only (every k-th point); data-count keeps the true count.
-    const k = Math.max(1, Math.ceil(s.points.length / 3000));
-    const pts = s.points.filter((p, i) => isFinite(p[1]) && (i % k === 0 || i === s.points.length - 1));
+    // Long runs are thinned for drawing only (every k-th visible point, and one either side of the
+    // view so lines reach its edges); data-count keeps the true count.
+    const lo = s.points.findIndex((p) => p[0] >= x0), hiAt = s.points.findIndex((p) => p[0] > x1);
+    const inView = lo < 0 ? [] : s.points.slice(Math.max(0, lo - 1), hiAt < 0 ? s.points.length : hiAt + 1);
+    const k = Math.max(1, Math.ceil(inView.length / 3000));
+    const pts = inView.filter((p, i) => isFinite(p[1]) && (i % k === 0 || i === inView.length - 1));
     const d = pts.map((p) => `${sx(p[0]).toFixed(1)},${sy(p[1]).toFixed(1)}`).join(" ");
     svg += `<polyline fill="none" stroke="${s.color}" stroke-width="1.4" points="${d}" data-series="${esc(s.name)}" data-count="${s.points.length}"/>`;
     if (s.points.length < 40) for (const p of pts) svg += `<circle cx="${sx(p[0])}" cy="${sy(p[1])}" r="2.2" fill="${s.color}"/>`;
@@ -93,13 +123,16 @@ function lineChart(id, title, series, xLabel = "step") {
   const el = card.querySelector("svg"), sel = card.querySelector(".sel");
   const toX = (ev) => { const r = el.getBoundingClientRect(); return ((ev.clientX - r.left) / r.width) * W; };
   let start = null;
-  el.addEventListener("mousedown", (ev) => { start = toX(ev); });
+  el.addEventListener("mousedown", (ev) => { start = toX(ev); dragging = true; });
   el.addEventListener("mousemove", (ev) => {
     if (start === null) return;
     const x = toX(ev);
     sel.setAttribute("x", Math.min(start, x)); sel.setAttribute("width", Math.abs(x - start));
   });
+  el.addEventListener("mouseleave", () => { start = null; dragging = false; sel.setAttribute("width", 0); });
   el.addEventListener("mouseup", (ev) => {
+    dragging = false;
+    if (start === null) return;
     const x = toX(ev), a = Math.min(start, x), b = Math.max(start, x);
     start = null;
     if (b - a > 6) {
@@ -113,8 +146,9 @@ function lineChart(id, title, series, xLabel = "step") {
 }
 
 function barChart(title, labels, values) {
+  values = values.map((v) => Number(v) || 0);
   const W = 460, H = 200, L = 36, B = 34, T = 8, n = values.length, total = values.reduce((a, b) => a + b, 0) || 1;
-  const shares = values.map((v) => v / total), top = Math.max(...shares, 1 / n) * 1.1;
+  const shares = values.map((v) => v / total), top = Math.max(maxOf(shares), 1 / n) * 1.1;
   const bw = (W - L - 8) / n, sy = (s) => T + (1 - s / top) * (H - T - B);
   let svg = `<svg viewBox="0 0 ${W} ${H}" data-bars="${n}"><g class="axis">`;
   for (const t of niceTicks(0, top, 4)) svg += `<line x1="${L}" x2="${W - 8}" y1="${sy(t)}" y2="${sy(t)}" stroke-dasharray="2,3"/><text x="${L - 4}" y="${sy(t) + 3}" text-anchor="end">${(100 * t).toFixed(0)}%</text>`;
@@ -178,10 +212,10 @@ const EVAL_KEYS = ["fid", "kid", "modes_covered", "kl", "rarest_share", "high_qu
 
 function runsPage() {
   view.innerHTML = `<h1>Runs</h1><div id="runs"><p class="muted">loading…</p></div>`;
-  every(POLL_MS, async () => {
+  every(POLL_MS, async (isCurrent) => {
     const runs = await getJson("/api/runs");
     const el = document.getElementById("runs");
-    if (!el) return;
+    if (!el || !isCurrent()) return;
     const checked = new Set([...el.querySelectorAll("input:checked")].map((i) => i.value));
     if (!runs.length) { el.innerHTML = `<p class="muted">No runs in this folder yet. Start one with <code>gantry train --out FOLDER/NAME</code>.</p>`; return; }
     el.innerHTML = `<table><thead><tr><th></th><th>run</th><th>state</th><th>model</th><th>dataset</th><th>loss</th><th>step</th><th>loss_d</th><th>loss_g</th><th>last evaluation</th><th>updated</th></tr></thead><tbody>${runs
@@ -197,15 +231,14 @@ function runsPage() {
 // ---------- one run ----------
 
 function runPage(name, params) {
-  const data = { records: [], next: 0, detail: null, gridIndex: params.has("grid") ? +params.get("grid") : null };
+  const grid = Number.parseInt(params.get("grid"), 10);
+  const data = { log: { records: [], next: 0 }, detail: null, gridIndex: Number.isFinite(grid) ? grid : null };
   view.innerHTML = `<h1>${esc(name)} <span id="run-state"></span></h1><div id="run-head" class="muted"></div><h2>Training curves</h2><div class="charts" id="curves"></div><div id="evals-block"></div><div class="row"><div><h2>Fixed-noise grids</h2><div id="grids"></div></div><div><h2>Class histogram</h2><div id="histogram"></div></div></div><h2>Reproduce</h2><div id="config"></div>`;
-  every(POLL_MS, async () => {
-    const chunk = await getJson(`/api/runs/${encodeURIComponent(name)}/log?from=${data.next}`);
-    if (chunk.reset) data.records = [];
-    data.records.push(...chunk.records);
-    data.next = chunk.next;
+  every(POLL_MS, async (isCurrent) => {
+    await follow(`/api/runs/${encodeURIComponent(name)}/log`, data.log);
+    data.records = data.log.records;
     data.detail = await getJson(`/api/runs/${encodeURIComponent(name)}`);
-    if (!document.getElementById("curves")) return;
+    if (!isCurrent() || !document.getElementById("curves")) return;
     drawRun(name, data);
   });
 }
@@ -226,8 +259,9 @@ function drawRun(name, data) {
   drawGrids(name, d.grids, data);
   drawHistogram(d);
   const config = document.getElementById("config");
-  if (!config.dataset.filled || config.dataset.filled !== String(!!d.config)) {
-    config.dataset.filled = String(!!d.config);
+  const key = JSON.stringify([d.config, d.pictures, d.command]);
+  if (config.dataset.key !== key) {
+    config.dataset.key = key;
     config.innerHTML = `<p>Train it again: <code>${esc(d.reproduce)}</code></p>${d.command ? `<p class="muted">Started with: <code>${esc(d.command)}</code></p>` : ""}${d.pictures.map((p) => `<a href="${fileUrl(name, p)}" target="_blank">${esc(p)}</a>`).join(" · ")}<pre>${esc(d.config || "config.toml is missing")}</pre>`;
   }
 }
@@ -268,12 +302,13 @@ function drawHistogram(d) {
 // ---------- compare ----------
 
 function comparePage(params) {
-  const chosen = (params.get("runs") || "").split(",").map(decodeURIComponent).filter(Boolean);
+  const chosen = (params.get("runs") || "").split(",").filter(Boolean);
   const logs = {}, evals = {};
   view.innerHTML = `<h1>Compare runs</h1><div class="picker" id="picker"></div><h2>Final numbers</h2><div id="table"></div><h2>Curves</h2><div class="charts" id="overlay"></div><h2>Grids at the same step</h2><div id="same-step"></div>`;
   let stepChoice = null;
-  every(POLL_MS, async () => {
+  every(POLL_MS, async (isCurrent) => {
     const runs = await getJson("/api/runs");
+    if (!isCurrent()) return;
     const names = chosen.length ? chosen.filter((n) => runs.some((r) => r.name === n)) : runs.map((r) => r.name);
     const picker = document.getElementById("picker");
     if (!picker) return;
@@ -283,26 +318,26 @@ function comparePage(params) {
     }));
     const q = names.map(encodeURIComponent).join(",");
     const rows = await getJson(`/api/compare?runs=${q}`);
+    if (!isCurrent()) return;
     document.getElementById("table").innerHTML = `<table><thead><tr><th>run</th><th>state</th><th>model</th><th>dataset</th><th>loss</th><th>steps</th><th>loss_d</th><th>loss_g</th><th>FID</th><th>KID</th><th>modes</th><th>KL</th><th>best</th></tr></thead><tbody>${rows
       .map((r) => `<tr><td><a href="#/run/${encodeURIComponent(r.run)}">${esc(r.run)}</a></td><td>${state(r.state)}</td><td>${esc(r.model)}</td><td>${esc(r.dataset)}</td><td>${esc(r.loss)}</td><td class="num">${r.step}</td><td class="num">${fmt(r.loss_d)}</td><td class="num">${fmt(r.loss_g)}</td><td class="num">${fmt(r.fid)}</td><td class="num">${fmt(r.kid)}</td><td>${esc(r.modes ?? "–")}</td><td class="num">${fmt(r.kl)}</td><td>${esc(r.best ?? "–")}</td></tr>`)
       .join("")}</tbody></table><p><a href="/api/compare.md?runs=${q}" target="_blank">this table as Markdown</a></p>`;
     const details = {};
     for (const n of names) {
       const l = logs[n] || (logs[n] = { records: [], next: 0 });
-      const chunk = await getJson(`/api/runs/${encodeURIComponent(n)}/log?from=${l.next}`);
-      if (chunk.reset) l.records = [];
-      l.records.push(...chunk.records);
-      l.next = chunk.next;
+      await follow(`/api/runs/${encodeURIComponent(n)}/log`, l);
       details[n] = await getJson(`/api/runs/${encodeURIComponent(n)}`);
       evals[n] = details[n].evals;
     }
+    if (!isCurrent()) return;
     const keys = [];
     names.forEach((n) => scalarKeys(logs[n].records).forEach((k) => keys.includes(k) || keys.push(k)));
     const charts = keys.map((k) => lineChart(`cmp-${k}`, k, names.map((n, i) => ({ name: n, color: COLORS[i % COLORS.length], points: logs[n].records.filter((r) => typeof r[k] === "number").map((r) => [r.step, r[k]]) }))));
     EVAL_KEYS.filter((k) => names.some((n) => evals[n].some((e) => typeof e[k] === "number"))).forEach((k) =>
       charts.push(lineChart(`cmp-eval-${k}`, `${k} (evaluations)`, names.map((n, i) => ({ name: n, color: COLORS[i % COLORS.length], points: evals[n].filter((e) => typeof e[k] === "number").map((e) => [e.step, e[k]]) })))));
     document.getElementById("overlay").replaceChildren(...charts);
-    drawSameStep(names, details, () => stepChoice, (v) => { stepChoice = v; drawSameStep(names, details, () => stepChoice, () => {}); });
+    const setStep = (v) => { stepChoice = v; drawSameStep(names, details, () => stepChoice, setStep); };
+    drawSameStep(names, details, () => stepChoice, setStep);
   });
 }
 

@@ -43,16 +43,23 @@ impl Evaluations {
         self.metrics = c.eval_metrics.iter().map(|name| Ok((name.clone(), (metric::entry(name, "eval_metrics")?.build)(&setup)?))).collect::<Result<_>>()?;
         let step = t.progress.step;
         keep_lines_up_to(&Self::log_path(&self.dir), step, json_step)?;
-        // A resumed run keeps the best it had reached by its checkpoint; a fresh one starts over.
+        // A resumed run keeps the best it had reached by its checkpoint. A best from after the
+        // checkpoint belongs to a timeline that was abandoned, and a fresh run starts over: their
+        // files go (the next evaluation writes a new best).
         let (best_ckpt, best_json) = self.best_paths();
-        if step == 0 {
-            let _ = (std::fs::remove_file(&best_ckpt), std::fs::remove_file(&best_json));
-        }
-        self.best = std::fs::read(&best_json)
+        let recorded = std::fs::read(&best_json)
             .ok()
             .and_then(|b| serde_json::from_slice::<Value>(&b).ok())
-            .and_then(|v| Some((v.get("score")?.as_f64()?, v.get("step")?.as_u64()?)))
-            .filter(|&(_, s)| s <= step);
+            .and_then(|v| Some((v.get("score")?.as_f64()?, v.get("step")?.as_u64()?)));
+        self.best = recorded.filter(|&(_, s)| step > 0 && s <= step && best_ckpt.exists());
+        if self.best.is_none() {
+            for f in [&best_ckpt, &best_json] {
+                match std::fs::remove_file(f) {
+                    Err(e) if e.kind() != std::io::ErrorKind::NotFound => return Err(Error::io(f, e)),
+                    _ => {}
+                }
+            }
+        }
         self.last_evaluated = None;
         Ok(())
     }

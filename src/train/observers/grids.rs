@@ -9,7 +9,7 @@ use std::io::Write;
 
 use serde_json::Value;
 
-use super::{io, json_step, keep_lines_up_to};
+use super::{complete_json_lines, io, json_step, keep_lines_up_to};
 use crate::error::Result;
 use crate::rng::Rng;
 use crate::sample::{SampleGrid, write_samples};
@@ -59,6 +59,17 @@ impl Observer for SampleGrids {
         match event {
             Event::Start => {
                 self.fixed = Some(fixed_grid(t));
+                let run_dir = self.samples.parent().unwrap_or(Path::new("."));
+                if step > 0 && !self.index().exists() {
+                    // A run from before the index: list its grids up to the checkpoint from their names.
+                    let epoch = t.progress.epoch;
+                    let old: String = grids(run_dir)
+                        .into_iter()
+                        .filter(|g| g.step.is_some_and(|s| s <= step) || g.epoch.is_some_and(|e| e <= epoch))
+                        .map(|g| format!("{}\n", serde_json::json!({ "file": g.file.trim_start_matches("samples/"), "step": g.step, "epoch": g.epoch, "label": g.label })))
+                        .collect();
+                    crate::tensor_file::write_atomic(&self.index(), old.as_bytes())?;
+                }
                 keep_lines_up_to(&self.index(), step, json_step)?;
             }
             Event::Step(_) if step % t.config.sample_every == 0 => self.write(t, &format!("step_{step:07}.png"), &format!("step {step}"))?,
@@ -83,16 +94,25 @@ pub struct Grid {
     pub label: String,
 }
 
-/// The run's fixed-noise grids in training order: from `samples/index.jsonl` where the run wrote
-/// one, else from the file names (step grids by step, then epoch grids by epoch).
+/// The run's fixed-noise grids in training order (see [`grids_from`]).
 pub fn grids(dir: &Path) -> Vec<Grid> {
     let samples = dir.join("samples");
-    let listed: Vec<Grid> = read_records(&samples.join("index.jsonl"))
-        .into_iter()
+    let names: Vec<String> = std::fs::read_dir(&samples)
+        .map(|r| r.filter_map(|e| e.ok().filter(|e| e.path().is_file())?.file_name().into_string().ok()).collect())
+        .unwrap_or_default();
+    grids_from(&std::fs::read(samples.join("index.jsonl")).unwrap_or_default(), &names)
+}
+
+/// The grids among `files` (names in `samples/`) in training order: as `index` (the contents of
+/// `samples/index.jsonl`) lists them where the run wrote one, else by file name (step grids by
+/// step, then epoch grids by epoch).
+pub fn grids_from(index: &[u8], files: &[String]) -> Vec<Grid> {
+    let present = |f: &str| files.iter().any(|n| n == f);
+    let listed: Vec<Grid> = complete_json_lines(index)
+        .flatten()
         .filter_map(|r| {
             let file = r.get("file")?.as_str()?.to_string();
-            let plain = !file.contains(['/', '\\']) && !file.starts_with('.');
-            (plain && samples.join(&file).is_file()).then(|| Grid {
+            present(&file).then(|| Grid {
                 label: r.get("label").and_then(Value::as_str).unwrap_or(&file).to_string(),
                 step: r.get("step").and_then(Value::as_u64),
                 epoch: r.get("epoch").and_then(Value::as_u64),
@@ -103,17 +123,10 @@ pub fn grids(dir: &Path) -> Vec<Grid> {
     if !listed.is_empty() {
         return listed;
     }
-    let mut names: Vec<String> = std::fs::read_dir(&samples).map(|r| r.filter_map(|e| e.ok()?.file_name().into_string().ok()).collect()).unwrap_or_default();
+    let mut names = files.to_vec();
     names.sort();
     let number = |n: &str, prefix: &str| n.strip_prefix(prefix)?.strip_suffix(".png")?.parse::<u64>().ok();
     let steps = names.iter().filter_map(|n| Some(Grid { step: Some(number(n, "step_")?), epoch: None, label: format!("step {}", number(n, "step_")?), file: format!("samples/{n}") }));
     let epochs = names.iter().filter_map(|n| Some(Grid { step: None, epoch: Some(number(n, "epoch_")?), label: format!("epoch {}", number(n, "epoch_")?), file: format!("samples/{n}") }));
     steps.chain(epochs).collect()
-}
-
-/// The JSON objects of a JSON-lines file's complete lines.
-fn read_records(path: &Path) -> Vec<serde_json::Map<String, Value>> {
-    let text = std::fs::read_to_string(path).unwrap_or_default();
-    let complete = text.rfind('\n').map_or("", |end| &text[..end]);
-    complete.lines().filter_map(|l| match serde_json::from_str(l) { Ok(Value::Object(m)) => Some(m), _ => None }).collect()
 }

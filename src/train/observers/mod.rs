@@ -22,7 +22,7 @@ pub use loss_plot::LossPlot;
 pub use nan_stop::NanStop;
 pub use progress_bar::ProgressBar;
 pub use run_files::{RunFiles, RunLock};
-pub use status::{RunState, RunStatus, StatusWriter, now};
+pub use status::{RunState, RunStatus, StatusWriter, host_name, now};
 
 use super::trainer::Observer;
 use crate::error::{Error, Result};
@@ -44,15 +44,32 @@ pub fn standard(run_dir: &Path, quiet: bool) -> Vec<Box<dyn Observer>> {
 
 /// Rewrites the JSON-lines file at `path` keeping only the lines whose step (`step_of`) is at most
 /// `step`, in one atomic replacement: a resumed run continues its logs without gaps or repeats,
-/// and a crash meanwhile cannot lose them. Lines without a step are dropped.
+/// and a crash meanwhile cannot lose them. Lines without a step are dropped; a file that cannot be
+/// read (other than a missing one) is an error, never taken for an empty one.
 fn keep_lines_up_to(path: &Path, step: u64, step_of: impl Fn(&str) -> Option<u64>) -> Result<()> {
-    let text: String = std::fs::read_to_string(path)
-        .unwrap_or_default()
-        .lines()
-        .filter(|l| step_of(l).is_some_and(|s| s <= step))
-        .map(|l| format!("{l}\n"))
-        .collect();
-    crate::tensor_file::write_atomic(path, text.as_bytes())
+    let bytes = match std::fs::read(path) {
+        Ok(b) => b,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => vec![],
+        Err(e) => return Err(Error::io(path, e)),
+    };
+    let mut kept = Vec::with_capacity(bytes.len());
+    for line in bytes.split(|&b| b == b'\n') {
+        if std::str::from_utf8(line).ok().and_then(&step_of).is_some_and(|s| s <= step) {
+            kept.extend_from_slice(line);
+            kept.push(b'\n');
+        }
+    }
+    crate::tensor_file::write_atomic(path, &kept)
+}
+
+/// The complete lines of JSON-lines text (a last line without its newline is still being
+/// written): each a JSON object, or None for a line that is not one.
+pub fn complete_json_lines(bytes: &[u8]) -> impl Iterator<Item = Option<serde_json::Map<String, serde_json::Value>>> {
+    let complete = bytes.iter().rposition(|&b| b == b'\n').map_or(&[][..], |end| &bytes[..end]);
+    complete.split(|&b| b == b'\n').filter(|l| !l.is_empty()).map(|l| match serde_json::from_slice(l) {
+        Ok(serde_json::Value::Object(m)) => Some(m),
+        _ => None,
+    })
 }
 
 /// The `step` field of a JSON line.

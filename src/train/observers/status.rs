@@ -46,6 +46,12 @@ pub struct RunStatus {
     pub updated: f64,
     /// The command line that started this invocation.
     pub command: String,
+    /// The writing program (argv[0]) and machine, so that a reader can tell whether the writer
+    /// still runs.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub program: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub host: Option<String>,
     /// The error of a failed run.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
@@ -60,6 +66,11 @@ impl RunStatus {
     pub fn read(run_dir: &Path) -> Option<RunStatus> {
         serde_json::from_slice(&std::fs::read(Self::path(run_dir)).ok()?).ok()
     }
+}
+
+/// This machine's name, where the OS tells it (Linux).
+pub fn host_name() -> Option<String> {
+    std::fs::read_to_string("/proc/sys/kernel/hostname").ok().map(|h| h.trim().to_string()).filter(|h| !h.is_empty())
 }
 
 pub fn now() -> f64 {
@@ -100,6 +111,8 @@ impl StatusWriter {
             started: now(),
             updated: 0.0,
             command: command_line(),
+            program: std::env::args().next(),
+            host: host_name(),
             error: None,
         });
         status.state = state;
