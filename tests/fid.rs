@@ -207,6 +207,32 @@ fn precision_recall_follow_the_knn_manifold_definition() {
 }
 
 #[test]
+fn fid_and_kid_during_training_are_logged_and_keep_the_best() {
+    use gantry::train::trainer::{StopSignal, TrainOptions, Trainer, train_into};
+    let Some(_) = golden_dir() else { return };
+    let tmp = tempfile::tempdir().unwrap();
+    let mut w: Vec<NamedTensor> = formula_weights().into_values().collect();
+    w.sort_by(|a, b| a.name.cmp(&b.name));
+    let weights = tmp.path().join("fid.safetensors");
+    tensor_file::write(&weights, &w, Default::default()).unwrap();
+    let mut c = gantry::presets::preset("default").unwrap();
+    (c.model, c.generated_size, c.batch_size, c.z_dim, c.max_steps, c.sample_every) = ("mlp-small".into(), Some(64), 8, 8, Some(4), 2);
+    (c.eval_every, c.eval_metrics, c.eval_samples, c.keep_best, c.inception_weights) = (Some(2), vec!["fid".into(), "kid".into()], 8, Some("fid".into()), Some(weights));
+    let out = tmp.path().join("run");
+    let mut t = Trainer::new(c, true).unwrap();
+    train_into(&mut t, &TrainOptions { out: out.clone(), quiet: true }, &StopSignal::default()).unwrap();
+    let evals: Vec<serde_json::Value> = std::fs::read_to_string(out.join("evals.jsonl")).unwrap().lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    assert_eq!(evals.iter().map(|e| e["step"].as_u64().unwrap()).collect::<Vec<_>>(), [2, 4]);
+    for e in &evals {
+        assert!(e["fid"].as_f64().is_some_and(|f| f.is_finite() && f > 0.0), "{e}");
+        assert!(e["kid"].as_f64().is_some_and(f64::is_finite) && e["kid_std"].is_f64(), "{e}");
+    }
+    let best: serde_json::Value = serde_json::from_slice(&std::fs::read(out.join("checkpoints/best.json")).unwrap()).unwrap();
+    let lowest = evals.iter().map(|e| e["fid"].as_f64().unwrap()).fold(f64::INFINITY, f64::min);
+    assert_eq!((best["metric"].as_str(), best["score"].as_f64()), (Some("fid"), Some(lowest)));
+}
+
+#[test]
 fn eval_commands_run_end_to_end_with_given_weights() {
     let Some(dir) = golden_dir() else { return };
     let tmp = tempfile::tempdir().unwrap();

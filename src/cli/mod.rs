@@ -249,6 +249,9 @@ struct TrainArgs {
     /// evaluated metrics).
     #[arg(long)]
     keep_best: Option<String>,
+    /// pytorch-fid's Inception weights for fid/kid evaluations (default: the downloaded copy).
+    #[arg(long)]
+    inception_weights: Option<PathBuf>,
     /// Run directory (default: runs/NAME, numbered if it exists).
     #[arg(long)]
     out: Option<PathBuf>,
@@ -395,7 +398,7 @@ fn apply(c: &mut TrainConfig, a: &TrainArgs) {
         ($($f:ident),*) => { $( if a.$f.is_some() { c.$f = a.$f.clone(); } )* };
     }
     set!(model, dataset, epochs, batch_size, d_steps, z_dim, seed, sample_every, checkpoint_every, loss, noise, g_noise, conditioning, device, eval_metrics, eval_samples);
-    set_opt!(data_dir, image_size, generated_size, max_steps, label_embedding, clip, eval_every, keep_best);
+    set_opt!(data_dir, image_size, generated_size, max_steps, label_embedding, clip, eval_every, keep_best, inception_weights);
     if a.keep_epoch_checkpoints {
         c.keep_epoch_checkpoints = true;
     }

@@ -30,12 +30,14 @@ pub struct MetricSetup {
     pub dataset: String,
     pub samples: usize,
     pub device: burn::tensor::Device,
+    /// pytorch-fid's weights file; None: the cached download.
+    pub inception_weights: Option<std::path::PathBuf>,
     inception: RefCell<Option<Rc<RefCell<InceptionProbe>>>>,
 }
 
 impl MetricSetup {
-    pub fn new(data: DataOptions, dataset: &str, samples: usize, device: &burn::tensor::Device) -> Self {
-        Self { data, dataset: dataset.to_string(), samples, device: device.clone(), inception: RefCell::new(None) }
+    pub fn new(data: DataOptions, dataset: &str, samples: usize, device: &burn::tensor::Device, inception_weights: Option<std::path::PathBuf>) -> Self {
+        Self { data, dataset: dataset.to_string(), samples, device: device.clone(), inception_weights, inception: RefCell::new(None) }
     }
 
     fn inception(&self) -> Result<Rc<RefCell<InceptionProbe>>> {
@@ -117,7 +119,7 @@ struct InceptionProbe {
 
 impl InceptionProbe {
     fn new(setup: &MetricSetup) -> Result<Self> {
-        let weights = super::locate_fid_weights(None, true)?;
+        let weights = super::locate_fid_weights(setup.inception_weights.as_deref(), true)?;
         let net = FidExtractor::from_file(&weights, &setup.device)?;
         let test = crate::data::load(&setup.dataset, &DataOptions { test_split: true, ..setup.data.clone() })?;
         let images = super::dataset_images(&test)?;

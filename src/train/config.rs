@@ -173,6 +173,10 @@ pub struct TrainConfig {
     /// (one of `eval_metrics`) so far.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub keep_best: Option<String>,
+    /// pytorch-fid's Inception weights for `fid`/`kid` during training (as `gantry eval
+    /// --inception-weights`); default: the downloaded copy in the cache.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub inception_weights: Option<PathBuf>,
 }
 
 impl Default for TrainConfig {

@@ -39,7 +39,7 @@ impl Evaluations {
 
     fn start(&mut self, t: &Trainer) -> Result<()> {
         let c = &t.config;
-        let setup = MetricSetup::new(eval_data_options(c, true), &c.dataset, c.eval_samples, &t.device().clone().inner());
+        let setup = MetricSetup::new(eval_data_options(c, true), &c.dataset, c.eval_samples, &t.device().clone().inner(), c.inception_weights.clone());
         self.metrics = c.eval_metrics.iter().map(|name| Ok((name.clone(), (metric::entry(name, "eval_metrics")?.build)(&setup)?))).collect::<Result<_>>()?;
         let step = t.progress.step;
         keep_lines_up_to(&Self::log_path(&self.dir), step, json_step)?;
