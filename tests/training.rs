@@ -427,3 +427,19 @@ fn a_failed_run_says_so_in_its_status() {
     assert_eq!(status["state"], "failed");
     assert_eq!(status["error"].as_str(), Some(err.as_str()));
 }
+
+#[test]
+fn a_run_from_before_the_grid_index_keeps_its_grids_when_resumed() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("old");
+    let mut c = tiny("mlp-toy", "ring8");
+    c.z_dim = 2;
+    c.max_steps = Some(10);
+    run(c.clone(), &out, false);
+    std::fs::remove_file(out.join("samples/index.jsonl")).unwrap();
+    c.max_steps = Some(15);
+    run(c, &out, true);
+    let listed: Vec<String> = gantry::train::observers::grids::grids(&out).into_iter().map(|g| g.file).collect();
+    // Step 12 ends epoch 1 (96 samples / 8).
+    assert_eq!(listed, ["samples/step_0000005.png", "samples/step_0000010.png", "samples/epoch_001.png", "samples/step_0000015.png"]);
+}

@@ -9,7 +9,7 @@ use serde::Serialize;
 use serde_json::{Map, Value};
 
 use crate::train::observers::grids::{Grid, grids_from};
-use crate::train::observers::{RunState, RunStatus, complete_json_lines};
+use crate::train::observers::{RunState, RunStatus, complete_json_lines, shell_quote};
 
 /// The runs folder, canonical, so that every path handed out can be checked against it.
 pub struct RunsDir {
@@ -260,11 +260,6 @@ impl Run<'_> {
             Some(out)
         })
     }
-}
-
-/// `s` as one shell word.
-fn shell_quote(s: &str) -> String {
-    if !s.is_empty() && s.chars().all(|c| c.is_ascii_alphanumeric() || "-_./:=,+@%".contains(c)) { s.to_string() } else { format!("'{}'", s.replace('\'', r"'\''")) }
 }
 
 /// Lines `from…` (at most [`LINES_PER_ANSWER`]) of JSON-lines text; see [`Run::lines`].

@@ -22,7 +22,7 @@ pub use loss_plot::LossPlot;
 pub use nan_stop::NanStop;
 pub use progress_bar::ProgressBar;
 pub use run_files::{RunFiles, RunLock};
-pub use status::{RunState, RunStatus, StatusWriter, host_name, now};
+pub use status::{RunState, RunStatus, StatusWriter, host_name, now, shell_quote};
 
 use super::trainer::Observer;
 use crate::error::{Error, Result};

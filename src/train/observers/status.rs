@@ -77,12 +77,14 @@ pub fn now() -> f64 {
     SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs_f64()).unwrap_or(0.0)
 }
 
+/// `s` as one POSIX shell word.
+pub fn shell_quote(s: &str) -> String {
+    if !s.is_empty() && s.chars().all(|c| c.is_ascii_alphanumeric() || "-_./:=,+@%".contains(c)) { s.to_string() } else { format!("'{}'", s.replace('\'', r"'\''")) }
+}
+
 /// The process's command line, quoted where an argument needs it.
 fn command_line() -> String {
-    let quote = |a: String| {
-        if !a.is_empty() && a.chars().all(|c| c.is_ascii_alphanumeric() || "-_./:=,+@%".contains(c)) { a } else { format!("'{}'", a.replace('\'', r"'\''")) }
-    };
-    std::env::args().map(quote).collect::<Vec<_>>().join(" ")
+    std::env::args().map(|a| shell_quote(&a)).collect::<Vec<_>>().join(" ")
 }
 
 pub struct StatusWriter {
