@@ -17,7 +17,7 @@ const BAND: u32 = 14;
 pub fn animate_run(run_dir: &Path, out: &Path, frame_ms: u32) -> Result<usize> {
     let list = grids(run_dir);
     if list.is_empty() {
-        return Err(Error::bad_file(&run_dir.join("samples"), "no sample grids (samples/step_*.png) to animate: is this a run folder?"));
+        return Err(Error::bad_file(run_dir.join("samples"), "no sample grids (samples/step_*.png) to animate: is this a run folder?"));
     }
     let mut frames = Vec::with_capacity(list.len());
     let mut size = None;

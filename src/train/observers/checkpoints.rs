@@ -36,7 +36,7 @@ impl Checkpoints {
 impl Observer for Checkpoints {
     fn on_event(&mut self, t: &Trainer, event: &Event) -> Result<()> {
         match event {
-            Event::Step(_) if t.progress.step % t.config.checkpoint_every == 0 => self.save(t)?,
+            Event::Step(_) if t.progress.step.is_multiple_of(t.config.checkpoint_every) => self.save(t)?,
             Event::EpochEnd => {
                 self.save(t)?;
                 if t.config.keep_epoch_checkpoints {

@@ -102,7 +102,7 @@ impl Observer for Evaluations {
         let Some(every) = t.config.eval_every else { return Ok(()) };
         match event {
             Event::Start => self.start(t),
-            Event::Step(_) if t.progress.step % every == 0 => self.evaluate(t),
+            Event::Step(_) if t.progress.step.is_multiple_of(every) => self.evaluate(t),
             // The end of a run is measured too (not after Ctrl-C: the user wants out).
             Event::End(Outcome::Finished | Outcome::StoppedAtMaxSteps) if self.last_evaluated != Some(t.progress.step) => self.evaluate(t),
             _ => Ok(()),

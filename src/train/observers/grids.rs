@@ -72,10 +72,10 @@ impl Observer for SampleGrids {
                 }
                 keep_lines_up_to(&self.index(), step, json_step)?;
             }
-            Event::Step(_) if step % t.config.sample_every == 0 => self.write(t, &format!("step_{step:07}.png"), &format!("step {step}"))?,
+            Event::Step(_) if step.is_multiple_of(t.config.sample_every) => self.write(t, &format!("step_{step:07}.png"), &format!("step {step}"))?,
             Event::EpochEnd => self.write(t, &format!("epoch_{:03}.png", t.progress.epoch), &format!("epoch {}", t.progress.epoch))?,
             // The step's grid, unless this step already wrote it.
-            Event::End(Outcome::StoppedAtMaxSteps | Outcome::Interrupted) if step % t.config.sample_every != 0 => {
+            Event::End(Outcome::StoppedAtMaxSteps | Outcome::Interrupted) if !step.is_multiple_of(t.config.sample_every) => {
                 self.write(t, &format!("step_{step:07}.png"), &format!("step {step}"))?
             }
             _ => {}
