@@ -171,6 +171,26 @@ fn linear_matches_burn_forward_and_gradients() {
 }
 
 #[test]
+fn tanh_matches_burn_forward_and_gradient() {
+    let device = Device::flex().autodiff();
+    let mut rng = Rng::new(23);
+    // Values from 0 to saturation, both signs, and a length that leaves remainders after every vector width.
+    let x = random([3, 1, 37, 29], &mut rng, &device).mul_scalar(4.0);
+    let r = random([3, 1, 37, 29], &mut rng, &device).detach();
+    let results: Vec<[Vec<f32>; 2]> = [true, false]
+        .iter()
+        .map(|&ours| {
+            let xi = x.clone().detach().require_grad();
+            let y = if ours { kernels::tanh(xi.clone()) } else { activation::tanh(xi.clone()) };
+            let grads = (y.clone() * r.clone()).sum().backward();
+            [read_back(&y), read_back(&xi.grad(&grads).unwrap())]
+        })
+        .collect();
+    assert_close("tanh output", &results[0][0], &results[1][0]);
+    assert_close("tanh input gradient", &results[0][1], &results[1][1]);
+}
+
+#[test]
 fn max_pool_matches_burn_forward_and_gradient() {
     let device = Device::flex().autodiff();
     let mut rng = Rng::new(19);
@@ -293,6 +313,11 @@ fn simd_paths_match_the_scalar_path_exactly() {
             adam_in_place(&mut p, &g, &mut m, &mut v, AdamStep { lr: 1e-3, beta1: 0.5, beta2: 0.999, eps: 1e-8, t }, t == 1);
         }
         out.extend([p, m, v]);
+        let mut t: Vec<f32> = p0.iter().map(|v| v * 6.0).collect();
+        gantry::kernels::tanh::tanh_in_place(&mut t);
+        let mut g2 = g.clone();
+        gantry::kernels::tanh::through_tanh(&mut g2, &t);
+        out.extend([t, g2]);
         let device = Device::flex().autodiff();
         let xt = Tensor::<1>::from_data(TensorData::new(p0.clone(), [70_003]), &device).require_grad();
         let y = kernels::leaky_relu(xt.clone(), 0.2);

@@ -16,7 +16,7 @@ use burn::backend::{Autodiff, Backend, Flex, TensorMetadata, backend_extension};
 use burn::tensor::TensorData;
 use rayon::prelude::*;
 
-use super::{batch_norm, linear, pool};
+use super::{batch_norm, linear, pool, tanh};
 use super::leaky_relu_factor;
 use super::conv::{ConvGeometry, conv_backward, conv_forward, conv_transpose_backward, conv_transpose_forward};
 
@@ -44,6 +44,9 @@ pub trait GantryKernels: Backend {
 
     /// Max pooling of `x [N, C, H, W]` with a `k`×`k` window and stride `k`, no padding.
     fn gantry_max_pool2d(x: FloatTensor<Self>, k: usize) -> FloatTensor<Self>;
+
+    /// tanh, its backward from the output (`1 − y²`).
+    fn gantry_tanh(x: FloatTensor<Self>) -> FloatTensor<Self>;
 
     /// `max(x, 0) + slope·min(x, 0)` (ReLU for slope 0), one pass each way.
     fn gantry_leaky_relu(x: FloatTensor<Self>, slope: f64) -> FloatTensor<Self>;
@@ -121,6 +124,10 @@ fn update_owned(mut x: FlexTensor, f: impl FnOnce(&mut [f32])) -> FlexTensor {
     let mut copy = values(&x).into_owned();
     f(&mut copy);
     FlexTensor::from_data(TensorData::new(copy, x.shape()))
+}
+
+fn tanh_flex(x: FlexTensor) -> FlexTensor {
+    update_owned(x, |v| v.par_chunks_mut(CHUNK).for_each(tanh::tanh_in_place))
 }
 
 fn leaky_relu_flex(x: FlexTensor, slope: f64) -> FlexTensor {
@@ -204,6 +211,10 @@ impl GantryKernels for Flex {
 
     fn gantry_leaky_relu(x: FlexTensor, slope: f64) -> FlexTensor {
         leaky_relu_flex(x, slope)
+    }
+
+    fn gantry_tanh(x: FlexTensor) -> FlexTensor {
+        tanh_flex(x)
     }
 
     fn gantry_batch_stats(x: FlexTensor) -> FlexTensor {
@@ -290,6 +301,23 @@ impl Backward<Flex, 1> for MaxPoolBackward {
         if let Some(node) = node_x {
             grads.register::<Flex>(node.id, tensor(pool::backward(&values(&grad), &arg, n * c, [h, w], k), [n, c, h, w]));
         }
+    }
+}
+
+#[derive(Debug)]
+struct TanhBackward;
+
+impl Backward<Flex, 1> for TanhBackward {
+    /// The output.
+    type State = FlexTensor;
+
+    fn backward(self, ops: Ops<Self::State, 1>, grads: &mut Gradients, _: &mut Checkpointer) {
+        let [node_x] = ops.parents;
+        let grad = grads.consume::<Flex>(&ops.node);
+        let Some(node) = node_x else { return };
+        let y = values(&ops.state);
+        let dx = update_owned(grad, |g| g.par_chunks_mut(CHUNK).zip(y.par_chunks(CHUNK)).for_each(|(g, y)| tanh::through_tanh(g, y)));
+        grads.register::<Flex>(node.id, dx);
     }
 }
 
@@ -386,6 +414,16 @@ impl<C: CheckpointStrategy> GantryKernels for Autodiff<Flex, C> {
                 prep.finish((x, gamma, beta, stats, eps, slope), y)
             }
             OpsKind::UnTracked(prep) => prep.finish(batch_norm_flex(x.into_primitive(), gamma.primitive(), beta.primitive(), &stats, eps, slope)),
+        }
+    }
+
+    fn gantry_tanh(x: FloatTensor<Self>) -> FloatTensor<Self> {
+        match TanhBackward.prepare::<C>([x.node()]).compute_bound().stateful() {
+            OpsKind::Tracked(prep) => {
+                let y = tanh_flex(x.into_primitive());
+                prep.finish(y.clone(), y)
+            }
+            OpsKind::UnTracked(prep) => prep.finish(tanh_flex(x.into_primitive())),
         }
     }
 

@@ -12,6 +12,7 @@ mod extension;
 pub mod linear;
 pub mod pool;
 pub mod simd;
+pub mod tanh;
 
 use std::sync::atomic::{AtomicU8, Ordering};
 
@@ -108,6 +109,14 @@ pub fn max_pool2d(x: Tensor<4>, k: usize) -> Tensor<4> {
         return module::max_pool2d(x, MaxPoolOptions::new([k, k]));
     }
     Tensor::from_dispatch(<Dispatch as GantryKernels>::gantry_max_pool2d(x.into_dispatch(), k))
+}
+
+/// tanh within an f32 ulp (see [`tanh`]), the gradient from the output.
+pub fn tanh<const D: usize>(x: Tensor<D>) -> Tensor<D> {
+    if !applies(&x) {
+        return burn::tensor::activation::tanh(x);
+    }
+    Tensor::from_dispatch(<Dispatch as GantryKernels>::gantry_tanh(x.into_dispatch()))
 }
 
 /// LeakyReLU (`slope` 0: ReLU) as PyTorch's, including the gradient at 0 (slope, resp. 0).

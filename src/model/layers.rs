@@ -295,7 +295,7 @@ impl Layer {
             Layer::Op(op) => match op {
                 Op::Relu => kernels::leaky_relu(x, 0.0),
                 Op::LeakyRelu(a) => kernels::leaky_relu(x, *a),
-                Op::Tanh => activation::tanh(x),
+                Op::Tanh => kernels::tanh(x),
                 Op::Sigmoid => activation::sigmoid(x),
                 Op::Flatten => x.reshape([n, c * h * w, 1, 1]),
                 Op::Reshape(s) => x.reshape([n, s[0], s[1], s[2]]),
