@@ -190,9 +190,10 @@ struct CompareRow {
 
 fn compare_rows(dir: &RunsDir, names: &str) -> Vec<CompareRow> {
     let wanted: Vec<&str> = names.split(',').filter(|n| !n.is_empty()).collect();
-    let all = dir.list();
-    let picked = all.into_iter().filter(|r| wanted.is_empty() || wanted.contains(&r.name.as_str()));
+    // Only the runs asked for are read; none named: all of them.
+    let picked = if wanted.is_empty() { dir.list() } else { dir.summaries(&wanted) };
     picked
+        .into_iter()
         .map(|r| {
             let num = |m: &serde_json::Map<String, Value>, k: &str| m.get(k).and_then(Value::as_f64);
             let eval = r.last_eval.clone().unwrap_or_default();

@@ -88,11 +88,18 @@ impl RunsDir {
     /// Every run (a folder directly inside with a `log.jsonl`, `status.json` or `config.toml`),
     /// by name.
     pub fn list(&self) -> Vec<RunSummary> {
-        let mut names: Vec<String> = std::fs::read_dir(&self.root)
+        let names: Vec<String> = std::fs::read_dir(&self.root)
             .map(|r| r.filter_map(|e| e.ok()?.file_name().into_string().ok()).collect())
             .unwrap_or_default();
-        names.sort();
-        names.iter().filter_map(|n| self.run(n)).map(|r| r.summary()).collect()
+        self.summaries(&names)
+    }
+
+    /// The runs among `names`, in name order, each once.
+    pub fn summaries<S: AsRef<str>>(&self, names: &[S]) -> Vec<RunSummary> {
+        let mut names: Vec<&str> = names.iter().map(AsRef::as_ref).collect();
+        names.sort_unstable();
+        names.dedup();
+        names.iter().filter_map(|n| self.run(n)).map(|r| r.summary(r.status(), r.config())).collect()
     }
 
     /// Run `name`: a plain name of a folder inside (after links) that holds a run's files.
@@ -203,21 +210,22 @@ impl Run<'_> {
     pub fn detail(&self) -> RunDetail {
         let pictures = ["loss.png", "real.png", "eval/modes.png", "eval/modes_scatter.png"].iter().filter(|p| self.path(p).is_some()).map(|p| p.to_string()).collect();
         let quote = |p: PathBuf| shell_quote(&p.display().to_string());
+        let (status, config) = (self.status(), self.config());
         RunDetail {
             reproduce: format!("gantry train --config {} --out {}", quote(self.dir.join("config.toml")), quote(self.dir.with_file_name(format!("{}-again", self.name)))),
-            command: self.status().map(|s| s.command),
-            config: self.config(),
+            summary: self.summary(status.clone(), config.clone()),
+            command: status.map(|s| s.command),
+            config,
             grids: self.grids(),
             evals: self.lines("evals.jsonl", 0, None).records,
             modes: self.json("eval/modes.json"),
             pictures,
-            summary: self.summary(),
         }
     }
 
-    fn summary(&self) -> RunSummary {
-        let status = self.status();
-        let config: Option<toml::Table> = self.config().and_then(|t| t.parse().ok());
+    /// The run's summary from its status and config (read once by the caller).
+    fn summary(&self, status: Option<RunStatus>, config: Option<String>) -> RunSummary {
+        let config: Option<toml::Table> = config.and_then(|t| t.parse().ok());
         let from_config = |k: &str| config.as_ref().and_then(|c| c.get(k)?.as_str().map(str::to_string));
         let mut last = self.last_record("log.jsonl").unwrap_or_default();
         let step = last.remove("step").and_then(|v| v.as_u64()).unwrap_or(0);

@@ -8,7 +8,7 @@ use std::time::Instant;
 
 use serde_json::{Map, Value, json};
 
-use super::{json_step, keep_lines_up_to};
+use super::{append_json_line, json_step, keep_lines_up_to};
 use crate::error::{Error, Result};
 use crate::eval::metric::{self, Metric, MetricSetup};
 use crate::eval::report::eval_data_options;
@@ -79,9 +79,7 @@ impl Evaluations {
             line.extend(values);
         }
         line.insert("seconds".into(), json!(started.elapsed().as_secs_f64()));
-        let path = Self::log_path(&self.dir);
-        let mut file = std::fs::OpenOptions::new().create(true).append(true).open(&path).map_err(|e| Error::io(&path, e))?;
-        std::io::Write::write_all(&mut file, format!("{}\n", Value::Object(line)).as_bytes()).map_err(|e| Error::io(&path, e))?;
+        append_json_line(&Self::log_path(&self.dir), &Value::Object(line))?;
         self.last_evaluated = Some(t.progress.step);
         if let Some(s) = score.filter(|s| s.is_finite())
             && self.best.is_none_or(|(b, _)| s < b)

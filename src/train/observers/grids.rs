@@ -5,11 +5,9 @@
 
 use std::path::{Path, PathBuf};
 
-use std::io::Write;
-
 use serde_json::Value;
 
-use super::{complete_json_lines, io, json_step, keep_lines_up_to};
+use super::{append_json_line, complete_json_lines, json_step, keep_lines_up_to};
 use crate::error::Result;
 use crate::rng::Rng;
 use crate::sample::{SampleGrid, write_samples};
@@ -34,9 +32,7 @@ impl SampleGrids {
         let centres = t.data.kind.point_modes().map(|m| m.0);
         write_samples(&t.gan, grid, centres.as_deref(), &self.samples.join(name), title, false)?;
         let entry = serde_json::json!({ "file": name, "step": t.progress.step, "epoch": t.progress.epoch, "label": title });
-        let path = self.index();
-        let mut f = io(std::fs::OpenOptions::new().create(true).append(true).open(&path), &path)?;
-        io(writeln!(f, "{entry}"), &path)
+        append_json_line(&self.index(), &entry)
     }
 }
 

@@ -72,6 +72,13 @@ pub fn complete_json_lines(bytes: &[u8]) -> impl Iterator<Item = Option<serde_js
     })
 }
 
+/// Appends `value` as one line to the JSON-lines file at `path` (created if missing).
+fn append_json_line(path: &Path, value: &serde_json::Value) -> Result<()> {
+    use std::io::Write;
+    let mut file = io(std::fs::OpenOptions::new().create(true).append(true).open(path), path)?;
+    io(writeln!(file, "{value}"), path)
+}
+
 /// The `step` field of a JSON line.
 fn json_step(line: &str) -> Option<u64> {
     serde_json::from_str::<serde_json::Value>(line).ok()?.get("step")?.as_u64()
