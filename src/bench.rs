@@ -50,6 +50,8 @@ pub struct BenchResult {
     /// The CPU's model name, and the instruction sets the matrix products and gantry's own
     /// kernels chose on it at run time.
     pub cpu: String,
+    /// Where the workload ran: `cpu (flex backend)`, or the GPU adapter (`wgpu: NAME (API, type)`).
+    pub device: String,
     pub gemm_isa: &'static str,
     pub kernels_isa: &'static str,
 }
@@ -163,11 +165,11 @@ fn workload(name: &str, batch: usize, choice: DeviceChoice) -> Result<(Step, usi
 }
 
 /// Run a workload: `warmup` untimed steps, then `repeats` timings of `steps` steps each.
-pub fn run(name: &str, opts: &BenchOptions, device: DeviceChoice) -> Result<BenchResult> {
+pub fn run(name: &str, opts: &BenchOptions, choice: DeviceChoice) -> Result<BenchResult> {
     let name = name.to_ascii_lowercase();
     let default_batch = WORKLOADS.iter().find(|w| w.0 == name).map_or(64, |w| w.2);
     let batch = opts.batch_size.unwrap_or(default_batch);
-    let (mut step, images_per_step) = workload(&name, batch, device)?;
+    let (mut step, images_per_step) = workload(&name, batch, choice)?;
     for _ in 0..opts.warmup {
         step();
     }
@@ -191,6 +193,7 @@ pub fn run(name: &str, opts: &BenchOptions, device: DeviceChoice) -> Result<Benc
         peak_rss_mib: peak_rss_mib(),
         threads: rayon_threads(),
         cpu: simd::cpu_model(),
+        device: choice.describe(),
         gemm_isa: simd::gemm_level().name(),
         kernels_isa: simd::level().name(),
     })

@@ -78,14 +78,14 @@ impl DeviceChoice {
         self.is_cpu()
     }
 
-    /// The burn device for plain (inference) work; `.autodiff()` of it for training.
+    /// The burn device for plain (inference) work; `.autodiff()` of it for training. A GPU is
+    /// opened once per process (its adapter is acquired here, so a missing driver is an error, not
+    /// a panic at the first tensor) and the same device is handed out afterwards.
     pub fn device(self) -> Result<Device> {
         match self {
             Self::Cpu => Ok(Device::flex()),
             #[cfg(feature = "wgpu")]
-            Self::Wgpu(i) => Ok(Device::wgpu(gpu_kind(i))),
-            #[cfg(feature = "vulkan")]
-            Self::Vulkan(i) => Ok(Device::vulkan(gpu_kind(i))),
+            Self::Wgpu(_) | Self::Vulkan(_) => gpu::open(self).map(|g| g.device),
             #[allow(unreachable_patterns)]
             other => Err(Error::config(
                 "device",
@@ -93,13 +93,66 @@ impl DeviceChoice {
             )),
         }
     }
+
+    /// What the device is, for people: the CPU, or the GPU adapter's name and graphics API.
+    pub fn describe(self) -> String {
+        match self {
+            Self::Cpu => "cpu (flex backend)".into(),
+            #[cfg(feature = "wgpu")]
+            _ => match gpu::open(self) {
+                Ok(g) => format!("{self}: {}", g.adapter),
+                Err(e) => format!("{self}: {e}"),
+            },
+            #[cfg(not(feature = "wgpu"))]
+            _ => format!("{self} (not built in)"),
+        }
+    }
 }
 
-#[cfg(any(feature = "wgpu", feature = "vulkan"))]
-fn gpu_kind(index: Option<usize>) -> burn::tensor::DeviceKind {
-    match index {
-        Some(i) => burn::tensor::DeviceKind::DiscreteGpu(i),
-        None => burn::tensor::DeviceKind::DefaultDevice,
+#[cfg(feature = "wgpu")]
+mod gpu {
+    use std::sync::Mutex;
+
+    use burn::tensor::wgpu::WgpuBackend;
+    use burn::tensor::{Device, DeviceKind};
+
+    use super::DeviceChoice;
+    use crate::error::{Error, Result};
+
+    #[derive(Clone)]
+    pub struct Opened {
+        pub device: Device,
+        pub adapter: String,
+    }
+
+    /// burn initialises a wgpu runtime once per process; later requests reuse it.
+    static OPENED: Mutex<Vec<(DeviceChoice, Opened)>> = Mutex::new(Vec::new());
+
+    pub fn open(choice: DeviceChoice) -> Result<Opened> {
+        let mut opened = OPENED.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some((_, o)) = opened.iter().find(|(c, _)| *c == choice) {
+            return Ok(o.clone());
+        }
+        let (index, api) = match choice {
+            DeviceChoice::Wgpu(i) => (i, WgpuBackend::Auto),
+            DeviceChoice::Vulkan(i) => (i, WgpuBackend::Vulkan),
+            DeviceChoice::Cpu => unreachable!("the CPU is not a wgpu device"),
+        };
+        let kind = match index {
+            Some(i) => DeviceKind::DiscreteGpu(i),
+            None => DeviceKind::DefaultDevice,
+        };
+        let (device, setup) = Device::wgpu_options().device_kind(kind).graphics_api(api).init_with_setup().map_err(|e| {
+            Error::config(
+                "device",
+                format!("`{choice}` could not be opened: {e} (is a Vulkan driver installed? `vulkaninfo --summary` lists them; Debian's mesa-vulkan-drivers has a software one)"),
+            )
+        })?;
+        let info = setup.adapter.get_info();
+        let adapter = format!("{} ({:?}, {:?})", info.name, info.backend, info.device_type);
+        let o = Opened { device, adapter };
+        opened.push((choice, o.clone()));
+        Ok(o)
     }
 }
 

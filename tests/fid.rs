@@ -2,11 +2,13 @@
 //! `../shared/golden/fid` (see its README): checkpoint readers, the resize, the FID network with
 //! formula weights, Fréchet distance, IS and KID.
 
+mod common;
+
 use std::collections::HashMap;
 use std::path::PathBuf;
 
 use gantry::eval::stats::{self, Features, Gaussian};
-use gantry::eval::{self, FidExtractor, inception, pth};
+use gantry::eval::{self, inception, pth};
 use gantry::model::NamedTensor;
 use gantry::tensor_file;
 
@@ -26,9 +28,6 @@ fn rel_err(a: &[f64], b: &[f64]) -> f64 {
     num / den
 }
 
-fn f64s(v: &[f32]) -> Vec<f64> {
-    v.iter().map(|&x| x as f64).collect()
-}
 
 #[test]
 fn both_checkpoint_formats_read_the_same_tensors() {
@@ -64,52 +63,12 @@ fn truncated_or_foreign_checkpoints_are_refused_with_the_file_name() {
     assert!(msg.contains("other.pth") && msg.contains("magic"), "{msg}");
 }
 
-/// The README's formula weights, over the state-dict names sorted as byte strings.
-fn formula_weights() -> HashMap<String, NamedTensor> {
-    let mut shapes = inception::state_dict_shapes();
-    shapes.sort_by(|a, b| a.0.as_bytes().cmp(b.0.as_bytes()));
-    shapes
-        .into_iter()
-        .enumerate()
-        .map(|(k, (name, shape))| {
-            let n: usize = shape.iter().product();
-            let base = |i: usize| ((0.7 * i as f64 + 1.3 * k as f64 + 0.1).sin() as f32) as f64;
-            let fan_in = n as f64 / shape.first().copied().unwrap_or(1) as f64;
-            let data: Vec<f32> = (0..n)
-                .map(|i| {
-                    let b = base(i);
-                    let v = if name.ends_with("running_var") {
-                        1.0 + 0.5 * b.abs()
-                    } else if name.ends_with("running_mean") || name.ends_with("bn.bias") {
-                        0.1 * b
-                    } else if name.ends_with("bn.weight") {
-                        1.0 + 0.1 * b
-                    } else if name == "fc.bias" {
-                        0.01 * b
-                    } else if name.ends_with("num_batches_tracked") {
-                        0.0
-                    } else {
-                        b * (3.0 / fan_in).sqrt()
-                    };
-                    v as f32
-                })
-                .collect();
-            (name.clone(), NamedTensor { name, shape, data })
-        })
-        .collect()
-}
-
-fn golden_images(dir: &std::path::Path) -> Vec<eval::Image8> {
-    let order = std::fs::read_to_string(dir.join("images/ORDER.txt")).unwrap();
-    order.lines().filter(|l| !l.trim().is_empty()).map(|f| eval::read_image(&dir.join("images").join(f.trim())).unwrap()).collect()
-}
-
 #[test]
 fn resize_matches_pytorch_bilinear() {
     let Some(dir) = golden_dir() else { return };
     let golden = tensor_file::read(&dir.join("features.safetensors")).unwrap();
     let corner = &golden.tensors["resized_corner"].data;
-    for (i, img) in golden_images(&dir).iter().enumerate() {
+    for (i, img) in common::golden::fid_images(&dir).iter().enumerate() {
         let x = inception::preprocess(img);
         let s = inception::SIZE;
         for ch in 0..3 {
@@ -126,21 +85,7 @@ fn resize_matches_pytorch_bilinear() {
 
 #[test]
 fn fid_inception_features_and_logits_match_pytorch_fid() {
-    let Some(dir) = golden_dir() else { return };
-    let golden = tensor_file::read(&dir.join("features.safetensors")).unwrap();
-    let net = FidExtractor::from_tensors(&formula_weights(), &burn::tensor::Device::flex()).unwrap();
-    let images = golden_images(&dir);
-    let pool3 = net.pool3(&images, true, "golden");
-    let want = &golden.tensors["pool3"].data;
-    let n = images.len();
-    for i in 0..n {
-        let r = rel_err(&f64s(&pool3[i * 2048..(i + 1) * 2048]), &f64s(&want[i * 2048..(i + 1) * 2048]));
-        assert!(r < 1e-4, "image {i}: pool3 relative error {r}");
-    }
-    for (bias, key) in [(true, "logits"), (false, "logits_unbiased")] {
-        let r = rel_err(&f64s(&net.net.logits(&pool3, bias)), &f64s(&golden.tensors[key].data));
-        assert!(r < 1e-4, "{key}: relative error {r}");
-    }
+    common::golden::inception_features(&burn::tensor::Device::flex());
 }
 
 fn stats_file(dir: &std::path::Path) -> HashMap<String, (Vec<usize>, Vec<f64>)> {
@@ -211,7 +156,7 @@ fn fid_and_kid_during_training_are_logged_and_keep_the_best() {
     use gantry::train::trainer::{StopSignal, TrainOptions, Trainer, train_into};
     let Some(_) = golden_dir() else { return };
     let tmp = tempfile::tempdir().unwrap();
-    let mut w: Vec<NamedTensor> = formula_weights().into_values().collect();
+    let mut w: Vec<NamedTensor> = common::golden::formula_weights().into_values().collect();
     w.sort_by(|a, b| a.name.cmp(&b.name));
     let weights = tmp.path().join("fid.safetensors");
     tensor_file::write(&weights, &w, Default::default()).unwrap();
@@ -237,7 +182,7 @@ fn eval_commands_run_end_to_end_with_given_weights() {
     let Some(dir) = golden_dir() else { return };
     let tmp = tempfile::tempdir().unwrap();
     let d = tmp.path();
-    let mut w: Vec<NamedTensor> = formula_weights().into_values().collect();
+    let mut w: Vec<NamedTensor> = common::golden::formula_weights().into_values().collect();
     w.sort_by(|a, b| a.name.cmp(&b.name));
     tensor_file::write(&d.join("fid.safetensors"), &w, Default::default()).unwrap();
     std::fs::create_dir_all(d.join("a")).unwrap();

@@ -3,81 +3,29 @@
 
 mod common;
 
-use std::collections::HashMap;
-
 use burn::tensor::{Device, Tensor, TensorData};
-use gantry::loss::Penalty;
-use gantry::loss::penalty::interpolate;
 use gantry::model::input_grad::critic_pass;
-use gantry::model::{Init, LayerSpec, LayerSpec::*, NamedTensor, Net, NetSpec};
+use gantry::model::{Init, LayerSpec, LayerSpec::*, Net, NetSpec};
 use gantry::rng::Rng;
-use gantry::tensor_file;
 
 fn host<const D: usize>(t: Tensor<D>) -> Vec<f32> {
     t.into_data().convert::<f32>().try_to_vec().unwrap()
 }
 
-fn tensor(t: &NamedTensor, shape: [usize; 4], device: &Device) -> Tensor<4> {
-    Tensor::from_data(TensorData::new(t.data.clone(), shape), device)
-}
-
-fn check_golden(file: &str, layers: Vec<LayerSpec>, x_shape: [usize; 3]) {
-    let Some(path) = common::golden(file) else { return };
-    let gold: HashMap<String, NamedTensor> = tensor_file::read(&path).unwrap().tensors;
-    let device = Device::flex().autodiff();
-    let mut net = Net::build(&NetSpec::new(Init::PytorchDefault, layers), &mut Rng::new(0), &device);
-    net.load_state_dict("critic.", &gold).unwrap();
-    let shape = [8, x_shape[0], x_shape[1], x_shape[2]];
-    let (real, fake) = (tensor(&gold["real"], shape, &device), tensor(&gold["fake"], shape, &device));
-    let alpha = Tensor::<4>::from_data(TensorData::new(gold["alpha"].data.clone(), [8, 1, 1, 1]), &device);
-    let lambda = gold["lambda"].data[0] as f64;
-
-    // burn has no retain_graph: each backward gets its own forward.
-    let penalty = |net: &Net| {
-        let pass = critic_pass(net, interpolate(real.clone(), fake.clone(), alpha.clone()), None, None).unwrap();
-        Penalty::Gp { weight: 1.0 }.value(pass.input_grad)
-    };
-    let (gp, norms) = penalty(&net);
-    let err = common::max_rel_err(&host(norms.clone()), &gold["input_grad_norm"].data);
-    assert!(err < 1e-4, "{file}: input-gradient norms differ by {err}");
-    let err = common::max_rel_err(&host(gp.clone()), &gold["gp"].data);
-    assert!(err < 1e-4, "{file}: gp differs by {err}");
-
-    let compare = |net: &mut Net, grads: &burn::tensor::Gradients, prefix: &str| {
-        let got: HashMap<String, Vec<f32>> = net.grad_dict(grads).into_iter().map(|t| (t.name, t.data)).collect();
-        for (key, want) in gold.iter().filter(|(k, _)| k.starts_with(prefix)) {
-            match got.get(&key[prefix.len()..]) {
-                Some(g) => {
-                    let err = common::max_rel_err(g, &want.data);
-                    assert!(err < 1e-4, "{file}: {key} differs by {err}");
-                }
-                // Parameters outside the graph (biases, for the penalty) must have zero gradient.
-                None => assert!(want.data.iter().all(|v| *v == 0.0), "{file}: no gradient for {key}"),
-            }
-        }
-    };
-    compare(&mut net, &gp.clone().backward(), "grad_gp.critic.");
-
-    let score = |x: Tensor<4>| net.forward(x, None).reshape([8]);
-    let total = score(fake.clone()).mean() - score(real.clone()).mean() + penalty(&net).0.mul_scalar(lambda);
-    let err = common::max_rel_err(&host(total.clone()), &gold["critic_loss_total"].data);
-    assert!(err < 1e-4, "{file}: total critic loss differs by {err}");
-    compare(&mut net, &total.backward(), "grad_total.critic.");
-}
-
 #[test]
 fn wgan_gp_mlp_matches_pytorch() {
     let l = |inp, out| Linear { inp, out, bias: true };
-    check_golden("wgan_gp_mlp.safetensors", vec![l(784, 32), LeakyRelu(0.2), l(32, 32), LeakyRelu(0.2), l(32, 1)], [784, 1, 1]);
+    common::golden::wgan_gp("wgan_gp_mlp.safetensors", vec![l(784, 32), LeakyRelu(0.2), l(32, 32), LeakyRelu(0.2), l(32, 1)], [784, 1, 1], &Device::flex().autodiff());
 }
 
 #[test]
 fn wgan_gp_conv_layernorm_matches_pytorch() {
     let conv = |inp, out| Conv { inp, out, k: 4, s: 2, p: 1, bias: true };
-    check_golden(
+    common::golden::wgan_gp(
         "wgan_gp_conv_layernorm.safetensors",
         vec![conv(1, 8), LeakyRelu(0.2), conv(8, 16), LayerNorm { shape: vec![16, 7, 7] }, LeakyRelu(0.2), Flatten, Linear { inp: 784, out: 1, bias: true }],
         [1, 28, 28],
+        &Device::flex().autodiff(),
     );
 }
 

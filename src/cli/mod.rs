@@ -356,10 +356,10 @@ pub fn run() -> Result<()> {
                 println!("{}", serde_json::to_string(&r)?);
             } else {
                 println!(
-                    "{}: batch {}, {:.2} steps/s, {:.0} images/s (median of {}; {:?}), peak RSS {:.0} MiB, {} threads; {} (gemm {}, kernels {})",
+                    "{}: batch {}, {:.2} steps/s, {:.0} images/s (median of {}; {:?}), peak RSS {:.0} MiB, {} threads; {} (gemm {}, kernels {}); device {}",
                     r.workload, r.batch_size, r.steps_per_s, r.images_per_s, r.repeats.len(),
                     r.repeats.iter().map(|v| (v * 100.0).round() / 100.0).collect::<Vec<_>>(), r.peak_rss_mib, r.threads,
-                    r.cpu, r.gemm_isa, r.kernels_isa
+                    r.cpu, r.gemm_isa, r.kernels_isa, r.device
                 );
             }
             Ok(())
@@ -482,6 +482,9 @@ fn train(a: TrainArgs) -> Result<()> {
             (Trainer::new(config, a.quiet)?, out, lock)
         }
     };
+    if !trainer.config.device.is_cpu() && !a.quiet {
+        eprintln!("gantry: training on {}", trainer.config.device.describe());
+    }
     let s = trainer::train_into(&mut trainer, &TrainOptions { out: out.clone(), quiet: a.quiet }, &stop_on_ctrl_c())?;
     let how = match s.outcome {
         Outcome::Finished => "finished",
