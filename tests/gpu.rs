@@ -7,11 +7,12 @@
 //! follow the CPU's, checkpoints that move between the two devices, and every preset's step.
 //!
 //! On a software driver the first run of a shader is slow: llvmpipe compiles every kernel (and
-//! every autotuning candidate) the first time it sees it. With Debian 12's Mesa 22.3.6 and an empty
-//! shader cache, on 2 cores: the golden DCGAN step 114 s, the penalties 77 s, the checkpoint test
-//! 104 s (Mesa 25.0.7 was several times slower). Those run always; the longer ones (training runs,
-//! every preset, the commands, Inception) run with `GANTRY_GPU_TESTS=full` and say why they skip
-//! otherwise.
+//! every autotuning candidate) the first time it sees it, and then computes at a few percent of a
+//! GPU's speed. With Debian 12's Mesa 22.3.6 and an empty shader cache, on 2 cores: the golden DCGAN
+//! step 114 s, the penalties 77 s, the checkpoint test 104 s (Mesa 25.0.7 was several times slower).
+//! Those, Inception's features and the 20-step runs (at batch 16) run always; the rest (20-step runs
+//! at the presets' batch, every preset, the commands, the read-back count) run with
+//! `GANTRY_GPU_TESTS=full` and say why they skip otherwise.
 #![cfg(feature = "gpu")]
 
 mod common;
@@ -78,9 +79,6 @@ fn golden_wgan_gp_penalties_on_the_gpu() {
 
 #[test]
 fn golden_inception_features_on_the_gpu() {
-    if !full() {
-        return;
-    }
     common::golden::inception_features(&gpu());
 }
 
@@ -102,12 +100,28 @@ fn logged(run: &Path, key: &str) -> Vec<f64> {
         .collect()
 }
 
-/// 20 steps of a preset on the GPU and on the CPU, same seed: the same losses up to float rounding
-/// (which grows over the steps), and the run's files.
-fn twenty_steps_follow_the_cpu(mut c: TrainConfig, first_tol: f64, last_tol: f64) {
+/// The batch a 20-step run uses: the preset's in the full set, 16 otherwise (llvmpipe runs
+/// `default`'s batch of 128 at ~24 s a step: 20 steps would take 8 minutes of CI).
+fn twenty_step_batch(c: &TrainConfig) -> usize {
+    if full() { c.batch_size } else { 16 }
+}
+
+/// 20 steps of a preset on the GPU and on the CPU, same seed: the run completes on the GPU with
+/// finite losses and its files, and its losses equal the CPU's at the steps in `checks`, each to its
+/// relative tolerance.
+///
+/// Why only some steps: float rounding alone is amplified by training. Adam moves every parameter
+/// by about ±lr on its first steps whatever the size of its gradient, so elements whose gradient is
+/// rounding noise move by lr in a direction the rounding picks, and a GAN's dynamics amplify that.
+/// Measured on the CPU with gantry's kernels against burn's own operations (same arithmetic,
+/// other summation order), `default` (lr 2e-3): loss_d equal to 5 digits at steps 0–1, 7e-4 apart at
+/// step 2, 9 % at step 10, a factor of 3 at step 19, and parameters up to 0.8 of a tensor's largest
+/// value apart after 8 steps. `wgan-gp-mnist` (lr 1e-4) stays within 1 % over the 20 steps.
+fn twenty_steps_follow_the_cpu(mut c: TrainConfig, checks: &[(usize, f64)]) {
     let dir = tempfile::tempdir().unwrap();
     c.max_steps = Some(20);
     c.sample_every = 10;
+    c.batch_size = twenty_step_batch(&c);
     let mut on_gpu = c.clone();
     on_gpu.device = choice();
     let s = train(on_gpu, &dir.path().join("gpu"), None);
@@ -117,33 +131,29 @@ fn twenty_steps_follow_the_cpu(mut c: TrainConfig, first_tol: f64, last_tol: f64
         let (g, c) = (logged(&dir.path().join("gpu"), key), logged(&dir.path().join("cpu"), key));
         assert_eq!((g.len(), c.len()), (20, 20), "{key}");
         assert!(g.iter().all(|v| v.is_finite()), "{key} on the GPU: {g:?}");
-        let rel = |i: usize| (g[i] - c[i]).abs() / c[i].abs().max(1e-3);
-        assert!(rel(0) < first_tol, "{key} at step 0: GPU {} vs CPU {}", g[0], c[0]);
-        assert!(rel(19) < last_tol, "{key} at step 19: GPU {} vs CPU {}", g[19], c[19]);
+        for &(i, tol) in checks {
+            let rel = (g[i] - c[i]).abs() / c[i].abs().max(1e-3);
+            assert!(rel < tol, "{key} at step {i}: GPU {} vs CPU {} (relative {rel:.2e})", g[i], c[i]);
+        }
     }
-    for f in ["samples/step_0000010.png", "samples/step_0000020.png", "checkpoints"] {
+    for f in ["samples/step_0000010.png", "samples/step_0000020.png", "checkpoints/last.safetensors"] {
         assert!(dir.path().join("gpu").join(f).exists(), "{f}");
     }
 }
 
 #[test]
 fn default_preset_trains_on_the_gpu_as_on_the_cpu() {
-    if !full() {
-        return;
-    }
     let c = gantry::presets::preset("default").unwrap();
-    twenty_steps_follow_the_cpu(c, 1e-4, 0.05);
+    twenty_steps_follow_the_cpu(c, &[(0, 1e-4), (1, 1e-2)]);
 }
 
 #[test]
 fn wgan_gp_mnist_trains_on_the_gpu_as_on_the_cpu() {
-    if !full() {
-        return;
-    }
     let Some(data) = common::data_dir() else { return };
     let mut c = gantry::presets::preset("wgan-gp-mnist").unwrap();
     c.data_dir = Some(data.join("mnist"));
-    twenty_steps_follow_the_cpu(c, 1e-3, 0.05);
+    // Step 0 is 5 critic updates already: the CPU's two implementations differ by 8e-4 there.
+    twenty_steps_follow_the_cpu(c, &[(0, 1e-3), (19, 0.05)]);
 }
 
 /// Each read of a device value waits for the GPU: a generator step (here WGAN-GP with 5 critic
@@ -186,11 +196,9 @@ fn small(model: &str) -> TrainConfig {
 /// run goes on from its step with the log continuous, and samples from one checkpoint agree on both
 /// devices up to float rounding.
 ///
-/// (Weights after resuming are not compared with an all-CPU run: a first version of this test
-/// found GPU→CPU 8-step weights 1.26 (relative to each tensor's largest value) from the all-CPU
-/// run's. Whether that is Adam's sign noise amplified over the steps — elements with noise-level
-/// gradients move by ±lr, see tests/common/golden.rs — or a difference in the GPU's training is
-/// not settled yet.)
+/// (Weights after resuming are not compared with an all-CPU run's: rounding alone, amplified by
+/// Adam, puts the CPU's two implementations up to 0.8 of a tensor's largest value apart after 8
+/// steps — see `twenty_steps_follow_the_cpu`.)
 #[test]
 fn checkpoints_move_between_gpu_and_cpu() {
     let dir = tempfile::tempdir().unwrap();
