@@ -167,9 +167,14 @@ def main():
     p.add_argument("--repeats", type=int, default=5)
     p.add_argument("--warmup", type=int, default=3)
     p.add_argument("--threads", type=int)
+    p.add_argument("--device", default="cpu", help="cpu or cuda[:N]: every tensor and module is made there")
     a = p.parse_args()
     if a.threads:
         torch.set_num_threads(a.threads)
+    device = torch.device(a.device)
+    torch.set_default_device(device)
+    # GPU work is asynchronous: a repeat ends when the device has finished it.
+    sync = torch.cuda.synchronize if device.type == "cuda" else (lambda: None)
     torch.manual_seed(0)
     w = a.workload.lower()
     n = a.batch_size or WORKLOADS[w]
@@ -192,28 +197,32 @@ def main():
 
         def step():
             with torch.no_grad():
-                G(torch.randn(n, 100, 1, 1)).numpy()
+                G(torch.randn(n, 100, 1, 1)).cpu().numpy()
     elif w == "w6":
         net = FidInception().eval()
         x = torch.rand(n, 3, 299, 299) * 2 - 1
 
         def step():
             with torch.no_grad():
-                net(x).numpy()
+                net(x).cpu().numpy()
     else:
         raise SystemExit(f"unknown workload {w}")
     for _ in range(a.warmup):
         step()
+    sync()
     rates = []
     for _ in range(a.repeats):
         t = time.perf_counter()
         for _ in range(a.steps):
             step()
+        sync()
         rates.append(a.steps / (time.perf_counter() - t))
     med = statistics.median(rates)
     print(json.dumps({"workload": w, "batch_size": n, "steps_per_s": med, "images_per_s": med * images,
                       "repeats": rates, "peak_rss_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
-                      "threads": torch.get_num_threads()}))
+                      "threads": torch.get_num_threads(), "device": str(device),
+                      **({"gpu": torch.cuda.get_device_name(device),
+                          "peak_device_mib": torch.cuda.max_memory_allocated(device) / 2**20} if device.type == "cuda" else {})}))
 
 
 if __name__ == "__main__":
