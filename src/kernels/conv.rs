@@ -133,86 +133,113 @@ impl TapTable {
 
 /// `cols[(c·kh + ky)·kw + kx][n·L + oy·ow + ox] = x[n, c, oy·s + ky − ph, ox·s + kx − pw]`, 0 outside.
 pub fn im2col(x: &[f32], g: &ConvGeometry) -> Vec<f32> {
-    let ([kh, kw], [ph, pw], l, cols) = (g.kernel, g.padding, g.positions(), g.columns());
-    let (plane_len, ow) = (g.height * g.width, g.out_width);
-    assert_eq!(x.len(), g.batch * g.channels * plane_len, "im2col input size");
+    assert_eq!(x.len(), g.batch * g.channels * g.height * g.width, "im2col input size");
     let table = (g.stride > 1).then(|| TapTable::grouped(g));
+    let cols = g.columns();
     let mut out = Vec::<f32>::with_capacity(g.patch() * cols);
-    // Every element is written below (zeros where the tap falls into the padding), so the buffer
-    // is not zeroed first.
-    out.spare_capacity_mut()[..g.patch() * cols].par_chunks_mut(cols).enumerate().for_each(|(row, dst)| {
-        let (c, tap) = (row / (kh * kw), row % (kh * kw));
-        let (ky, kx) = (tap / kw, tap % kw);
-        if let Some(table) = &table {
-            let image = g.channels * plane_len;
-            for (group, dst) in dst.chunks_exact_mut(table.samples * l).enumerate() {
-                let x = &x[group * table.samples * image + c * plane_len..];
-                assert!(x.len() >= (table.samples - 1) * image + plane_len, "im2col group inside the input");
-                // SAFETY: the table's columns are < samples·L = dst.len(), and its offsets
-                // < (samples − 1)·image + plane_len ≤ x.len() (TapTable::new, assert above).
-                unsafe {
-                    for &(column, offset) in &table.inside[tap] {
-                        dst.get_unchecked_mut(column as usize).write(*x.get_unchecked(offset as usize));
-                    }
-                    for &column in &table.padding[tap] {
-                        dst.get_unchecked_mut(column as usize).write(0.0);
-                    }
-                }
-            }
-            return;
-        }
-        // Stride 1: each output row is one contiguous run of the image row.
-        let ((y0, y1), (x0, x1)) = g.tap_ranges(ky, kx);
-        let zero = |d: &mut [MaybeUninit<f32>]| d.iter_mut().for_each(|e| _ = e.write(0.0));
-        for n in 0..g.batch {
-            let plane = &x[(n * g.channels + c) * plane_len..][..plane_len];
-            let dst = &mut dst[n * l..][..l];
-            zero(&mut dst[..y0 * ow]);
-            zero(&mut dst[y1 * ow..]);
-            for oy in y0..y1 {
-                let src = &plane[(oy + ky - ph) * g.width..][..g.width];
-                let dst = &mut dst[oy * ow..][..ow];
-                zero(&mut dst[..x0]);
-                zero(&mut dst[x1..]);
-                dst[x0..x1].iter_mut().zip(&src[x0 + kx - pw..x1 + kx - pw]).for_each(|(d, &v)| _ = d.write(v));
-            }
-        }
-    });
-    // SAFETY: every element of the patch·cols rows was written above.
+    out.spare_capacity_mut()[..g.patch() * cols]
+        .par_chunks_mut(cols)
+        .enumerate()
+        .for_each(|(row, dst)| im2col_row(x, g, table.as_ref(), row, 0, dst));
+    // SAFETY: every element of the patch·cols rows was written (im2col_row).
     unsafe { out.set_len(g.patch() * cols) };
     out
+}
+
+/// Row `row` of [`im2col`] for the samples `first..first + dst.len() / L` (a whole number of
+/// the table's sample groups): every element of `dst` is written (zeros where the tap falls
+/// into the padding), so it needs no zeroing.
+fn im2col_row(x: &[f32], g: &ConvGeometry, table: Option<&TapTable>, row: usize, first: usize, dst: &mut [MaybeUninit<f32>]) {
+    let ([kh, kw], [ph, pw], l) = (g.kernel, g.padding, g.positions());
+    let (plane_len, ow) = (g.height * g.width, g.out_width);
+    let (c, tap) = (row / (kh * kw), row % (kh * kw));
+    let (ky, kx) = (tap / kw, tap % kw);
+    let image = g.channels * plane_len;
+    assert!(dst.len().is_multiple_of(table.map_or(1, |t| t.samples) * l), "im2col rows hold whole sample groups");
+    if let Some(table) = table {
+        for (group, dst) in dst.chunks_exact_mut(table.samples * l).enumerate() {
+            let x = &x[(first + group * table.samples) * image + c * plane_len..];
+            assert!(x.len() >= (table.samples - 1) * image + plane_len, "im2col group inside the input");
+            // SAFETY: the table's columns are < samples·L = dst.len(), and its offsets
+            // < (samples − 1)·image + plane_len ≤ x.len() (TapTable::new, assert above).
+            unsafe {
+                for &(column, offset) in &table.inside[tap] {
+                    dst.get_unchecked_mut(column as usize).write(*x.get_unchecked(offset as usize));
+                }
+                for &column in &table.padding[tap] {
+                    dst.get_unchecked_mut(column as usize).write(0.0);
+                }
+            }
+        }
+        return;
+    }
+    // Stride 1: each output row is one contiguous run of the image row.
+    let ((y0, y1), (x0, x1)) = g.tap_ranges(ky, kx);
+    let zero = |d: &mut [MaybeUninit<f32>]| d.iter_mut().for_each(|e| _ = e.write(0.0));
+    for (n, dst) in dst.chunks_exact_mut(l).enumerate() {
+        let plane = &x[((first + n) * g.channels + c) * plane_len..][..plane_len];
+        zero(&mut dst[..y0 * ow]);
+        zero(&mut dst[y1 * ow..]);
+        for oy in y0..y1 {
+            let src = &plane[(oy + ky - ph) * g.width..][..g.width];
+            let dst = &mut dst[oy * ow..][..ow];
+            zero(&mut dst[..x0]);
+            zero(&mut dst[x1..]);
+            dst[x0..x1].iter_mut().zip(&src[x0 + kx - pw..x1 + kx - pw]).for_each(|(d, &v)| _ = d.write(v));
+        }
+    }
 }
 
 /// The adjoint of [`im2col`]: sums every column entry back into its image position. Each image
 /// element gathers its column entries (in tap order) and is written once.
 pub fn col2im(cols: &[f32], g: &ConvGeometry) -> Vec<f32> {
-    let (kk, l, ncols) = (g.taps(), g.positions(), g.columns());
+    assert_eq!(cols.len(), g.patch() * g.columns(), "col2im input size");
+    let sources = Col2imSources::new(g, g.columns());
     let plane_len = g.height * g.width;
-    assert_eq!(cols.len(), g.patch() * ncols, "col2im input size");
-    // Per image element: the offsets (tap·ncols + position) of the entries that sum into it.
-    let table = TapTable::new(g, 1);
-    let mut sources = vec![Vec::new(); plane_len];
-    for (tap, inside) in table.inside.iter().enumerate() {
-        for &(position, source) in inside {
-            sources[source as usize].push(tap * ncols + position as usize);
-        }
-    }
-    let starts: Vec<usize> = std::iter::once(0).chain(sources.iter().scan(0, |end, s| { *end += s.len(); Some(*end) })).collect();
-    let sources: Vec<usize> = sources.concat();
     let total = g.batch * g.channels * plane_len;
     let mut out = Vec::<f32>::with_capacity(total);
-    out.spare_capacity_mut()[..total].par_chunks_mut(plane_len).enumerate().for_each(|(p, plane)| {
-        let (n, c) = (p / g.channels, p % g.channels);
-        let block = &cols[c * kk * ncols + n * l..];
-        assert!(block.len() >= (kk - 1) * ncols + l, "col2im block inside the columns");
-        for (i, e) in plane.iter_mut().enumerate() {
-            // SAFETY: every offset is tap·ncols + position < (kk − 1)·ncols + L ≤ block.len().
-            e.write(sources[starts[i]..starts[i + 1]].iter().map(|&o| unsafe { *block.get_unchecked(o) }).sum());
-        }
-    });
-    // SAFETY: every element of every plane was written above.
+    out.spare_capacity_mut()[..total]
+        .par_chunks_mut(plane_len)
+        .enumerate()
+        .for_each(|(p, plane)| sources.sum_plane(cols, g, p / g.channels, p % g.channels, plane));
+    // SAFETY: every element of every plane was written (sum_plane).
     unsafe { out.set_len(total) };
     out
+}
+
+/// For each element of an image plane, where its column entries lie: offsets
+/// `tap·row_stride + position` into a channel's rows of columns, in tap order.
+struct Col2imSources {
+    row_stride: usize,
+    starts: Vec<usize>,
+    offsets: Vec<usize>,
+}
+
+impl Col2imSources {
+    fn new(g: &ConvGeometry, row_stride: usize) -> Self {
+        let table = TapTable::new(g, 1);
+        let mut sources = vec![Vec::new(); g.height * g.width];
+        for (tap, inside) in table.inside.iter().enumerate() {
+            for &(position, source) in inside {
+                sources[source as usize].push(tap * row_stride + position as usize);
+            }
+        }
+        let starts = std::iter::once(0).chain(sources.iter().scan(0, |end, s| { *end += s.len(); Some(*end) })).collect();
+        Col2imSources { row_stride, starts, offsets: sources.concat() }
+    }
+
+    /// Plane `c` of sample `n` of col2im of `cols` (rows `row_stride` apart, sample `n`'s
+    /// columns from `n·L` on); every element of `plane` is written.
+    fn sum_plane(&self, cols: &[f32], g: &ConvGeometry, n: usize, c: usize, plane: &mut [MaybeUninit<f32>]) {
+        let (kk, l) = (g.taps(), g.positions());
+        let block = &cols[c * kk * self.row_stride + n * l..];
+        assert!(block.len() >= (kk - 1) * self.row_stride + l, "col2im block inside the columns");
+        assert_eq!(plane.len() + 1, self.starts.len(), "col2im plane size");
+        for (i, e) in plane.iter_mut().enumerate() {
+            // SAFETY: every offset is tap·row_stride + position < (kk − 1)·row_stride + L ≤ block.len().
+            e.write(self.offsets[self.starts[i]..self.starts[i + 1]].iter().map(|&o| unsafe { *block.get_unchecked(o) }).sum());
+        }
+    }
 }
 
 /// A row-major matrix view with arbitrary strides (a transpose is a swap of the strides).
@@ -231,6 +258,11 @@ impl<'a> View<'a> {
     pub(super) fn transposed(data: &'a [f32], cols: usize) -> Self {
         View { data, row_stride: 1, col_stride: cols }
     }
+
+    /// The view from column `c0` on.
+    fn from_column(self, c0: usize) -> Self {
+        View { data: &self.data[c0 * self.col_stride..], ..self }
+    }
 }
 
 /// `[m, n] = lhs[m, k] · rhs[k, n]`, row-major result.
@@ -242,40 +274,15 @@ pub(super) fn matmul(m: usize, n: usize, k: usize, lhs: View, rhs: View) -> Vec<
     if m == 0 || n == 0 || k == 0 {
         return vec![0.0; m * n];
     }
-    let max_index = |v: &View, r: usize, c: usize| (r - 1) * v.row_stride + (c - 1) * v.col_stride;
-    assert!(max_index(&lhs, m, k) < lhs.data.len() && max_index(&rhs, k, n) < rhs.data.len(), "matmul view out of bounds");
-    // gemm overwrites every element (read_dst = false), so the buffer needs no zeroing.
+    // gemm overwrites every element (accumulate = false), so the buffer needs no zeroing.
     let mut dst = Vec::<f32>::with_capacity(m * n);
     let threads = rayon::current_num_threads();
     let blocks = if n >= 32 * threads { threads } else { 1 };
     let dst_addr = dst.as_mut_ptr() as usize;
     let run = |c0: usize, c1: usize, parallelism: gemm::Parallelism| {
-        // SAFETY: the asserts above keep every index the views address inside their slices; `dst`
-        // has capacity for the m·n elements gemm writes (row stride n, column stride 1), and
-        // column blocks [c0, c1) of different calls are disjoint.
-        unsafe {
-            gemm::gemm(
-                m,
-                c1 - c0,
-                k,
-                (dst_addr as *mut f32).add(c0),
-                1,
-                n as isize,
-                false,
-                lhs.data.as_ptr(),
-                lhs.col_stride as isize,
-                lhs.row_stride as isize,
-                rhs.data.as_ptr().add(c0 * rhs.col_stride),
-                rhs.col_stride as isize,
-                rhs.row_stride as isize,
-                0.0,
-                1.0,
-                false,
-                false,
-                false,
-                parallelism,
-            )
-        }
+        // SAFETY: `dst` has capacity for the m·n elements (row stride n), and column blocks
+        // [c0, c1) of different calls are disjoint.
+        unsafe { gemm_into((dst_addr as *mut f32).add(c0), n, lhs, rhs.from_column(c0), [m, c1 - c0, k], false, parallelism) }
     };
     if blocks > 1 {
         (0..blocks).into_par_iter().for_each(|b| run(n * b / blocks, n * (b + 1) / blocks, gemm::Parallelism::None));
@@ -285,6 +292,45 @@ pub(super) fn matmul(m: usize, n: usize, k: usize, lhs: View, rhs: View) -> Vec<
     // SAFETY: every element was written above.
     unsafe { dst.set_len(m * n) };
     dst
+}
+
+/// `dst[m, n] (+)= lhs[m, k] · rhs[k, n]` with `dst`'s rows `dst_row_stride` apart (columns
+/// adjacent); with `accumulate` the product is added to what `dst` holds.
+///
+/// # Safety
+/// `dst` must be valid for writes (and reads, with `accumulate`) of every `(r, c)` at
+/// `r·dst_row_stride + c`, r < m, c < n, and no other thread may touch those elements.
+unsafe fn gemm_into(dst: *mut f32, dst_row_stride: usize, lhs: View, rhs: View, [m, n, k]: [usize; 3], accumulate: bool, parallelism: gemm::Parallelism) {
+    if m == 0 || n == 0 || k == 0 {
+        return;
+    }
+    let max_index = |v: &View, r: usize, c: usize| (r - 1) * v.row_stride + (c - 1) * v.col_stride;
+    assert!(max_index(&lhs, m, k) < lhs.data.len() && max_index(&rhs, k, n) < rhs.data.len(), "matmul view out of bounds");
+    // SAFETY: the assert keeps every index the views address inside their slices; the caller
+    // vouches for `dst`.
+    unsafe {
+        gemm::gemm(
+            m,
+            n,
+            k,
+            dst,
+            1,
+            dst_row_stride as isize,
+            accumulate,
+            lhs.data.as_ptr(),
+            lhs.col_stride as isize,
+            lhs.row_stride as isize,
+            rhs.data.as_ptr(),
+            rhs.col_stride as isize,
+            rhs.row_stride as isize,
+            1.0,
+            1.0,
+            false,
+            false,
+            false,
+            parallelism,
+        )
+    }
 }
 
 /// `[N, C, L]` → `[C, N·L]`.
@@ -309,18 +355,106 @@ fn from_channel_major(t: &[f32], batch: usize, channels: usize, l: usize) -> Vec
     out
 }
 
+/// `col2im(Wᵀ · m)` for `m [O, N·L]`: `[N, C, H, W]`, with the product built and summed back a
+/// chunk of samples at a time (see [`CHUNK_BYTES`]); the whole product at once where there are
+/// too few chunks.
+fn col2im_of_transposed_times(weight: &[f32], m: &[f32], out_channels: usize, g: &ConvGeometry) -> Vec<f32> {
+    match chunk_samples(g, 1) {
+        Some(samples) => col2im_of_transposed_times_in_chunks(weight, m, out_channels, g, samples),
+        None => col2im(&transposed_times(weight, m, out_channels, g), g),
+    }
+}
+
+fn col2im_of_transposed_times_in_chunks(weight: &[f32], m: &[f32], out_channels: usize, g: &ConvGeometry, samples: usize) -> Vec<f32> {
+    let (patch, l, ncols) = (g.patch(), g.positions(), g.columns());
+    assert_eq!(m.len(), out_channels * ncols, "col2im product input size");
+    let width = samples * l;
+    let sources = Col2imSources::new(g, width);
+    let (plane_len, image) = (g.height * g.width, g.channels * g.height * g.width);
+    let total = g.batch * image;
+    let mut out = Vec::<f32>::with_capacity(total);
+    out.spare_capacity_mut()[..total].par_chunks_mut(samples * image).enumerate().for_each_init(Vec::<f32>::new, |product, (chunk, dst)| {
+        let (first, count) = (chunk * samples, dst.len() / image);
+        product.resize(patch * width, 0.0);
+        // SAFETY: `product` holds patch rows of `width` ≥ count·L columns, and is this task's own.
+        unsafe {
+            let lhs = View::transposed(weight, patch);
+            gemm_into(product.as_mut_ptr(), width, lhs, View::rows(m, ncols).from_column(first * l), [patch, count * l, out_channels], false, gemm::Parallelism::None);
+        }
+        for (p, plane) in dst.chunks_exact_mut(plane_len).enumerate() {
+            sources.sum_plane(product, g, p / g.channels, p % g.channels, plane);
+        }
+    });
+    // SAFETY: the chunks cover every plane, and sum_plane wrote every element of each.
+    unsafe { out.set_len(total) };
+    out
+}
+
 /// Convolution: `x [N, C, H, W]`, `weight [O, C, kh, kw]` → `[N, O, oh, ow]`.
 pub fn conv_forward(x: &[f32], weight: &[f32], out_channels: usize, g: &ConvGeometry) -> Vec<f32> {
     if g.positions() >= PER_SAMPLE_POSITIONS && g.batch > 1 {
         return conv_forward_per_sample(x, weight, out_channels, g);
     }
-    weight_times_cols(weight, &im2col(x, g), out_channels, g)
+    from_channel_major(&weight_times_im2col(weight, x, out_channels, g), g.batch, out_channels, g.positions())
 }
 
 /// `W[O, C·kh·kw] · cols[C·kh·kw, N·L]`, returned as `[N, O, L]`.
 fn weight_times_cols(weight: &[f32], cols: &[f32], out_channels: usize, g: &ConvGeometry) -> Vec<f32> {
     let y = matmul(out_channels, g.columns(), g.patch(), View::rows(weight, g.patch()), View::rows(cols, g.columns()));
     from_channel_major(&y, g.batch, out_channels, g.positions())
+}
+
+/// The bytes of im2col columns one task builds and multiplies at a time: small enough to stay in
+/// a core's cache between im2col writing them and the GEMM packing them (the whole batch's
+/// columns, tens of MiB for the DCGANs' middle layers, went to memory and back: a third of
+/// such a layer's forward time).
+const CHUNK_BYTES: usize = 1 << 20;
+
+/// Samples per chunk for the cache-sized passes — a multiple of `group`, which divides the batch —
+/// or `None` when there would be too few chunks to keep every thread busy.
+fn chunk_samples(g: &ConvGeometry, group: usize) -> Option<usize> {
+    let per_group = g.patch() * g.positions() * group * size_of::<f32>();
+    let samples = (CHUNK_BYTES / per_group).max(1) * group;
+    (g.batch.div_ceil(samples) >= 2 * rayon::current_num_threads()).then_some(samples)
+}
+
+/// `W[O, C·kh·kw] · im2col(x)` as `[O, N·L]`, with im2col built and consumed a chunk of samples
+/// at a time (see [`CHUNK_BYTES`]); one GEMM over the whole batch's columns where there are too
+/// few chunks.
+fn weight_times_im2col(weight: &[f32], x: &[f32], out_channels: usize, g: &ConvGeometry) -> Vec<f32> {
+    let table = (g.stride > 1).then(|| TapTable::grouped(g));
+    match chunk_samples(g, table.as_ref().map_or(1, |t| t.samples)) {
+        Some(samples) => weight_times_im2col_in_chunks(weight, x, out_channels, g, table.as_ref(), samples),
+        None => matmul(out_channels, g.columns(), g.patch(), View::rows(weight, g.patch()), View::rows(&im2col(x, g), g.columns())),
+    }
+}
+
+fn weight_times_im2col_in_chunks(weight: &[f32], x: &[f32], out_channels: usize, g: &ConvGeometry, table: Option<&TapTable>, samples: usize) -> Vec<f32> {
+    assert_eq!(x.len(), g.batch * g.channels * g.height * g.width, "im2col input size");
+    assert!(samples.is_multiple_of(table.map_or(1, |t| t.samples)), "chunks of whole sample groups");
+    let (patch, l, ncols) = (g.patch(), g.positions(), g.columns());
+    let mut y = Vec::<f32>::with_capacity(out_channels * ncols);
+    let y_addr = y.as_mut_ptr() as usize;
+    (0..g.batch.div_ceil(samples)).into_par_iter().for_each_init(Vec::<f32>::new, |cols, chunk| {
+        let first = chunk * samples;
+        let width = samples.min(g.batch - first) * l;
+        cols.clear();
+        cols.reserve(patch * width);
+        for (row, dst) in cols.spare_capacity_mut()[..patch * width].chunks_exact_mut(width).enumerate() {
+            im2col_row(x, g, table, row, first, dst);
+        }
+        // SAFETY: every element of the patch rows was written (im2col_row).
+        unsafe { cols.set_len(patch * width) };
+        // SAFETY: `y` has capacity for O·N·L elements (row stride N·L); the chunks' column
+        // ranges [first·L, first·L + width) are disjoint.
+        unsafe {
+            let dst = (y_addr as *mut f32).add(first * l);
+            gemm_into(dst, ncols, View::rows(weight, patch), View::rows(cols, width), [out_channels, width, patch], false, gemm::Parallelism::None);
+        }
+    });
+    // SAFETY: the chunks cover every column, and gemm wrote every row of each.
+    unsafe { y.set_len(out_channels * ncols) };
+    y
 }
 
 /// From this many output positions per sample on, the forward pass runs one GEMM per sample: the
@@ -346,7 +480,7 @@ fn conv_forward_per_sample(x: &[f32], weight: &[f32], out_channels: usize, g: &C
 /// `x [N, O, oh, ow]`, `weight [O, C, kh, kw]` → `[N, C, H, W]`.
 pub fn conv_transpose_forward(x: &[f32], weight: &[f32], out_channels: usize, g: &ConvGeometry) -> Vec<f32> {
     let x = to_channel_major(x, g.batch, out_channels, g.positions());
-    col2im(&transposed_times(weight, &x, out_channels, g), g)
+    col2im_of_transposed_times(weight, &x, out_channels, g)
 }
 
 /// `Wᵀ[C·kh·kw, O] · m[O, N·L]`.
@@ -363,7 +497,7 @@ fn times_cols_transposed(m: &[f32], cols: &[f32], out_channels: usize, g: &ConvG
 /// (input gradient, weight gradient), each only if asked for.
 pub fn conv_backward(x: &[f32], weight: &[f32], grad: &[f32], out_channels: usize, g: &ConvGeometry, want: [bool; 2]) -> [Option<Vec<f32>>; 2] {
     let grad = to_channel_major(grad, g.batch, out_channels, g.positions());
-    let dx = want[0].then(|| col2im(&transposed_times(weight, &grad, out_channels, g), g));
+    let dx = want[0].then(|| col2im_of_transposed_times(weight, &grad, out_channels, g));
     let dw = want[1].then(|| times_cols_transposed(&grad, &im2col(x, g), out_channels, g));
     [dx, dw]
 }
@@ -450,6 +584,28 @@ mod tests {
             let lhs: f64 = im2col(&x, &g).iter().zip(&cols).map(|(a, b)| (a * b) as f64).sum();
             let rhs: f64 = x.iter().zip(&col2im(&cols, &g)).map(|(a, b)| (a * b) as f64).sum();
             assert!((lhs - rhs).abs() < 1e-3 * (1.0 + lhs.abs()), "{lhs} vs {rhs}");
+        }
+    }
+
+    /// The cache-sized chunks (any number of samples per chunk, the last one shorter) give
+    /// exactly what the whole-batch passes give.
+    #[test]
+    fn chunked_passes_equal_the_whole_batch() {
+        let value = |i: usize| ((i * 7919 % 1009) as f32 - 504.0) / 256.0;
+        let cases = [(7, 3, [9, 8], [3, 3], 1, [1, 1], 4), (12, 2, [8, 8], [4, 4], 2, [1, 1], 5), (40, 2, [4, 4], [4, 4], 2, [1, 1], 3)];
+        for (n, c, hw, k, s, p, o) in cases {
+            let g = ConvGeometry::conv(n, c, hw, k, s, p);
+            let x: Vec<f32> = (0..n * c * hw[0] * hw[1]).map(value).collect();
+            let w: Vec<f32> = (0..o * g.patch()).map(|i| value(i + 13)).collect();
+            let m: Vec<f32> = (0..o * g.columns()).map(|i| value(i + 29)).collect();
+            let table = (s > 1).then(|| TapTable::grouped(&g));
+            let group = table.as_ref().map_or(1, |t| t.samples);
+            let whole = matmul(o, g.columns(), g.patch(), View::rows(&w, g.patch()), View::rows(&im2col(&x, &g), g.columns()));
+            let whole_dx = col2im(&transposed_times(&w, &m, o, &g), &g);
+            for samples in (1..=n).filter(|s| s.is_multiple_of(group)) {
+                assert_eq!(weight_times_im2col_in_chunks(&w, &x, o, &g, table.as_ref(), samples), whole, "{g:?}, {samples} samples a chunk");
+                assert_eq!(col2im_of_transposed_times_in_chunks(&w, &m, o, &g, samples), whole_dx, "{g:?}, {samples} samples a chunk");
+            }
         }
     }
 }
