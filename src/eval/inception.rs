@@ -6,11 +6,10 @@
 
 use std::collections::HashMap;
 
-use burn::tensor::module::{avg_pool2d, max_pool2d};
-use burn::tensor::ops::{AvgPoolOptions, MaxPoolOptions};
 use burn::tensor::{Device, Tensor};
 
 use crate::kernels;
+use crate::kernels::pool::{Reduce, Window};
 use crate::model::NamedTensor;
 use crate::model::layers::tensor_from;
 
@@ -252,7 +251,7 @@ impl FidInception {
 
     /// Pool3 features `[N, 2048]` of inputs already resized to 299×299 and mapped to [-1, 1].
     pub fn pool3(&self, mut x: Tensor<4>) -> Tensor<2> {
-        let max_s2 = |x: Tensor<4>| max_pool2d(x, MaxPoolOptions::new([3, 3]).with_stride([2, 2]));
+        let max_s2 = |x: Tensor<4>| kernels::pool2d_inference(x, Window { kernel: 3, stride: 2, padding: 0 }, Reduce::Max);
         for stage in &self.stages {
             x = match stage {
                 Stage::Conv(s) => self.conv(s, x),
@@ -301,12 +300,11 @@ impl FidInception {
 
 /// The pool branch of the A, C and E blocks (3×3, stride 1, padding 1).
 fn pool_branch(x: Tensor<4>, kind: PoolBranch) -> Tensor<4> {
-    match kind {
-        PoolBranch::AvgExcludePad => {
-            avg_pool2d(x, AvgPoolOptions::new([3, 3]).with_stride([1, 1]).with_padding([1, 1]).with_count_include_pad(false))
-        }
-        PoolBranch::Max => max_pool2d(x, MaxPoolOptions::new([3, 3]).with_stride([1, 1]).with_padding([1, 1])),
-    }
+    let reduce = match kind {
+        PoolBranch::AvgExcludePad => Reduce::MeanInside,
+        PoolBranch::Max => Reduce::Max,
+    };
+    kernels::pool2d_inference(x, Window { kernel: 3, stride: 1, padding: 1 }, reduce)
 }
 
 /// Bilinear resize of one CHW image to `size`×`size`, exactly as PyTorch's `F.interpolate(...,

@@ -45,6 +45,9 @@ pub trait GantryKernels: Backend {
     /// Max pooling of `x [N, C, H, W]` with a `k`×`k` window and stride `k`, no padding.
     fn gantry_max_pool2d(x: FloatTensor<Self>, k: usize) -> FloatTensor<Self>;
 
+    /// Inference pooling of `x [N, C, H, W]` (see [`pool::inference`]); not differentiated.
+    fn gantry_pool2d_inference(x: FloatTensor<Self>, window: pool::Window, reduce: pool::Reduce) -> FloatTensor<Self>;
+
     /// tanh, its backward from the output (`1 − y²`).
     fn gantry_tanh(x: FloatTensor<Self>) -> FloatTensor<Self>;
 
@@ -184,7 +187,17 @@ fn max_pool2d_flex(x: &FlexTensor, k: usize) -> (FlexTensor, Vec<u32>) {
     (tensor(y, [n, c, h / k, w / k]), arg)
 }
 
+fn pool2d_inference_flex(x: &FlexTensor, window: pool::Window, reduce: pool::Reduce) -> FlexTensor {
+    let [n, c, h, w] = dims4(x);
+    let y = pool::inference(&values(x), n * c, [h, w], window, reduce);
+    tensor(y, [n, c, window.output(h), window.output(w)])
+}
+
 impl GantryKernels for Flex {
+    fn gantry_pool2d_inference(x: FlexTensor, window: pool::Window, reduce: pool::Reduce) -> FlexTensor {
+        pool2d_inference_flex(&x, window, reduce)
+    }
+
     fn gantry_matmul(lhs: FlexTensor, rhs: FlexTensor) -> FlexTensor {
         matmul_flex(&lhs, &rhs)
     }
@@ -395,6 +408,10 @@ impl<C: CheckpointStrategy> GantryKernels for Autodiff<Flex, C> {
 
     fn gantry_batch_stats(x: FloatTensor<Self>) -> FloatTensor<Self> {
         <FloatTensor<Self>>::new(batch_stats_flex(x.primitive()))
+    }
+
+    fn gantry_pool2d_inference(x: FloatTensor<Self>, window: pool::Window, reduce: pool::Reduce) -> FloatTensor<Self> {
+        <FloatTensor<Self>>::new(pool2d_inference_flex(x.primitive(), window, reduce))
     }
 
     fn gantry_batch_norm(

@@ -18,7 +18,7 @@ use std::sync::atomic::{AtomicU8, Ordering};
 
 use burn::backend::{Dispatch, DispatchDevice};
 use burn::tensor::module;
-use burn::tensor::ops::{ConvOptions, ConvTransposeOptions, MaxPoolOptions};
+use burn::tensor::ops::{AvgPoolOptions, ConvOptions, ConvTransposeOptions, MaxPoolOptions};
 use burn::tensor::{DType, Tensor};
 
 pub use extension::GantryKernels;
@@ -109,6 +109,21 @@ pub fn max_pool2d(x: Tensor<4>, k: usize) -> Tensor<4> {
         return module::max_pool2d(x, MaxPoolOptions::new([k, k]));
     }
     Tensor::from_dispatch(<Dispatch as GantryKernels>::gantry_max_pool2d(x.into_dispatch(), k))
+}
+
+/// Pooling for inference (no gradient flows through it): `window` over `x [N, C, H, W]` reduced
+/// by `reduce`, as PyTorch's `max_pool2d` resp. `avg_pool2d(count_include_pad=False)`.
+pub fn pool2d_inference(x: Tensor<4>, window: pool::Window, reduce: pool::Reduce) -> Tensor<4> {
+    if !applies(&x) {
+        let pool::Window { kernel, stride, padding } = window;
+        return match reduce {
+            pool::Reduce::Max => module::max_pool2d(x, MaxPoolOptions::new([kernel; 2]).with_stride([stride; 2]).with_padding([padding; 2])),
+            pool::Reduce::MeanInside => {
+                module::avg_pool2d(x, AvgPoolOptions::new([kernel; 2]).with_stride([stride; 2]).with_padding([padding; 2]).with_count_include_pad(false))
+            }
+        };
+    }
+    Tensor::from_dispatch(<Dispatch as GantryKernels>::gantry_pool2d_inference(x.into_dispatch(), window, reduce))
 }
 
 /// tanh within an f32 ulp (see [`tanh`]), the gradient from the output.
