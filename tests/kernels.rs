@@ -278,11 +278,12 @@ fn second_order_path_matches_burn() {
 
 /// Every SIMD level this CPU runs (scalar, AVX2+FMA, AVX-512) gives the scalar path's results
 /// bit for bit: BatchNorm forward and backward with each fused activation, Adam (first and later
-/// steps), LeakyReLU forward and backward. Lengths leave remainders after every vector width.
+/// steps), LeakyReLU forward and backward, inference pooling. Lengths leave remainders after every vector width.
 #[test]
 fn simd_paths_match_the_scalar_path_exactly() {
     use gantry::kernels::adam::{AdamStep, adam_in_place};
     use gantry::kernels::batch_norm;
+    use gantry::kernels::pool::{self, Reduce, Window};
     use gantry::kernels::simd::{self, Simd};
     let mut rng = Rng::new(11);
     // Planes long enough for the vector paths, and one value each (the row path of BatchNorm after
@@ -323,6 +324,9 @@ fn simd_paths_match_the_scalar_path_exactly() {
         let y = kernels::leaky_relu(xt.clone(), 0.2);
         let grads = (y.clone() * Tensor::from_data(TensorData::new(g.clone(), [70_003]), &device)).sum().backward();
         out.extend([read_back(&y), read_back(&xt.grad(&grads).unwrap())]);
+        for (window, reduce) in [(Window { kernel: 3, stride: 1, padding: 1 }, Reduce::MeanInside), (Window { kernel: 3, stride: 2, padding: 0 }, Reduce::Max)] {
+            out.push(pool::inference(&p0[..3 * 37 * 41], 3, [37, 41], window, reduce));
+        }
         out
     };
     let scalar = outputs(Simd::Scalar);

@@ -91,10 +91,19 @@ pub fn inference(x: &[f32], planes: usize, [h, w]: [usize; 2], window: Window, r
     let start = if reduce == Reduce::Max { f32::NEG_INFINITY } else { 0.0 };
     let mut out = vec![start; planes * oh * ow];
     out.par_chunks_mut(oh * ow).enumerate().for_each(|(plane, out)| {
-        let x = &x[plane * h * w..][..h * w];
-        for (oy, out) in out.chunks_exact_mut(ow).enumerate() {
-            let rows: Vec<usize> = (0..k).filter_map(|ky| (oy * s + ky).checked_sub(p).filter(|&iy| iy < h)).collect();
-            for &iy in &rows {
+        pool_plane(&x[plane * h * w..][..h * w], out, [h, w], window, reduce, &columns, &column_taps);
+    });
+    out
+}
+
+crate::simd_dispatch! {
+    /// One plane of [`inference`]; `out` holds the start value (−∞ or 0).
+    fn pool_plane(x: &[f32], out: &mut [f32], hw: [usize; 2], window: Window, reduce: Reduce, columns: &[(usize, usize)], column_taps: &[usize]) {
+        let ([h, w], Window { kernel: k, stride: s, padding: p }) = (hw, window);
+        for (oy, out) in out.chunks_exact_mut(column_taps.len()).enumerate() {
+            let (mut rows, row_range) = (0, (0..k).filter_map(|ky| (oy * s + ky).checked_sub(p).filter(|&iy| iy < h)));
+            for iy in row_range {
+                rows += 1;
                 let row = &x[iy * w..][..w];
                 for (kx, &(lo, hi)) in columns.iter().enumerate() {
                     let (out, first) = (&mut out[lo..hi], lo * s + kx - p);
@@ -107,11 +116,10 @@ pub fn inference(x: &[f32], planes: usize, [h, w]: [usize; 2], window: Window, r
                 }
             }
             if reduce == Reduce::MeanInside {
-                out.iter_mut().zip(&column_taps).for_each(|(a, &c)| *a /= (rows.len() * c) as f32);
+                out.iter_mut().zip(column_taps).for_each(|(a, &c)| *a /= (rows * c) as f32);
             }
         }
-    });
-    out
+    }
 }
 
 /// PyTorch's max step: the new value if it is larger or NaN.
