@@ -105,7 +105,7 @@ crate::simd_dispatch! {
             for iy in row_range {
                 rows += 1;
                 let row = &x[iy * w..][..w];
-                for (kx, &(lo, hi)) in columns.iter().enumerate() {
+                for (kx, &(lo, hi)) in columns.iter().enumerate().filter(|(_, (lo, hi))| lo < hi) {
                     let (out, first) = (&mut out[lo..hi], lo * s + kx - p);
                     match (reduce, s) {
                         (Reduce::Max, 1) => out.iter_mut().zip(&row[first..]).for_each(|(m, &v)| *m = max_or_nan(*m, v)),
