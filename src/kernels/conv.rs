@@ -69,9 +69,7 @@ impl ConvGeometry {
     /// `size` padded by `pad`; the tap reads position `o·stride + k − pad`.
     #[inline]
     fn inside(&self, k: usize, size: usize, out: usize, pad: usize) -> (usize, usize) {
-        let lo = pad.saturating_sub(k).div_ceil(self.stride);
-        let hi = if size + pad > k { ((size - 1 + pad - k) / self.stride + 1).min(out) } else { 0 };
-        (lo.min(hi), hi)
+        taps_inside(k, size, out, pad, self.stride)
     }
 
     /// The rows and columns of tap `(ky, kx)` inside the image.
@@ -79,6 +77,15 @@ impl ConvGeometry {
     fn tap_ranges(&self, ky: usize, kx: usize) -> ((usize, usize), (usize, usize)) {
         (self.inside(ky, self.height, self.out_height, self.padding[0]), self.inside(kx, self.width, self.out_width, self.padding[1]))
     }
+}
+
+/// The outputs `lo..hi` (of `out`) whose window tap `k` reads inside an axis of `size` padded by
+/// `pad`, the tap reading position `o·stride + k − pad` (convolutions and pooling alike).
+#[inline]
+pub(super) fn taps_inside(k: usize, size: usize, out: usize, pad: usize, stride: usize) -> (usize, usize) {
+    let lo = pad.saturating_sub(k).div_ceil(stride);
+    let hi = if size + pad > k { ((size - 1 + pad - k) / stride + 1).min(out) } else { 0 };
+    (lo.min(hi), hi)
 }
 
 /// Which image element every column of every kernel tap reads, for a group of `samples`

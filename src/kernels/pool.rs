@@ -66,14 +66,6 @@ impl Window {
     pub fn output(&self, size: usize) -> usize {
         (size + 2 * self.padding - self.kernel) / self.stride + 1
     }
-
-    /// The outputs `lo..hi` (of `out`) whose tap `k` reads inside an axis of `size`: the tap
-    /// reads `o·stride + k − padding`.
-    fn inside(&self, k: usize, size: usize, out: usize) -> (usize, usize) {
-        let lo = self.padding.saturating_sub(k).div_ceil(self.stride);
-        let hi = if size + self.padding > k { ((size - 1 + self.padding - k) / self.stride + 1).min(out) } else { 0 };
-        (lo.min(hi), hi)
-    }
 }
 
 /// Inference pooling of every plane; the output planes are `[window.output(h), window.output(w)]`.
@@ -85,7 +77,7 @@ pub fn inference(x: &[f32], planes: usize, [h, w]: [usize; 2], window: Window, r
     assert!(k > 0 && s > 0 && 2 * p <= k && h + 2 * p >= k && w + 2 * p >= k, "pooling window {window:?} fits a {h}x{w} plane");
     assert_eq!(x.len(), planes * h * w, "pooling input size");
     let (oh, ow) = (window.output(h), window.output(w));
-    let columns: Vec<(usize, usize)> = (0..k).map(|kx| window.inside(kx, w, ow)).collect();
+    let columns: Vec<(usize, usize)> = (0..k).map(|kx| super::conv::taps_inside(kx, w, ow, p, s)).collect();
     // Taps inside the image per output column (the mean's divisor, with the rows' count).
     let column_taps: Vec<usize> = (0..ow).map(|ox| columns.iter().filter(|&&(lo, hi)| (lo..hi).contains(&ox)).count()).collect();
     let start = if reduce == Reduce::Max { f32::NEG_INFINITY } else { 0.0 };
