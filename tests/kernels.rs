@@ -278,7 +278,8 @@ fn second_order_path_matches_burn() {
 
 /// Every SIMD level this CPU runs (scalar, AVX2+FMA, AVX-512) gives the scalar path's results
 /// bit for bit: BatchNorm forward and backward with each fused activation, Adam (first and later
-/// steps), LeakyReLU forward and backward, inference pooling. Lengths leave remainders after every vector width.
+/// steps), LeakyReLU forward and backward, inference pooling. Lengths leave remainders after every
+/// vector width.
 #[test]
 fn simd_paths_match_the_scalar_path_exactly() {
     use gantry::kernels::adam::{AdamStep, adam_in_place};

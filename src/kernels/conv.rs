@@ -534,7 +534,6 @@ fn times_cols_transposed(m: &[f32], cols: &[f32], out_channels: usize, g: &ConvG
     transpose(&gradient_t, patch, out_channels)
 }
 
-
 /// Gradients of the convolution `x [N, C, H, W] * weight [O, C, kh, kw]` from `grad [N, O, oh, ow]`:
 /// (input gradient, weight gradient), each only if asked for.
 pub fn conv_backward(x: &[f32], weight: &[f32], grad: &[f32], out_channels: usize, g: &ConvGeometry, want: [bool; 2]) -> [Option<Vec<f32>>; 2] {

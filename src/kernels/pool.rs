@@ -99,11 +99,9 @@ crate::simd_dispatch! {
                 let row = &x[iy * w..][..w];
                 for (kx, &(lo, hi)) in columns.iter().enumerate().filter(|(_, (lo, hi))| lo < hi) {
                     let (out, first) = (&mut out[lo..hi], lo * s + kx - p);
-                    match (reduce, s) {
-                        (Reduce::Max, 1) => out.iter_mut().zip(&row[first..]).for_each(|(m, &v)| *m = max_or_nan(*m, v)),
-                        (Reduce::Max, _) => out.iter_mut().zip(row[first..].iter().step_by(s)).for_each(|(m, &v)| *m = max_or_nan(*m, v)),
-                        (Reduce::MeanInside, 1) => out.iter_mut().zip(&row[first..]).for_each(|(a, &v)| *a += v),
-                        (Reduce::MeanInside, _) => out.iter_mut().zip(row[first..].iter().step_by(s)).for_each(|(a, &v)| *a += v),
+                    match reduce {
+                        Reduce::Max => each_tap(out, &row[first..], s, |m, v| *m = max_or_nan(*m, v)),
+                        Reduce::MeanInside => each_tap(out, &row[first..], s, |a, v| *a += v),
                     }
                 }
             }
@@ -111,6 +109,16 @@ crate::simd_dispatch! {
                 out.iter_mut().zip(column_taps).for_each(|(a, &c)| *a /= (rows * c) as f32);
             }
         }
+    }
+}
+
+/// `combine(out[i], row[i·stride])` for every output; stride 1 as a plain zip, which vectorises.
+#[inline(always)]
+fn each_tap(out: &mut [f32], row: &[f32], stride: usize, combine: impl Fn(&mut f32, f32)) {
+    if stride == 1 {
+        out.iter_mut().zip(row).for_each(|(o, &v)| combine(o, v));
+    } else {
+        out.iter_mut().zip(row.iter().step_by(stride)).for_each(|(o, &v)| combine(o, v));
     }
 }
 
