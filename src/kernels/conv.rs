@@ -437,12 +437,6 @@ pub fn conv_forward(x: &[f32], weight: &[f32], out_channels: usize, g: &ConvGeom
     from_channel_major(&weight_times_im2col(weight, x, out_channels, g), g.batch, out_channels, g.positions())
 }
 
-/// `W[O, C·kh·kw] · cols[C·kh·kw, N·L]`, returned as `[N, O, L]`.
-fn weight_times_cols(weight: &[f32], cols: &[f32], out_channels: usize, g: &ConvGeometry) -> Vec<f32> {
-    let y = matmul(out_channels, g.columns(), g.patch(), View::rows(weight, g.patch()), View::rows(cols, g.columns()));
-    from_channel_major(&y, g.batch, out_channels, g.positions())
-}
-
 /// The bytes of im2col columns one task builds and multiplies at a time: small enough to stay in
 /// a core's cache between im2col writing them and the GEMM packing them (the whole batch's
 /// columns, tens of MiB for the DCGANs' middle layers, went to memory and back: a third of
@@ -527,6 +521,57 @@ fn transposed_times(weight: &[f32], m: &[f32], out_channels: usize, g: &ConvGeom
     matmul(g.patch(), g.columns(), out_channels, View::transposed(weight, g.patch()), View::rows(m, g.columns()))
 }
 
+/// The bytes of im2col columns one task of [`weight_gradient`] builds and multiplies at a time.
+const GRADIENT_CHUNK_BYTES: usize = 8 << 20;
+
+/// The weight gradient `m[O, N·L] · im2col(x)ᵀ` as `[O, C·kh·kw]`, summed over fixed chunks of
+/// samples: each chunk's columns are built and multiplied by one task (a wave of chunks, one per
+/// thread, at a time) and the chunks' products are added up in chunk order, so the sums do not
+/// depend on the number of threads. The whole batch's columns (134 MB for dcgan-32's second
+/// critic layer) are never held. With fewer than two chunks: the whole columns and one GEMM.
+fn weight_gradient(m: &[f32], x: &[f32], out_channels: usize, g: &ConvGeometry) -> Vec<f32> {
+    let (patch, l, ncols) = (g.patch(), g.positions(), g.columns());
+    let table = (g.stride > 1).then(|| TapTable::grouped(g));
+    let group = table.as_ref().map_or(1, |t| t.samples);
+    let samples = (GRADIENT_CHUNK_BYTES / (patch * l * size_of::<f32>()) / group).max(1) * group;
+    if g.batch <= samples {
+        return times_cols_transposed(m, &im2col(x, g), out_channels, g);
+    }
+    let chunks: Vec<usize> = (0..g.batch).step_by(samples).collect();
+    // [C·kh·kw, O]: gemm writes a column-major result (see matmul_transposed_result).
+    let mut gradient_t: Option<Vec<f32>> = None;
+    for wave in chunks.chunks(rayon::current_num_threads()) {
+        let products: Vec<Vec<f32>> = wave
+            .par_iter()
+            .map(|&first| {
+                let width = samples.min(g.batch - first) * l;
+                let mut cols = Vec::<f32>::with_capacity(patch * width);
+                for (row, dst) in cols.spare_capacity_mut()[..patch * width].chunks_exact_mut(width).enumerate() {
+                    im2col_row(x, g, table.as_ref(), row, first, dst);
+                }
+                // SAFETY: every element of the patch rows was written (im2col_row).
+                unsafe { cols.set_len(patch * width) };
+                let mut product = Vec::<f32>::with_capacity(patch * out_channels);
+                let (lhs, rhs) = (View::rows(m, ncols).from_column(first * l), View::transposed(&cols, width));
+                // SAFETY: `product` has room for the O × patch result at strides [1, O]; this
+                // task's own buffer, written whole.
+                unsafe {
+                    gemm_into(product.as_mut_ptr(), [1, out_channels], lhs, rhs, [out_channels, patch, width], gemm::Parallelism::None);
+                    product.set_len(patch * out_channels);
+                }
+                product
+            })
+            .collect();
+        for product in products {
+            match &mut gradient_t {
+                None => gradient_t = Some(product),
+                Some(sum) => sum.par_chunks_mut(1 << 14).zip(product.par_chunks(1 << 14)).for_each(|(s, p)| s.iter_mut().zip(p).for_each(|(s, p)| *s += p)),
+            }
+        }
+    }
+    transpose(&gradient_t.expect("at least two chunks"), patch, out_channels)
+}
+
 /// `m[O, N·L] · colsᵀ[N·L, C·kh·kw]`: a weight gradient.
 fn times_cols_transposed(m: &[f32], cols: &[f32], out_channels: usize, g: &ConvGeometry) -> Vec<f32> {
     let (patch, ncols) = (g.patch(), g.columns());
@@ -539,7 +584,7 @@ fn times_cols_transposed(m: &[f32], cols: &[f32], out_channels: usize, g: &ConvG
 pub fn conv_backward(x: &[f32], weight: &[f32], grad: &[f32], out_channels: usize, g: &ConvGeometry, want: [bool; 2]) -> [Option<Vec<f32>>; 2] {
     let grad = to_channel_major(grad, g.batch, out_channels, g.positions());
     let dx = want[0].then(|| col2im_of_transposed_times(weight, &grad, out_channels, g));
-    let dw = want[1].then(|| times_cols_transposed(&grad, &im2col(x, g), out_channels, g));
+    let dw = want[1].then(|| weight_gradient(&grad, x, out_channels, g));
     [dx, dw]
 }
 
@@ -547,9 +592,8 @@ pub fn conv_backward(x: &[f32], weight: &[f32], grad: &[f32], out_channels: usiz
 /// `grad [N, C, H, W]`: its input gradient is the convolution's forward, its weight gradient the
 /// convolution's weight gradient with the roles of image and output gradient swapped.
 pub fn conv_transpose_backward(x: &[f32], weight: &[f32], grad: &[f32], out_channels: usize, g: &ConvGeometry, want: [bool; 2]) -> [Option<Vec<f32>>; 2] {
-    let cols = im2col(grad, g);
-    let dx = want[0].then(|| weight_times_cols(weight, &cols, out_channels, g));
-    let dw = want[1].then(|| times_cols_transposed(&to_channel_major(x, g.batch, out_channels, g.positions()), &cols, out_channels, g));
+    let dx = want[0].then(|| conv_forward(grad, weight, out_channels, g));
+    let dw = want[1].then(|| weight_gradient(&to_channel_major(x, g.batch, out_channels, g.positions()), grad, out_channels, g));
     [dx, dw]
 }
 
@@ -646,6 +690,31 @@ mod tests {
             for samples in (1..=n).filter(|s| s.is_multiple_of(group)) {
                 assert_eq!(weight_times_im2col_in_chunks(&w, &x, o, &g, table.as_ref(), samples), whole, "{g:?}, {samples} samples a chunk");
                 assert_eq!(col2im_of_transposed_times_in_chunks(&w, &m, o, &g, samples), whole_dx, "{g:?}, {samples} samples a chunk");
+            }
+        }
+    }
+    /// The chunked weight gradient against its definition, on shapes with several sample chunks
+    /// (the last one shorter), strided or not, and one with a single chunk.
+    #[test]
+    fn weight_gradient_matches_the_definition() {
+        let value = |i: usize| ((i * 7919 % 1009) as f32 - 504.0) / 512.0;
+        for (n, c, hw, k, s, p, o) in [(20, 16, [64, 64], [4, 4], 2, [1, 1], 3), (11, 32, [40, 36], [3, 3], 1, [1, 1], 5), (4, 2, [8, 8], [4, 4], 2, [1, 1], 3)] {
+            let g = ConvGeometry::conv(n, c, hw, k, s, p);
+            let x: Vec<f32> = (0..n * c * hw[0] * hw[1]).map(value).collect();
+            let m: Vec<f32> = (0..o * g.columns()).map(|i| value(i + 31)).collect();
+            let got = weight_gradient(&m, &x, o, &g);
+            let mut want = vec![0.0f64; o * g.patch()];
+            for (oc, n, oy, ox) in (0..o).flat_map(|oc| (0..n).flat_map(move |n| (0..g.out_height).flat_map(move |oy| (0..g.out_width).map(move |ox| (oc, n, oy, ox))))) {
+                let dy = m[oc * g.columns() + n * g.positions() + oy * g.out_width + ox] as f64;
+                for (ci, ky, kx) in (0..c).flat_map(|ci| (0..k[0]).flat_map(move |ky| (0..k[1]).map(move |kx| (ci, ky, kx)))) {
+                    if let (Some(iy), Some(ix)) = (source(&g, oy, ky, g.height, p[0]), source(&g, ox, kx, g.width, p[1])) {
+                        want[((oc * c + ci) * k[0] + ky) * k[1] + kx] += dy * x[((n * c + ci) * g.height + iy) * g.width + ix] as f64;
+                    }
+                }
+            }
+            let scale = want.iter().fold(1.0f64, |a, v| a.max(v.abs()));
+            for (i, (a, b)) in got.iter().zip(&want).enumerate() {
+                assert!((*a as f64 - b).abs() < 1e-5 * scale, "{g:?}: element {i}: {a} vs {b}");
             }
         }
     }
