@@ -143,14 +143,8 @@ pub fn im2col(x: &[f32], g: &ConvGeometry) -> Vec<f32> {
     assert_eq!(x.len(), g.batch * g.channels * g.height * g.width, "im2col input size");
     let table = (g.stride > 1).then(|| TapTable::grouped(g));
     let cols = g.columns();
-    let mut out = Vec::<f32>::with_capacity(g.patch() * cols);
-    out.spare_capacity_mut()[..g.patch() * cols]
-        .par_chunks_mut(cols)
-        .enumerate()
-        .for_each(|(row, dst)| im2col_row(x, g, table.as_ref(), row, 0, dst));
-    // SAFETY: every element of the patch·cols rows was written (im2col_row).
-    unsafe { out.set_len(g.patch() * cols) };
-    out
+    // SAFETY: im2col_row writes every element of its row.
+    unsafe { filled(g.patch() * cols, cols, |row, dst| im2col_row(x, g, table.as_ref(), row, 0, dst)) }
 }
 
 /// Row `row` of [`im2col`] for the samples `first..first + dst.len() / L` (a whole number of
@@ -203,15 +197,8 @@ pub fn col2im(cols: &[f32], g: &ConvGeometry) -> Vec<f32> {
     assert_eq!(cols.len(), g.patch() * g.columns(), "col2im input size");
     let sources = Col2imSources::new(g, g.columns());
     let plane_len = g.height * g.width;
-    let total = g.batch * g.channels * plane_len;
-    let mut out = Vec::<f32>::with_capacity(total);
-    out.spare_capacity_mut()[..total]
-        .par_chunks_mut(plane_len)
-        .enumerate()
-        .for_each(|(p, plane)| sources.sum_plane(cols, g, p / g.channels, p % g.channels, plane));
-    // SAFETY: every element of every plane was written (sum_plane).
-    unsafe { out.set_len(total) };
-    out
+    // SAFETY: sum_plane writes every element of its plane.
+    unsafe { filled(g.batch * g.channels * plane_len, plane_len, |p, plane| sources.sum_plane(cols, g, p / g.channels, p % g.channels, plane)) }
 }
 
 /// For each element of an image plane, where its column entries lie: offsets
@@ -353,45 +340,66 @@ unsafe fn gemm_into(dst: *mut f32, strides: [usize; 2], lhs: View, rhs: View, [m
     }
 }
 
+/// A vector of `len` values built in parallel, `fill(i, chunk)` writing chunk i (`chunk` values,
+/// the last one shorter) — without zeroing it first (a memset of every reordered activation).
+///
+/// # Safety
+/// `fill` must write every element of every chunk it is given.
+unsafe fn filled(len: usize, chunk: usize, fill: impl Fn(usize, &mut [MaybeUninit<f32>]) + Sync) -> Vec<f32> {
+    let mut out = Vec::<f32>::with_capacity(len);
+    out.spare_capacity_mut()[..len].par_chunks_mut(chunk.max(1)).enumerate().for_each(|(i, dst)| fill(i, dst));
+    // SAFETY: the caller's `fill` wrote every element of the chunks, which cover 0..len.
+    unsafe { out.set_len(len) };
+    out
+}
+
+fn write_all(dst: &mut [MaybeUninit<f32>], src: &[f32]) {
+    assert_eq!(dst.len(), src.len(), "copy length");
+    dst.iter_mut().zip(src).for_each(|(d, &v)| _ = d.write(v));
+}
+
 /// `[rows, cols]` → `[cols, rows]`, in cache-sized tiles.
 fn transpose(t: &[f32], rows: usize, cols: usize) -> Vec<f32> {
     const TILE: usize = 32;
     assert_eq!(t.len(), rows * cols, "transpose size");
-    let mut out = vec![0.0f32; t.len()];
-    out.par_chunks_mut(TILE * rows).enumerate().for_each(|(tile, dst)| {
-        let c0 = tile * TILE;
-        let c1 = (c0 + TILE).min(cols);
-        for r0 in (0..rows).step_by(TILE) {
-            for c in c0..c1 {
-                for r in r0..(r0 + TILE).min(rows) {
-                    dst[(c - c0) * rows + r] = t[r * cols + c];
+    // SAFETY: each tile of TILE output rows (c0..c1) writes every (c, r) of its rows.
+    unsafe {
+        filled(t.len(), TILE * rows, |tile, dst| {
+            let c0 = tile * TILE;
+            let c1 = (c0 + TILE).min(cols);
+            for r0 in (0..rows).step_by(TILE) {
+                for c in c0..c1 {
+                    for r in r0..(r0 + TILE).min(rows) {
+                        dst[(c - c0) * rows + r].write(t[r * cols + c]);
+                    }
                 }
             }
-        }
-    });
-    out
+        })
+    }
 }
 
 /// `[N, C, L]` → `[C, N·L]`.
 fn to_channel_major(t: &[f32], batch: usize, channels: usize, l: usize) -> Vec<f32> {
-    let mut out = vec![0.0f32; t.len()];
-    out.par_chunks_mut(batch * l).enumerate().for_each(|(c, dst)| {
-        for n in 0..batch {
-            dst[n * l..][..l].copy_from_slice(&t[(n * channels + c) * l..][..l]);
-        }
-    });
-    out
+    // SAFETY: channel c's chunk is its N runs of L values, each written.
+    unsafe {
+        filled(t.len(), batch * l, |c, dst| {
+            for (n, dst) in dst.chunks_exact_mut(l).enumerate() {
+                write_all(dst, &t[(n * channels + c) * l..][..l]);
+            }
+        })
+    }
 }
 
 /// `[C, N·L]` → `[N, C, L]`.
 fn from_channel_major(t: &[f32], batch: usize, channels: usize, l: usize) -> Vec<f32> {
-    let mut out = vec![0.0f32; t.len()];
-    out.par_chunks_mut(channels * l).enumerate().for_each(|(n, dst)| {
-        for c in 0..channels {
-            dst[c * l..][..l].copy_from_slice(&t[c * batch * l + n * l..][..l]);
-        }
-    });
-    out
+    // SAFETY: sample n's chunk is its C runs of L values, each written.
+    unsafe {
+        filled(t.len(), channels * l, |n, dst| {
+            for (c, dst) in dst.chunks_exact_mut(l).enumerate() {
+                write_all(dst, &t[c * batch * l + n * l..][..l]);
+            }
+        })
+    }
 }
 
 /// `col2im(Wᵀ · m)` for `m [O, N·L]`: `[N, C, H, W]`, with the product built and summed back a
