@@ -295,6 +295,19 @@ fn parse_args() -> Result<Cli> {
 
 pub fn run() -> Result<()> {
     let cli = parse_args()?;
+    let threads = match &cli.command {
+        Command::Bench { threads, .. } => *threads,
+        _ => None,
+    };
+    // The command runs on one of the pool's own threads: each parallel loop then shares its work
+    // with the other workers directly, where from outside the pool it had to wake them and sleep
+    // until they finished: a context switch around each of the hundreds of parallel loops in a
+    // training step (`gantry bench w2`, 2 cores: 13–18 K context switches → 2 K).
+    let pool = rayon::ThreadPoolBuilder::new().num_threads(threads.unwrap_or(0)).build().context("cannot start the worker threads")?;
+    pool.install(|| execute(cli))
+}
+
+fn execute(cli: Cli) -> Result<()> {
     match cli.command {
         Command::Train(a) => train(a),
         Command::Sample { checkpoint, n, seed, grid, out_dir, batch_stats, class, classes, per_class, save_z, device, quiet } => {
@@ -343,9 +356,6 @@ pub fn run() -> Result<()> {
                 }
                 println!("layers  per-layer forward/backward times of --model (default dcgan-28)");
                 return Ok(());
-            }
-            if let Some(n) = threads {
-                rayon::ThreadPoolBuilder::new().num_threads(n).build_global().context("cannot set the thread count")?;
             }
             if workload == "layers" {
                 return print_layer_profile(&model, batch_size.unwrap_or(64), repeats, json, &device.device()?);
