@@ -17,14 +17,15 @@ const MMAP_THRESHOLD: i32 = 64 << 20;
 const TRIM_THRESHOLD: i32 = 256 << 20;
 
 /// Keeps freed buffers (up to 64 MiB each, 256 MiB in all at the heap top) for reuse instead of
-/// returning them to the kernel, in one heap shared by all threads. Call once at start-up, before other threads allocate. A no-op
-/// outside glibc (other allocators have their own policies), or if the environment already sets
-/// glibc's malloc tunables (the user's choice wins).
+/// returning them to the kernel, in one heap shared by all threads. Call once at start-up, before
+/// other threads allocate. A no-op outside glibc (other allocators have their own policies), or
+/// if the environment sets `GLIBC_TUNABLES`, `MALLOC_MMAP_THRESHOLD_`, `MALLOC_TRIM_THRESHOLD_` or
+/// `MALLOC_ARENA_MAX` (the user's choice wins).
 pub fn keep_freed_memory() {
     #[cfg(all(target_os = "linux", target_env = "gnu"))]
     if ["GLIBC_TUNABLES", "MALLOC_MMAP_THRESHOLD_", "MALLOC_TRIM_THRESHOLD_", "MALLOC_ARENA_MAX"].iter().all(|v| std::env::var_os(v).is_none()) {
         // SAFETY: mallopt only changes allocator parameters; it is called before other threads
-        // exist. Both settings must be set together: setting either disables glibc's dynamic
+        // exist. Both thresholds must be set together: setting either disables glibc's dynamic
         // threshold adjustment.
         unsafe {
             libc::mallopt(libc::M_MMAP_THRESHOLD, MMAP_THRESHOLD);

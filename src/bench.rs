@@ -191,7 +191,7 @@ pub fn run(name: &str, opts: &BenchOptions, choice: DeviceChoice) -> Result<Benc
         images_per_s: median * images_per_step as f64,
         repeats: rates,
         peak_rss_mib: peak_rss_mib(),
-        threads: rayon_threads(),
+        threads: rayon::current_num_threads(),
         cpu: simd::cpu_model(),
         device: choice.describe(),
         gemm_isa: simd::gemm_level().name(),
@@ -199,9 +199,7 @@ pub fn run(name: &str, opts: &BenchOptions, choice: DeviceChoice) -> Result<Benc
     })
 }
 
-fn rayon_threads() -> usize {
-    std::env::var("RAYON_NUM_THREADS").ok().and_then(|v| v.parse().ok()).unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
-}
+
 
 /// One layer's time in a training step: forward (on the autodiff device, as in training) and
 /// backward (input and parameter gradients), medians in milliseconds.

@@ -303,7 +303,13 @@ pub fn run() -> Result<()> {
     // with the other workers directly, where from outside the pool it had to wake them and sleep
     // until they finished: a context switch around each of the hundreds of parallel loops in a
     // training step (`gantry bench w2`, 2 cores: 13–18 K context switches → 2 K).
-    let pool = rayon::ThreadPoolBuilder::new().num_threads(threads.unwrap_or(0)).build().context("cannot start the worker threads")?;
+    // 8 MiB stacks, as the main thread had (deep recursion in shader compilation or parsers).
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(threads.unwrap_or(0))
+        .stack_size(8 << 20)
+        .thread_name(|i| format!("gantry-{i}"))
+        .build()
+        .context("cannot start the worker threads")?;
     pool.install(|| execute(cli))
 }
 
@@ -349,7 +355,7 @@ fn execute(cli: Cli) -> Result<()> {
             }
             Ok(())
         }
-        Command::Bench { workload, batch_size, steps, repeats, warmup, threads, json, model, device } => {
+        Command::Bench { workload, batch_size, steps, repeats, warmup, json, model, device, .. } => {
             if workload == "list" {
                 for (name, desc, batch) in gantry::bench::WORKLOADS {
                     println!("{name}  {desc} (batch {batch})");
@@ -361,7 +367,6 @@ fn execute(cli: Cli) -> Result<()> {
                 return print_layer_profile(&model, batch_size.unwrap_or(64), repeats, json, &device.device()?);
             }
             let r = gantry::bench::run(&workload, &gantry::bench::BenchOptions { batch_size, steps, repeats, warmup }, device.device)?;
-            let r = gantry::bench::BenchResult { threads: threads.unwrap_or(r.threads), ..r };
             if json {
                 println!("{}", serde_json::to_string(&r)?);
             } else {

@@ -7,10 +7,12 @@
 //! - conv weight gradient:    `dW = G · im2col(x)ᵀ`; with the roles of x and G swapped it is the
 //!   transposed convolution's weight gradient
 //!
-//! All samples go through one GEMM (columns = N·L), which keeps both cores busy even when the
-//! spatial size is tiny (the 1×1, 2×2 and 4×4 layers of the DCGANs); the `[o, N·L]` ↔ `[N, o, L]`
-//! reorders cost one copy of the activation. Forward passes with large images run one GEMM per
-//! sample instead (see [`PER_SAMPLE_POSITIONS`]).
+//! The samples' columns sit side by side (columns = N·L), which keeps both cores busy even when
+//! the spatial size is tiny (the 1×1, 2×2 and 4×4 layers of the DCGANs); the `[o, N·L]` ↔
+//! `[N, o, L]` reorders cost one copy of the activation. Where the columns are large, they are
+//! built and multiplied a cache-sized chunk of samples at a time ([`CHUNK_BYTES`],
+//! [`GRADIENT_CHUNK_BYTES`]); forward passes with large images run one GEMM per sample (see
+//! [`PER_SAMPLE_POSITIONS`]).
 //!
 //! im2col and col2im of strided convolutions go through per-tap gather tables ([`TapTable`])
 //! rather than row loops: with 8×8, 4×4 and 2×2 outputs the row loops were mostly loop overhead
@@ -132,9 +134,13 @@ impl TapTable {
     /// A table for groups of samples that divide the batch, with at least ~64 columns per group
     /// where the batch allows.
     fn grouped(g: &ConvGeometry) -> Self {
-        let wanted = 64usize.div_ceil(g.positions()).min(g.batch).max(1);
-        let samples = (1..=wanted).rev().find(|d| g.batch.is_multiple_of(*d)).unwrap_or(1);
-        TapTable::new(g, samples)
+        TapTable::new(g, TapTable::group_samples(g))
+    }
+
+    /// The samples per group of [`TapTable::grouped`].
+    fn group_samples(g: &ConvGeometry) -> usize {
+        let wanted = 64usize.div_ceil(g.positions().max(1)).min(g.batch).max(1);
+        (1..=wanted).rev().find(|d| g.batch.is_multiple_of(*d)).unwrap_or(1)
     }
 }
 
@@ -529,26 +535,35 @@ fn transposed_times(weight: &[f32], m: &[f32], out_channels: usize, g: &ConvGeom
     matmul(g.patch(), g.columns(), out_channels, View::transposed(weight, g.patch()), View::rows(m, g.columns()))
 }
 
-/// The bytes of im2col columns one task of [`weight_gradient`] builds and multiplies at a time.
+/// The bytes of im2col columns one task of [`weight_gradient`] builds and multiplies at a time
+/// (at least one of the gather tables' sample groups).
 const GRADIENT_CHUNK_BYTES: usize = 8 << 20;
 
 /// The weight gradient `m[O, N·L] · im2col(x)ᵀ` as `[O, C·kh·kw]`, summed over fixed chunks of
 /// samples: each chunk's columns are built and multiplied by one task (a wave of chunks, one per
 /// thread, at a time) and the chunks' products are added up in chunk order, so the sums do not
-/// depend on the number of threads. The whole batch's columns (134 MB for dcgan-32's second
+/// depend on the number of threads. The whole batch's columns (34 MB for dcgan-32's second
 /// critic layer) are never held. With fewer than two chunks: the whole columns and one GEMM.
 fn weight_gradient(m: &[f32], x: &[f32], out_channels: usize, g: &ConvGeometry) -> Vec<f32> {
     let (patch, l, ncols) = (g.patch(), g.positions(), g.columns());
-    let table = (g.stride > 1).then(|| TapTable::grouped(g));
-    let group = table.as_ref().map_or(1, |t| t.samples);
-    let samples = (GRADIENT_CHUNK_BYTES / (patch * l * size_of::<f32>()) / group).max(1) * group;
-    if g.batch <= samples {
+    let group = if g.stride > 1 { TapTable::group_samples(g) } else { 1 };
+    let samples = (GRADIENT_CHUNK_BYTES / (patch * l * size_of::<f32>()).max(1) / group).max(1) * group;
+    if g.batch <= samples || out_channels == 0 {
         return times_cols_transposed(m, &im2col(x, g), out_channels, g);
     }
+    let table = (g.stride > 1).then(|| TapTable::new(g, group));
     let chunks: Vec<usize> = (0..g.batch).step_by(samples).collect();
     // [C·kh·kw, O]: gemm writes a column-major result (see matmul_transposed_result).
     let mut gradient_t: Option<Vec<f32>> = None;
-    for wave in chunks.chunks(rayon::current_num_threads()) {
+    let threads = rayon::current_num_threads();
+    for wave in chunks.chunks(threads) {
+        // Fewer chunks than threads (the last wave, or a batch of a few chunks on many cores):
+        // each chunk's GEMM splits its output among the spare threads (gemm's own split, which
+        // leaves the order of the sums alone).
+        let parallelism = match threads / wave.len() {
+            0 | 1 => gemm::Parallelism::None,
+            n => gemm::Parallelism::Rayon(n),
+        };
         let products: Vec<Vec<f32>> = wave
             .par_iter()
             .map(|&first| {
@@ -564,7 +579,7 @@ fn weight_gradient(m: &[f32], x: &[f32], out_channels: usize, g: &ConvGeometry) 
                 // SAFETY: `product` has room for the O × patch result at strides [1, O]; this
                 // task's own buffer, written whole.
                 unsafe {
-                    gemm_into(product.as_mut_ptr(), [1, out_channels], lhs, rhs, [out_channels, patch, width], gemm::Parallelism::None);
+                    gemm_into(product.as_mut_ptr(), [1, out_channels], lhs, rhs, [out_channels, patch, width], parallelism);
                     product.set_len(patch * out_channels);
                 }
                 product
@@ -600,6 +615,8 @@ pub fn conv_backward(x: &[f32], weight: &[f32], grad: &[f32], out_channels: usiz
 /// `grad [N, C, H, W]`: its input gradient is the convolution's forward, its weight gradient the
 /// convolution's weight gradient with the roles of image and output gradient swapped.
 pub fn conv_transpose_backward(x: &[f32], weight: &[f32], grad: &[f32], out_channels: usize, g: &ConvGeometry, want: [bool; 2]) -> [Option<Vec<f32>>; 2] {
+    // The input gradient builds its own (chunked) columns of `grad` rather than sharing the
+    // weight gradient's: neither holds the whole batch's columns.
     let dx = want[0].then(|| conv_forward(grad, weight, out_channels, g));
     let dw = want[1].then(|| weight_gradient(&to_channel_major(x, g.batch, out_channels, g.positions()), grad, out_channels, g));
     [dx, dw]
@@ -702,11 +719,13 @@ mod tests {
         }
     }
     /// The chunked weight gradient against its definition, on shapes with several sample chunks
-    /// (the last one shorter), strided or not, and one with a single chunk.
+    /// (the last one shorter), strided or not, strided with gather groups of 4 samples in two
+    /// chunks, and one with a single chunk.
     #[test]
     fn weight_gradient_matches_the_definition() {
         let value = |i: usize| ((i * 7919 % 1009) as f32 - 504.0) / 512.0;
-        for (n, c, hw, k, s, p, o) in [(20, 16, [64, 64], [4, 4], 2, [1, 1], 3), (11, 32, [40, 36], [3, 3], 1, [1, 1], 5), (4, 2, [8, 8], [4, 4], 2, [1, 1], 3)] {
+        let cases = [(20, 16, [64, 64], [4, 4], 2, [1, 1], 3), (11, 32, [40, 36], [3, 3], 1, [1, 1], 5), (4, 2, [8, 8], [4, 4], 2, [1, 1], 3), (64, 256, [8, 8], [4, 4], 2, [1, 1], 2)];
+        for (n, c, hw, k, s, p, o) in cases {
             let g = ConvGeometry::conv(n, c, hw, k, s, p);
             let x: Vec<f32> = (0..n * c * hw[0] * hw[1]).map(value).collect();
             let m: Vec<f32> = (0..o * g.columns()).map(|i| value(i + 31)).collect();
@@ -723,6 +742,23 @@ mod tests {
             let scale = want.iter().fold(1.0f64, |a, v| a.max(v.abs()));
             for (i, (a, b)) in got.iter().zip(&want).enumerate() {
                 assert!((*a as f64 - b).abs() < 1e-5 * scale, "{g:?}: element {i}: {a} vs {b}");
+            }
+        }
+    }
+
+    /// The weight gradient's sums do not depend on the number of threads (chunks of fixed size,
+    /// added in order; fewer chunks than threads split their GEMM's output, not its sums).
+    #[test]
+    fn weight_gradient_is_the_same_on_any_number_of_threads() {
+        let value = |i: usize| ((i * 7919 % 1009) as f32 - 504.0) / 512.0;
+        for (n, c, hw, o) in [(20, 16, [64, 64], 3), (64, 256, [8, 8], 2)] {
+            let g = ConvGeometry::conv(n, c, hw, [4, 4], 2, [1, 1]);
+            let x: Vec<f32> = (0..n * c * hw[0] * hw[1]).map(value).collect();
+            let m: Vec<f32> = (0..o * g.columns()).map(|i| value(i + 31)).collect();
+            let on = |threads: usize| rayon::ThreadPoolBuilder::new().num_threads(threads).build().unwrap().install(|| weight_gradient(&m, &x, o, &g));
+            let one = on(1);
+            for threads in [2, 3, 8] {
+                assert_eq!(on(threads), one, "{g:?} on {threads} threads");
             }
         }
     }
