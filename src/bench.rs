@@ -199,8 +199,6 @@ pub fn run(name: &str, opts: &BenchOptions, choice: DeviceChoice) -> Result<Benc
     })
 }
 
-
-
 /// One layer's time in a training step: forward (on the autodiff device, as in training) and
 /// backward (input and parameter gradients), medians in milliseconds.
 #[derive(Clone, Debug, serde::Serialize)]

@@ -192,9 +192,22 @@ fn im2col_row(x: &[f32], g: &ConvGeometry, table: Option<&TapTable>, row: usize,
             let dst = &mut dst[oy * ow..][..ow];
             zero(&mut dst[..x0]);
             zero(&mut dst[x1..]);
-            dst[x0..x1].iter_mut().zip(&src[x0 + kx - pw..x1 + kx - pw]).for_each(|(d, &v)| _ = d.write(v));
+            write_all(&mut dst[x0..x1], &src[x0 + kx - pw..x1 + kx - pw]);
         }
     }
+}
+
+/// im2col of the samples from `first` on, `width` columns (whole samples) per row, into `cols`
+/// (its old contents replaced).
+fn im2col_samples(x: &[f32], g: &ConvGeometry, table: Option<&TapTable>, first: usize, width: usize, cols: &mut Vec<f32>) {
+    let len = g.patch() * width;
+    cols.clear();
+    cols.reserve(len);
+    for (row, dst) in cols.spare_capacity_mut()[..len].chunks_exact_mut(width).enumerate() {
+        im2col_row(x, g, table, row, first, dst);
+    }
+    // SAFETY: every element of the patch rows was written (im2col_row).
+    unsafe { cols.set_len(len) };
 }
 
 /// The adjoint of [`im2col`]: sums every column entry back into its image position. Each image
@@ -485,13 +498,7 @@ fn weight_times_im2col_in_chunks(weight: &[f32], x: &[f32], out_channels: usize,
     (0..g.batch.div_ceil(samples)).into_par_iter().for_each_init(Vec::<f32>::new, |cols, chunk| {
         let first = chunk * samples;
         let width = samples.min(g.batch - first) * l;
-        cols.clear();
-        cols.reserve(patch * width);
-        for (row, dst) in cols.spare_capacity_mut()[..patch * width].chunks_exact_mut(width).enumerate() {
-            im2col_row(x, g, table, row, first, dst);
-        }
-        // SAFETY: every element of the patch rows was written (im2col_row).
-        unsafe { cols.set_len(patch * width) };
+        im2col_samples(x, g, table, first, width, cols);
         // SAFETY: `y` has capacity for O·N·L elements (row stride N·L); the chunks' column
         // ranges [first·L, first·L + width) are disjoint.
         unsafe {
@@ -568,12 +575,8 @@ fn weight_gradient(m: &[f32], x: &[f32], out_channels: usize, g: &ConvGeometry) 
             .par_iter()
             .map(|&first| {
                 let width = samples.min(g.batch - first) * l;
-                let mut cols = Vec::<f32>::with_capacity(patch * width);
-                for (row, dst) in cols.spare_capacity_mut()[..patch * width].chunks_exact_mut(width).enumerate() {
-                    im2col_row(x, g, table.as_ref(), row, first, dst);
-                }
-                // SAFETY: every element of the patch rows was written (im2col_row).
-                unsafe { cols.set_len(patch * width) };
+                let mut cols = Vec::new();
+                im2col_samples(x, g, table.as_ref(), first, width, &mut cols);
                 let mut product = Vec::<f32>::with_capacity(patch * out_channels);
                 let (lhs, rhs) = (View::rows(m, ncols).from_column(first * l), View::transposed(&cols, width));
                 // SAFETY: `product` has room for the O × patch result at strides [1, O]; this
@@ -718,6 +721,7 @@ mod tests {
             }
         }
     }
+
     /// The chunked weight gradient against its definition, on shapes with several sample chunks
     /// (the last one shorter), strided or not, strided with gather groups of 4 samples in two
     /// chunks, and one with a single chunk.
