@@ -6,6 +6,7 @@ use burn::tensor::module::{conv_transpose2d, conv2d};
 use burn::tensor::ops::{ConvOptions, ConvTransposeOptions};
 use burn::tensor::{Device, Tensor, TensorData, activation};
 use gantry::kernels;
+use gantry::kernels::conv::{self, ConvGeometry};
 use gantry::device::read_back;
 use gantry::rng::Rng;
 
@@ -328,6 +329,12 @@ fn simd_paths_match_the_scalar_path_exactly() {
         for (window, reduce) in [(Window { kernel: 3, stride: 1, padding: 1 }, Reduce::MeanInside), (Window { kernel: 3, stride: 2, padding: 0 }, Reduce::Max)] {
             out.push(pool::inference(&p0[..3 * 37 * 41], 3, [37, 41], window, reduce));
         }
+        // A 4×4 stride-2 convolution with 32 channels each way (the Winograd transforms), over
+        // 20 samples: one block of 16 vector lanes and 4 single ones.
+        let conv = ConvGeometry::conv(20, 32, [8, 8], [4, 4], 2, [1, 1]);
+        let (x, w) = (&p0[..20 * 32 * 64], &g[..32 * 32 * 16]);
+        out.push(conv::conv_forward(x, w, 32, &conv));
+        out.push(conv::conv_transpose_forward(&p0[..20 * 32 * 16], w, 32, &conv));
         out
     };
     let scalar = outputs(Simd::Scalar);

@@ -22,6 +22,8 @@ use std::mem::MaybeUninit;
 
 use rayon::prelude::*;
 
+use super::winograd;
+
 /// One convolution's shapes, from the image side (`[height, width]` pairs for kernel and padding;
 /// one stride for both axes).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -326,7 +328,7 @@ fn product(m: usize, n: usize, k: usize, lhs: View, rhs: View, transposed_result
 /// # Safety
 /// `dst` must be valid for writes of every `(r, c)` at `r·strides[0] + c·strides[1]`, r < m,
 /// c < n, and no other thread may touch those elements.
-unsafe fn gemm_into(dst: *mut f32, strides: [usize; 2], lhs: View, rhs: View, [m, n, k]: [usize; 3], parallelism: gemm::Parallelism) {
+pub(super) unsafe fn gemm_into(dst: *mut f32, strides: [usize; 2], lhs: View, rhs: View, [m, n, k]: [usize; 3], parallelism: gemm::Parallelism) {
     if m == 0 || n == 0 || k == 0 {
         return;
     }
@@ -458,6 +460,14 @@ fn col2im_of_transposed_times_in_chunks(weight: &[f32], m: &[f32], out_channels:
 
 /// Convolution: `x [N, C, H, W]`, `weight [O, C, kh, kw]` → `[N, O, oh, ow]`.
 pub fn conv_forward(x: &[f32], weight: &[f32], out_channels: usize, g: &ConvGeometry) -> Vec<f32> {
+    if winograd::applies(g, out_channels) {
+        return winograd::conv_forward(x, weight, out_channels, g);
+    }
+    im2col_forward(x, weight, out_channels, g)
+}
+
+/// [`conv_forward`] through im2col.
+pub(super) fn im2col_forward(x: &[f32], weight: &[f32], out_channels: usize, g: &ConvGeometry) -> Vec<f32> {
     if g.positions() >= PER_SAMPLE_POSITIONS && g.batch > 1 {
         return conv_forward_per_sample(x, weight, out_channels, g);
     }
@@ -533,6 +543,14 @@ fn conv_forward_per_sample(x: &[f32], weight: &[f32], out_channels: usize, g: &C
 /// Transposed convolution, i.e. the input gradient of the convolution `g`:
 /// `x [N, O, oh, ow]`, `weight [O, C, kh, kw]` → `[N, C, H, W]`.
 pub fn conv_transpose_forward(x: &[f32], weight: &[f32], out_channels: usize, g: &ConvGeometry) -> Vec<f32> {
+    if winograd::applies(g, out_channels) {
+        return winograd::conv_transpose(x, weight, out_channels, g);
+    }
+    col2im_transpose_forward(x, weight, out_channels, g)
+}
+
+/// [`conv_transpose_forward`] through col2im.
+pub(super) fn col2im_transpose_forward(x: &[f32], weight: &[f32], out_channels: usize, g: &ConvGeometry) -> Vec<f32> {
     let x = to_channel_major(x, g.batch, out_channels, g.positions());
     col2im_of_transposed_times(weight, &x, out_channels, g)
 }
@@ -608,8 +626,12 @@ fn times_cols_transposed(m: &[f32], cols: &[f32], out_channels: usize, g: &ConvG
 /// Gradients of the convolution `x [N, C, H, W] * weight [O, C, kh, kw]` from `grad [N, O, oh, ow]`:
 /// (input gradient, weight gradient), each only if asked for.
 pub fn conv_backward(x: &[f32], weight: &[f32], grad: &[f32], out_channels: usize, g: &ConvGeometry, want: [bool; 2]) -> [Option<Vec<f32>>; 2] {
+    let winograd_dx = (want[0] && winograd::applies(g, out_channels)).then(|| winograd::conv_transpose(grad, weight, out_channels, g));
+    if !want[1] && winograd_dx.is_some() {
+        return [winograd_dx, None];
+    }
     let grad = to_channel_major(grad, g.batch, out_channels, g.positions());
-    let dx = want[0].then(|| col2im_of_transposed_times(weight, &grad, out_channels, g));
+    let dx = winograd_dx.or_else(|| want[0].then(|| col2im_of_transposed_times(weight, &grad, out_channels, g)));
     let dw = want[1].then(|| weight_gradient(&grad, x, out_channels, g));
     [dx, dw]
 }

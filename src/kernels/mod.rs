@@ -13,6 +13,7 @@ pub mod linear;
 pub mod pool;
 pub mod simd;
 pub mod tanh;
+mod winograd;
 
 use std::sync::atomic::{AtomicU8, Ordering};
 
