@@ -274,6 +274,10 @@ impl<'a> View<'a> {
         View { data, row_stride: 1, col_stride: cols }
     }
 
+    pub(super) fn with_strides(data: &'a [f32], row_stride: usize, col_stride: usize) -> Self {
+        View { data, row_stride, col_stride }
+    }
+
     /// The view from column `c0` on.
     fn from_column(self, c0: usize) -> Self {
         View { data: &self.data[c0 * self.col_stride..], ..self }
@@ -626,14 +630,20 @@ fn times_cols_transposed(m: &[f32], cols: &[f32], out_channels: usize, g: &ConvG
 /// Gradients of the convolution `x [N, C, H, W] * weight [O, C, kh, kw]` from `grad [N, O, oh, ow]`:
 /// (input gradient, weight gradient), each only if asked for.
 pub fn conv_backward(x: &[f32], weight: &[f32], grad: &[f32], out_channels: usize, g: &ConvGeometry, want: [bool; 2]) -> [Option<Vec<f32>>; 2] {
-    let winograd_dx = (want[0] && winograd::applies(g, out_channels)).then(|| winograd::conv_transpose(grad, weight, out_channels, g));
-    if !want[1] && winograd_dx.is_some() {
-        return [winograd_dx, None];
+    if winograd::applies(g, out_channels) {
+        let dx = want[0].then(|| winograd::conv_transpose(grad, weight, out_channels, g));
+        return [dx, want[1].then(|| winograd::weight_gradient(x, grad, out_channels, g))];
     }
     let grad = to_channel_major(grad, g.batch, out_channels, g.positions());
-    let dx = winograd_dx.or_else(|| want[0].then(|| col2im_of_transposed_times(weight, &grad, out_channels, g)));
+    let dx = want[0].then(|| col2im_of_transposed_times(weight, &grad, out_channels, g));
     let dw = want[1].then(|| weight_gradient(&grad, x, out_channels, g));
     [dx, dw]
+}
+
+/// [`weight_gradient`] of `x` from `grad [N, O, oh, ow]`, through im2col.
+#[cfg(test)]
+pub(super) fn im2col_weight_gradient(x: &[f32], grad: &[f32], out_channels: usize, g: &ConvGeometry) -> Vec<f32> {
+    weight_gradient(&to_channel_major(grad, g.batch, out_channels, g.positions()), x, out_channels, g)
 }
 
 /// Gradients of the transposed convolution [`conv_transpose_forward`]`(x, weight)` from
@@ -643,7 +653,13 @@ pub fn conv_transpose_backward(x: &[f32], weight: &[f32], grad: &[f32], out_chan
     // The input gradient builds its own (chunked) columns of `grad` rather than sharing the
     // weight gradient's: neither holds the whole batch's columns.
     let dx = want[0].then(|| conv_forward(grad, weight, out_channels, g));
-    let dw = want[1].then(|| weight_gradient(&to_channel_major(x, g.batch, out_channels, g.positions()), grad, out_channels, g));
+    let dw = want[1].then(|| {
+        if winograd::applies(g, out_channels) {
+            winograd::weight_gradient(grad, x, out_channels, g)
+        } else {
+            weight_gradient(&to_channel_major(x, g.batch, out_channels, g.positions()), grad, out_channels, g)
+        }
+    });
     [dx, dw]
 }
 

@@ -19,6 +19,7 @@
 //! threads. Within a chunk, the samples are interleaved (`[position][sample]`), so that every
 //! transform works on vectors of samples.
 
+use std::cell::RefCell;
 use std::mem::MaybeUninit;
 
 use rayon::prelude::*;
@@ -205,24 +206,42 @@ crate::simd_dispatch! {
 /// A table entry for an element that lies in the padding.
 const PADDING: u32 = u32::MAX;
 
-crate::simd_dispatch! {
-    /// Interleaves `lanes` samples' planes: `dst[i·lanes + n] = src[n·sample_stride + table[i]]`,
-    /// 0 where `table[i]` is [`PADDING`].
-    fn interleave(src: &[f32], sample_stride: usize, table: &[u32], lanes: usize, dst: &mut [MaybeUninit<f32>]) {
-        for (&offset, dst) in table.iter().zip(dst.chunks_exact_mut(lanes)) {
-            if offset == PADDING {
-                dst.iter_mut().for_each(|d| _ = d.write(0.0));
-            }
-        }
-        // Sample by sample: the samples' planes are a multiple of 4 KiB apart, so reading all
-        // samples of one element at once would hit one cache set per element.
-        for n in 0..lanes {
-            let src = &src[n * sample_stride..];
-            for (i, &offset) in table.iter().enumerate() {
-                if offset != PADDING {
-                    dst[i * lanes + n].write(src[offset as usize]);
-                }
-            }
+/// How one sample's plane is gathered into a (padded) plane: the elements that are padding,
+/// and (element, offset in the sample's plane) for the others — from a table with one entry per
+/// element (its offset, or [`PADDING`]).
+struct Gather {
+    zeros: Vec<u32>,
+    pairs: Vec<(u32, u32)>,
+    len: usize,
+    /// One past the largest offset read.
+    reach: usize,
+}
+
+impl Gather {
+    fn new(table: &[u32]) -> Self {
+        let zeros = (0..table.len() as u32).filter(|&i| table[i as usize] == PADDING).collect();
+        let pairs: Vec<(u32, u32)> = (0..table.len() as u32).map(|i| (i, table[i as usize])).filter(|&(_, o)| o != PADDING).collect();
+        let reach = pairs.iter().map(|&(_, o)| o as usize + 1).max().unwrap_or(0);
+        Gather { zeros, pairs, len: table.len(), reach }
+    }
+}
+
+/// Interleaves `lanes` samples' planes (`sample_stride` apart in `src`):
+/// `dst[i·lanes + n]` = element i of sample n's gathered plane.
+fn interleave(src: &[f32], sample_stride: usize, gather: &Gather, lanes: usize, dst: &mut [MaybeUninit<f32>]) {
+    assert!(dst.len() >= gather.len * lanes, "interleaved planes inside the buffer");
+    assert!(lanes == 0 || (lanes - 1) * sample_stride + gather.reach <= src.len(), "gathered planes inside the input");
+    for &i in &gather.zeros {
+        dst[i as usize * lanes..][..lanes].iter_mut().for_each(|d| _ = d.write(0.0));
+    }
+    // Sample by sample: the samples' planes are a multiple of 4 KiB apart, so reading all
+    // samples of one element at once would hit one cache set per element.
+    for n in 0..lanes {
+        let src = &src[n * sample_stride..];
+        for &(i, offset) in &gather.pairs {
+            // SAFETY: i < gather.len, so i·lanes + n < dst.len(); offset < reach ≤ src.len()
+            // (asserts above).
+            unsafe { dst.get_unchecked_mut(i as usize * lanes + n).write(*src.get_unchecked(offset as usize)) };
         }
     }
 }
@@ -230,10 +249,13 @@ crate::simd_dispatch! {
 /// The inverse of [`interleave`]: `dst[n·sample_stride + i] = src[table[i]·lanes + n]` for every
 /// element i of a sample's plane (`table.len()` of them), 0 where `table[i]` is [`PADDING`].
 fn deinterleave(src: &[f32], table: &[u32], lanes: usize, dst: &mut [MaybeUninit<f32>], sample_stride: usize) {
+    let reach = table.iter().filter(|&&at| at != PADDING).map(|&at| at as usize + 1).max().unwrap_or(0);
+    assert!(reach * lanes <= src.len(), "interleaved planes inside the buffer");
     for n in 0..lanes {
         let dst = &mut dst[n * sample_stride..][..table.len()];
         for (d, &at) in dst.iter_mut().zip(table) {
-            d.write(if at == PADDING { 0.0 } else { src[at as usize * lanes + n] });
+            // SAFETY: at < reach, so at·lanes + n < src.len() (assert above).
+            d.write(if at == PADDING { 0.0 } else { unsafe { *src.get_unchecked(at as usize * lanes + n) } });
         }
     }
 }
@@ -289,14 +311,35 @@ fn spaced(len: usize) -> usize {
     len.next_multiple_of(16) + 16
 }
 
-/// `v` (replaced) = 9 matrices of `len` values [`spaced`] apart, written by `fill(v, stride)`
-/// (the gaps are zero). Reusing the buffer saves its page faults; zeroing it costs less than
-/// the transforms' writes.
+/// `v` = 9 matrices of `len` values [`spaced`] apart, written by `fill(v, stride)`; the gaps
+/// keep whatever values the buffer held (nothing reads them).
 fn nine(v: &mut Vec<f32>, len: usize, fill: impl FnOnce(&mut [f32], usize)) {
     let stride = spaced(len);
-    v.clear();
-    v.resize(9 * stride, 0.0);
-    fill(v, stride);
+    if v.len() < 9 * stride {
+        v.resize(9 * stride, 0.0);
+    }
+    fill(&mut v[..9 * stride], stride);
+}
+
+thread_local! {
+    /// Buffers of earlier calls on this thread, for the next: allocating and zeroing tens of MiB
+    /// per call (page faults, memset) cost a tenth of the transforms' time.
+    static SPARE: RefCell<Vec<Vec<f32>>> = const { RefCell::new(Vec::new()) };
+    static SCRATCH: RefCell<Scratch> = RefCell::new(Scratch::default());
+}
+
+/// A buffer of at least `len` values, their contents unspecified (one this thread kept with
+/// [`keep`], or a new one).
+fn spare(len: usize) -> Vec<f32> {
+    let mut v = SPARE.with_borrow_mut(Vec::pop).unwrap_or_default();
+    if v.len() < len {
+        v.resize(len, 0.0);
+    }
+    v
+}
+
+fn keep(v: Vec<f32>) {
+    SPARE.with_borrow_mut(|s| s.push(v));
 }
 
 /// `v` (replaced) = `len` values written by `fill`, which must write them all.
@@ -344,8 +387,15 @@ struct Plan {
     /// One polyphase plane's shape and length (3×3 input blocks of the tiles, overlapping).
     phase_size: [usize; 2],
     phase_len: usize,
-    /// The polyphase planes' sources in an image plane ([`phase_table`]).
+    /// The polyphase planes' sources in an image plane ([`phase_table`]), and as a gather.
     phases: Vec<u32>,
+    gather: Gather,
+}
+
+impl Drop for Plan {
+    fn drop(&mut self) {
+        keep(std::mem::take(&mut self.u));
+    }
 }
 
 impl Plan {
@@ -357,7 +407,7 @@ impl Plan {
         let phase_size = [2 * tiles[0] + 1, 2 * tiles[1] + 1];
         // u[ξ][o][s] = (G·K·Gᵀ)[ξ], K[j][l] = weight[o][c][2j + qy][2l + qx].
         let stride = spaced(o * sources);
-        let mut u = vec![0.0; 9 * stride];
+        let mut u = spare(9 * stride);
         let addr = u.as_mut_ptr() as usize;
         (0..o).into_par_iter().for_each(|oc| {
             for s in 0..sources {
@@ -369,7 +419,8 @@ impl Plan {
                 }
             }
         });
-        Plan { u, out_channels: o, sources, tiles, per_sample: tiles[0] * tiles[1], phase_size, phase_len: phase_size[0] * phase_size[1], phases: phase_table(g, phase_size) }
+        let phases = phase_table(g, phase_size);
+        Plan { u, out_channels: o, sources, tiles, per_sample: tiles[0] * tiles[1], phase_size, phase_len: phase_size[0] * phase_size[1], gather: Gather::new(&phases), phases }
     }
 
     fn u(&self, xi: usize) -> &[f32] {
@@ -391,7 +442,7 @@ pub fn conv_forward(x: &[f32], weight: &[f32], out_channels: usize, g: &ConvGeom
         nine(v, s * width, |v, vs| {
             for ch in 0..c {
                 // SAFETY (interleave): the table covers the 4 phase planes.
-                rebuild(planes, 4 * p.phase_len * lanes, |d| interleave(&x[first * image + ch * plane_len..], image, &p.phases, lanes, d));
+                rebuild(planes, 4 * p.phase_len * lanes, |d| interleave(&x[first * image + ch * plane_len..], image, &p.gather, lanes, d));
                 for q in 0..4 {
                     transform_input_tiles(&planes[q * p.phase_len * lanes..][..p.phase_len * lanes], p.phase_size[1], lanes, p.tiles, &mut v[(4 * ch + q) * width..], vs);
                 }
@@ -429,7 +480,7 @@ pub fn conv_transpose(grad: &[f32], weight: &[f32], out_channels: usize, g: &Con
     let (c, o, s, tt) = (g.channels, out_channels, p.sources, p.per_sample);
     let grid = [2 * p.tiles[0], 2 * p.tiles[1]];
     let (grid_len, plane_len, image) = (grid[0] * grid[1], oh * ow, c * g.height * g.width);
-    let gradient = corner_table([oh, ow], grid);
+    let gradient = Gather::new(&corner_table([oh, ow], grid));
     let input = image_table(g, &p.phases);
     let (phase_len, phase_row) = (p.phase_len, p.phase_size[1]);
     chunked(g.batch, tt, image, |first, lanes, dst, Scratch { planes, v, m }| {
@@ -458,6 +509,85 @@ pub fn conv_transpose(grad: &[f32], weight: &[f32], out_channels: usize, g: &Con
     })
 }
 
+/// Samples per group of the weight gradient's transforms: fixed, so that the order of its sums
+/// (over the whole batch's tiles, group after group) does not depend on the number of threads.
+const GRADIENT_LANES: usize = 16;
+
+/// The weight gradient of the convolution `x [N, C, H, W] * weight [O, C, 4, 4]` (stride 2) from
+/// `grad [N, O, oh, ow]`: `[O, C, 4, 4]` (requires [`applies`]).
+///
+/// The adjoint of the filter transform: `Ū[ξ] = M̄[ξ]·V[ξ]ᵀ` summed over the whole batch's tiles
+/// (one GEMM per ξ, its inner dimension the tiles), then `Aᵀ·Ū·A` per filter (`G = A`), with
+/// `M̄ = A·dy·Aᵀ` of the gradient blocks and `V` the forward's input tiles.
+pub fn weight_gradient(x: &[f32], grad: &[f32], out_channels: usize, g: &ConvGeometry) -> Vec<f32> {
+    let (c, o, (oh, ow)) = (g.channels, out_channels, (g.out_height, g.out_width));
+    assert_eq!(x.len(), g.batch * c * g.height * g.width, "weight gradient input size");
+    assert_eq!(grad.len(), g.batch * o * oh * ow, "weight gradient output-gradient size");
+    let s = 4 * c;
+    let tiles = [oh.div_ceil(2), ow.div_ceil(2)];
+    let tt = tiles[0] * tiles[1];
+    let phase_size = [2 * tiles[0] + 1, 2 * tiles[1] + 1];
+    let phase_len = phase_size[0] * phase_size[1];
+    let (phases, grid) = (Gather::new(&phase_table(g, phase_size)), [2 * tiles[0], 2 * tiles[1]]);
+    let gradient = Gather::new(&corner_table([oh, ow], grid));
+    // Rows `[channel][ξ][tile column]`, ξ rows `row` apart (spaced against cache-set conflicts):
+    // column group·tt·16 + tile·lanes + n for sample group·16 + n.
+    let columns = g.batch * tt;
+    let row = spaced(columns);
+    let groups: Vec<(usize, usize)> = (0..g.batch).step_by(GRADIENT_LANES).map(|first| (first, GRADIENT_LANES.min(g.batch - first))).collect();
+    let (plane_len, image, out_len) = (g.height * g.width, c * g.height * g.width, oh * ow);
+    let mut v = spare(s * 9 * row);
+    v[..s * 9 * row].par_chunks_mut(4 * 9 * row).enumerate().for_each_init(Vec::new, |planes, (ch, v)| {
+        for &(first, lanes) in &groups {
+            // SAFETY (interleave): the table covers the 4 phase planes.
+            rebuild(planes, 4 * phase_len * lanes, |d| interleave(&x[first * image + ch * plane_len..], image, &phases, lanes, d));
+            for q in 0..4 {
+                transform_input_tiles(&planes[q * phase_len * lanes..][..phase_len * lanes], phase_size[1], lanes, tiles, &mut v[q * 9 * row + first * tt..], row);
+            }
+        }
+    });
+    let mut m = spare(o * 9 * row);
+    let grid_len = grid[0] * grid[1];
+    m[..o * 9 * row].par_chunks_mut(9 * row).enumerate().for_each_init(Vec::new, |planes, (oc, m)| {
+        for &(first, lanes) in &groups {
+            // SAFETY (interleave): the table covers the tile grid.
+            rebuild(planes, grid_len * lanes, |d| interleave(&grad[first * o * out_len + oc * out_len..], o * out_len, &gradient, lanes, d));
+            transform_gradient_tiles(planes, grid[1], lanes, tiles, &mut m[first * tt..], row);
+        }
+    });
+    // ū[ξ][o][s] = Σ_t m[o][ξ][t]·v[s][ξ][t]: one task per ξ and block of output channels.
+    let ustride = spaced(o * s);
+    let mut u = spare(9 * ustride);
+    let threads = rayon::current_num_threads();
+    let u_addr = u.as_mut_ptr() as usize;
+    (0..9 * threads).into_par_iter().for_each(|task| {
+        let (xi, block) = (task / threads, task % threads);
+        let (o0, o1) = (o * block / threads, o * (block + 1) / threads);
+        if o0 == o1 {
+            return;
+        }
+        let lhs = View::with_strides(&m[o0 * 9 * row + xi * row..], 9 * row, 1);
+        let rhs = View::with_strides(&v[xi * row..], 1, 9 * row);
+        // SAFETY: rows o0..o1 of ū[ξ] lie inside `u` and belong to this task only.
+        unsafe { gemm_into((u_addr as *mut f32).add(xi * ustride + o0 * s), [s, 1], lhs, rhs, [o1 - o0, s, columns], gemm::Parallelism::None) };
+    });
+    // dW[o][c][2j + qy][2l + qx] = (Aᵀ·ū[·][o][4c + 2qy + qx]·A)[j][l].
+    let mut dw = vec![0.0; o * c * 16];
+    dw.par_chunks_mut(c * 16).enumerate().for_each(|(oc, dw)| {
+        for src in 0..s {
+            let k = output_transform(std::array::from_fn(|xi| u[xi * ustride + oc * s + src]));
+            let (ch, q) = (src / 4, 4 * (src / 2 % 2) + src % 2);
+            for (i, offset) in [0, 2, 8, 10].into_iter().enumerate() {
+                dw[ch * 16 + q + offset] = k[i];
+            }
+        }
+    });
+    keep(v);
+    keep(m);
+    keep(u);
+    dw
+}
+
 /// `[N, per_sample]` values built a chunk of samples at a time (about [`TILES_PER_CHUNK`] tiles
 /// of `tiles_per_sample` each), in parallel: `fill(first, count, dst, scratch)` must write every
 /// element of `dst`, the outputs of samples `first..first + count`.
@@ -467,7 +597,15 @@ fn chunked(batch: usize, tiles_per_sample: usize, per_sample: usize, fill: impl 
     // SAFETY (rebuild): the chunks cover every sample.
     let mut out = Vec::new();
     rebuild(&mut out, batch * per_sample, |out| {
-        out.par_chunks_mut(samples * per_sample).enumerate().for_each_init(Scratch::default, |scratch, (chunk, dst)| fill(chunk * samples, dst.len() / per_sample, dst, scratch));
+        out.par_chunks_mut(samples * per_sample).enumerate().for_each(|(chunk, dst)| {
+            let mut run = |scratch: &mut Scratch| fill(chunk * samples, dst.len() / per_sample, dst, scratch);
+            // The thread's scratch, unless a GEMM's own parallel loop brought this thread here
+            // from inside another chunk.
+            SCRATCH.with(|s| match s.try_borrow_mut() {
+                Ok(mut scratch) => run(&mut scratch),
+                Err(_) => run(&mut Scratch::default()),
+            })
+        });
     });
     out
 }
@@ -475,7 +613,7 @@ fn chunked(batch: usize, tiles_per_sample: usize, per_sample: usize, fill: impl 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::kernels::conv::{col2im_transpose_forward, im2col_forward};
+    use crate::kernels::conv::{col2im_transpose_forward, im2col_forward, im2col_weight_gradient};
 
     fn values(len: usize, seed: u32) -> Vec<f32> {
         (0..len).map(|i| (((i as u32).wrapping_mul(2654435761).wrapping_add(seed) >> 8) % 2001) as f32 / 1000.0 - 1.0).collect()
@@ -517,6 +655,10 @@ mod tests {
             let (fast, reference) = (conv_transpose(&grad, &w, o, &g), col2im_transpose_forward(&grad, &w, o, &g));
             let worst = fast.iter().zip(&reference).map(|(a, b)| (a - b).abs()).fold(0.0, f32::max);
             assert!(worst < scale * o as f32 / c as f32 + 1e-5, "transposed {batch}×{o}→{c} at {size} pad {pad}: off by {worst}");
+            let (fast, reference) = (weight_gradient(&x, &grad, o, &g), im2col_weight_gradient(&x, &grad, o, &g));
+            let worst = fast.iter().zip(&reference).map(|(a, b)| (a - b).abs()).fold(0.0, f32::max);
+            let scale = 1e-5 * (batch * g.out_height * g.out_width) as f32;
+            assert!(worst < scale, "weight gradient {batch}×{c}→{o} at {size} pad {pad}: off by {worst}");
         }
     }
 }
