@@ -513,6 +513,9 @@ pub fn conv_transpose(grad: &[f32], weight: &[f32], out_channels: usize, g: &Con
 /// (over the whole batch's tiles, group after group) does not depend on the number of threads.
 const GRADIENT_LANES: usize = 16;
 
+/// Output channels per task of the weight gradient's GEMMs.
+const GRADIENT_ROWS: usize = 64;
+
 /// The weight gradient of the convolution `x [N, C, H, W] * weight [O, C, 4, 4]` (stride 2) from
 /// `grad [N, O, oh, ow]`: `[O, C, 4, 4]` (requires [`applies`]).
 ///
@@ -555,17 +558,16 @@ pub fn weight_gradient(x: &[f32], grad: &[f32], out_channels: usize, g: &ConvGeo
             transform_gradient_tiles(planes, grid[1], lanes, tiles, &mut m[first * tt..], row);
         }
     });
-    // ū[ξ][o][s] = Σ_t m[o][ξ][t]·v[s][ξ][t]: one task per ξ and block of output channels.
+    // ū[ξ][o][s] = Σ_t m[o][ξ][t]·v[s][ξ][t]: one task per ξ and block of output channels. The
+    // blocks do not depend on the number of threads (gemm's blocking of the sum may depend on
+    // the rows it is given).
     let ustride = spaced(o * s);
     let mut u = spare(9 * ustride);
-    let threads = rayon::current_num_threads();
     let u_addr = u.as_mut_ptr() as usize;
-    (0..9 * threads).into_par_iter().for_each(|task| {
-        let (xi, block) = (task / threads, task % threads);
-        let (o0, o1) = (o * block / threads, o * (block + 1) / threads);
-        if o0 == o1 {
-            return;
-        }
+    let blocks = o.div_ceil(GRADIENT_ROWS);
+    (0..9 * blocks).into_par_iter().for_each(|task| {
+        let (xi, block) = (task / blocks, task % blocks);
+        let (o0, o1) = (block * GRADIENT_ROWS, ((block + 1) * GRADIENT_ROWS).min(o));
         let lhs = View::with_strides(&m[o0 * 9 * row + xi * row..], 9 * row, 1);
         let rhs = View::with_strides(&v[xi * row..], 1, 9 * row);
         // SAFETY: rows o0..o1 of ū[ξ] lie inside `u` and belong to this task only.
@@ -636,6 +638,17 @@ mod tests {
         let (w, z): ([f32; 9], [f32; 4]) = (values(9, 3).try_into().unwrap(), values(4, 4).try_into().unwrap());
         assert!((dot(&input_transform(d), &w) - dot(&d, &input_transform_adjoint(w))).abs() < 1e-5);
         assert!((dot(&output_transform(w), &z) - dot(&w, &filter_transform(z))).abs() < 1e-5);
+    }
+
+    #[test]
+    fn weight_gradient_is_the_same_on_any_number_of_threads() {
+        let g = ConvGeometry::conv(37, 32, [8, 8], [4, 4], 2, [1, 1]);
+        let (x, grad) = (values(37 * 32 * 64, 5), values(37 * 96 * 16, 6));
+        let on = |threads: usize| rayon::ThreadPoolBuilder::new().num_threads(threads).build().unwrap().install(|| weight_gradient(&x, &grad, 96, &g));
+        let one = on(1);
+        for threads in [2, 3, 8] {
+            assert_eq!(on(threads), one, "on {threads} threads");
+        }
     }
 
     /// Forward and transposed passes against the im2col/col2im ones, on even and odd sizes and
