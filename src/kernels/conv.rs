@@ -631,8 +631,7 @@ fn times_cols_transposed(m: &[f32], cols: &[f32], out_channels: usize, g: &ConvG
 /// (input gradient, weight gradient), each only if asked for.
 pub fn conv_backward(x: &[f32], weight: &[f32], grad: &[f32], out_channels: usize, g: &ConvGeometry, want: [bool; 2]) -> [Option<Vec<f32>>; 2] {
     if winograd::applies(g, out_channels) {
-        let dx = want[0].then(|| winograd::conv_transpose(grad, weight, out_channels, g));
-        return [dx, want[1].then(|| winograd::weight_gradient(x, grad, out_channels, g))];
+        return winograd::conv_backward(x, weight, grad, out_channels, g, want);
     }
     let grad = to_channel_major(grad, g.batch, out_channels, g.positions());
     let dx = want[0].then(|| col2im_of_transposed_times(weight, &grad, out_channels, g));

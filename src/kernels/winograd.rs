@@ -34,9 +34,6 @@ const MIN_CHANNELS: usize = 32;
 /// Samples transformed together as one block of vector registers (16 f32 = one AVX-512 vector).
 const LANE_BLOCK: usize = 16;
 
-/// Tiles (GEMM columns) per chunk of samples.
-const TILES_PER_CHUNK: usize = 256;
-
 /// Whether the forward pass and the input gradient of the convolution `g` (image side) with
 /// `out_channels` outputs go through Winograd.
 pub fn applies(g: &ConvGeometry, out_channels: usize) -> bool {
@@ -246,16 +243,19 @@ fn interleave(src: &[f32], sample_stride: usize, gather: &Gather, lanes: usize, 
     }
 }
 
-/// The inverse of [`interleave`]: `dst[n·sample_stride + i] = src[table[i]·lanes + n]` for every
-/// element i of a sample's plane (`table.len()` of them), 0 where `table[i]` is [`PADDING`].
-fn deinterleave(src: &[f32], table: &[u32], lanes: usize, dst: &mut [MaybeUninit<f32>], sample_stride: usize) {
+/// The inverse of [`interleave`]: element i of sample n's plane (`table.len()` elements) at
+/// `dst + n·sample_stride + i` is `src[table[i]·lanes + n]`, 0 where `table[i]` is [`PADDING`].
+///
+/// # Safety
+/// `dst` must be valid for writes of those elements, which no other thread touches.
+unsafe fn deinterleave(src: &[f32], table: &[u32], lanes: usize, dst: *mut f32, sample_stride: usize) {
     let reach = table.iter().filter(|&&at| at != PADDING).map(|&at| at as usize + 1).max().unwrap_or(0);
     assert!(reach * lanes <= src.len(), "interleaved planes inside the buffer");
     for n in 0..lanes {
-        let dst = &mut dst[n * sample_stride..][..table.len()];
-        for (d, &at) in dst.iter_mut().zip(table) {
-            // SAFETY: at < reach, so at·lanes + n < src.len() (assert above).
-            d.write(if at == PADDING { 0.0 } else { unsafe { *src.get_unchecked(at as usize * lanes + n) } });
+        for (i, &at) in table.iter().enumerate() {
+            // SAFETY: at < reach, so at·lanes + n < src.len() (assert above); the caller vouches
+            // for `dst`.
+            unsafe { dst.add(n * sample_stride + i).write(if at == PADDING { 0.0 } else { *src.get_unchecked(at as usize * lanes + n) }) };
         }
     }
 }
@@ -295,37 +295,15 @@ fn corner_table([h, w]: [usize; 2], size: [usize; 2]) -> Vec<u32> {
     (0..size[0] * size[1]).map(|i| if i / size[1] < h && i % size[1] < w { ((i / size[1]) * w + i % size[1]) as u32 } else { PADDING }).collect()
 }
 
-/// Per-chunk buffers of one task.
-#[derive(Default)]
-struct Scratch {
-    planes: Vec<f32>,
-    v: Vec<f32>,
-    m: Vec<f32>,
-}
-
-/// The distance between the 9 matrices of `len` values of a transformed buffer: one cache line
-/// more than their length, so that the 9 values of a tile, written or read together, do not all
-/// fall into the same cache set (with the matrices a multiple of 4 KiB apart they did, and the
-/// transforms ran at a fraction of their speed).
-fn spaced(len: usize) -> usize {
-    len.next_multiple_of(16) + 16
-}
-
-/// `v` = 9 matrices of `len` values [`spaced`] apart, written by `fill(v, stride)`; the gaps
-/// keep whatever values the buffer held (nothing reads them).
-fn nine(v: &mut Vec<f32>, len: usize, fill: impl FnOnce(&mut [f32], usize)) {
-    let stride = spaced(len);
-    if v.len() < 9 * stride {
-        v.resize(9 * stride, 0.0);
-    }
-    fill(&mut v[..9 * stride], stride);
-}
+/// Samples per group of the transforms (the vector lanes of one pass). Fixed, so that the order
+/// of the weight gradient's sums (over the whole batch's tiles, group after group) does not
+/// depend on the number of threads.
+const GROUP: usize = 16;
 
 thread_local! {
     /// Buffers of earlier calls on this thread, for the next: allocating and zeroing tens of MiB
     /// per call (page faults, memset) cost a tenth of the transforms' time.
     static SPARE: RefCell<Vec<Vec<f32>>> = const { RefCell::new(Vec::new()) };
-    static SCRATCH: RefCell<Scratch> = RefCell::new(Scratch::default());
 }
 
 /// A buffer of at least `len` values, their contents unspecified (one this thread kept with
@@ -342,6 +320,301 @@ fn keep(v: Vec<f32>) {
     SPARE.with_borrow_mut(|s| s.push(v));
 }
 
+/// The distance between the 9 rows of one channel in a transformed buffer: one cache line more
+/// than a row, so that the 9 values of a tile, written or read together, do not all fall into
+/// the same cache set (with rows a multiple of 4 KiB apart they did, and the transforms ran at a
+/// fraction of their speed).
+fn spaced(len: usize) -> usize {
+    len.next_multiple_of(16) + 16
+}
+
+/// A raw output pointer shared by tasks that write disjoint elements.
+#[derive(Clone, Copy)]
+struct Shared(*mut f32);
+
+impl Shared {
+    /// # Safety
+    /// As for `pointer::add`.
+    unsafe fn add(self, i: usize) -> *mut f32 {
+        // SAFETY: the caller's.
+        unsafe { self.0.add(i) }
+    }
+}
+// SAFETY: only used by tasks writing disjoint elements (each use says which).
+unsafe impl Send for Shared {}
+unsafe impl Sync for Shared {}
+
+/// The shapes of one convolution's Winograd passes, from the image side: `[N, C, H, W]` image,
+/// `[N, O, oh, ow]` output. A transformed buffer of the whole batch has, per channel, 9 rows
+/// (one per ξ, [`spaced`] `row` apart) of `columns` tile columns: sample group g's tiles from
+/// `first·tiles_per_sample` on, tile t of its sample n at `t·lanes + n`.
+struct Plan {
+    g: ConvGeometry,
+    out_channels: usize,
+    /// 4·C: source channel `s = 4c + 2qy + qx` is the polyphase plane (qy, qx) of channel c.
+    sources: usize,
+    /// Tiles per axis of one sample's output (2×2 outputs each), and per sample.
+    tiles: [usize; 2],
+    per_sample: usize,
+    columns: usize,
+    row: usize,
+    /// (first sample, samples) of each group.
+    groups: Vec<(usize, usize)>,
+    /// One polyphase plane's shape and length (the tiles' overlapping 3×3 input blocks).
+    phase_size: [usize; 2],
+    phase_len: usize,
+    /// The polyphase planes gathered from an image plane; where each image element lies in them.
+    phases: Gather,
+    image: Vec<u32>,
+    /// The output gradient gathered into the `2·tiles` grid; where each output lies among the
+    /// tiles' 2×2 blocks.
+    grid: [usize; 2],
+    gradient: Gather,
+    outputs: Vec<u32>,
+}
+
+impl Plan {
+    fn new(out_channels: usize, g: &ConvGeometry) -> Self {
+        let tiles = [g.out_height.div_ceil(2), g.out_width.div_ceil(2)];
+        let phase_size = [2 * tiles[0] + 1, 2 * tiles[1] + 1];
+        let grid = [2 * tiles[0], 2 * tiles[1]];
+        let (phases, corner) = (phase_table(g, phase_size), corner_table([g.out_height, g.out_width], grid));
+        let per_sample = tiles[0] * tiles[1];
+        Plan {
+            g: *g,
+            out_channels,
+            sources: 4 * g.channels,
+            tiles,
+            per_sample,
+            columns: g.batch * per_sample,
+            row: spaced(g.batch * per_sample),
+            groups: (0..g.batch).step_by(GROUP).map(|first| (first, GROUP.min(g.batch - first))).collect(),
+            phase_size,
+            phase_len: phase_size[0] * phase_size[1],
+            image: image_table(g, &phases),
+            phases: Gather::new(&phases),
+            grid,
+            gradient: Gather::new(&corner),
+            outputs: block_positions(tiles, &corner),
+        }
+    }
+
+    /// `[9][O][4·C]` ([`spaced`] apart): the transformed filters,
+    /// `u[ξ][o][s] = (G·K·Gᵀ)[ξ]` with `K[j][l] = weight[o][c][2j + qy][2l + qx]`.
+    fn filters(&self, weight: &[f32]) -> Vec<f32> {
+        let (c, o, s) = (self.g.channels, self.out_channels, self.sources);
+        assert_eq!(weight.len(), o * c * 16, "convolution weight size");
+        let stride = spaced(o * s);
+        let mut u = spare(9 * stride);
+        let addr = Shared(u.as_mut_ptr());
+        (0..o).into_par_iter().for_each(|oc| {
+            for src in 0..s {
+                let w = &weight[(oc * c + src / 4) * 16..][..16];
+                let q = 4 * (src / 2 % 2) + src % 2;
+                for (xi, value) in filter_transform([w[q], w[q + 2], w[q + 8], w[q + 10]]).into_iter().enumerate() {
+                    // SAFETY: ξ·stride + oc·s + src < 9·stride ≤ u.len(); each oc is one task's.
+                    unsafe { addr.add(xi * stride + oc * s + src).write(value) };
+                }
+            }
+        });
+        u
+    }
+
+    /// Filter matrix ξ of [`Plan::filters`].
+    fn filter<'u>(&self, u: &'u [f32], xi: usize) -> &'u [f32] {
+        let len = self.out_channels * self.sources;
+        &u[xi * spaced(len)..][..len]
+    }
+
+    /// The forward input tiles of the whole batch of images `x [N, C, H, W]`: `[4·C][9][row]`.
+    fn input_tiles(&self, x: &[f32]) -> Vec<f32> {
+        let g = &self.g;
+        let (plane_len, image) = (g.height * g.width, g.channels * g.height * g.width);
+        assert_eq!(x.len(), g.batch * image, "convolution input size");
+        let (row, pl) = (self.row, self.phase_len);
+        let mut v = spare(self.sources * 9 * row);
+        v[..self.sources * 9 * row].par_chunks_mut(4 * 9 * row).enumerate().for_each_init(Vec::new, |planes, (ch, v)| {
+            for &(first, lanes) in &self.groups {
+                // SAFETY (rebuild): `interleave` writes the 4 phase planes whole.
+                rebuild(planes, 4 * pl * lanes, |d| interleave(&x[first * image + ch * plane_len..], image, &self.phases, lanes, d));
+                for q in 0..4 {
+                    transform_input_tiles(&planes[q * pl * lanes..][..pl * lanes], self.phase_size[1], lanes, self.tiles, &mut v[q * 9 * row + first * self.per_sample..], row);
+                }
+            }
+        });
+        v
+    }
+
+    /// The adjoint output transforms of the whole batch's output gradient `[N, O, oh, ow]`:
+    /// `[O][9][row]`.
+    fn gradient_tiles(&self, grad: &[f32]) -> Vec<f32> {
+        let (o, out_len) = (self.out_channels, self.g.out_height * self.g.out_width);
+        assert_eq!(grad.len(), self.g.batch * o * out_len, "convolution output-gradient size");
+        let (row, grid_len) = (self.row, self.grid[0] * self.grid[1]);
+        let mut m = spare(o * 9 * row);
+        m[..o * 9 * row].par_chunks_mut(9 * row).enumerate().for_each_init(Vec::new, |planes, (oc, m)| {
+            for &(first, lanes) in &self.groups {
+                // SAFETY (rebuild): `interleave` writes the tile grid whole.
+                rebuild(planes, grid_len * lanes, |d| interleave(&grad[(first * o + oc) * out_len..], o * out_len, &self.gradient, lanes, d));
+                transform_gradient_tiles(planes, self.grid[1], lanes, self.tiles, &mut m[first * self.per_sample..], row);
+            }
+        });
+        m
+    }
+
+    /// `dst[ξ] [rows × columns] = lhs(ξ) [rows × inner] · tiles[ξ] [inner × columns]` for the
+    /// transformed buffers `tiles` (`[inner][9][row]`) and `dst` (`[rows][9][row]`).
+    fn products<'a>(&self, lhs: impl Fn(usize) -> View<'a> + Sync, tiles: &[f32], [rows, inner]: [usize; 2]) -> Vec<f32> {
+        let (row, columns) = (self.row, self.columns);
+        let mut dst = spare(rows * 9 * row);
+        let out = Shared(dst.as_mut_ptr());
+        // One task per ξ and block of columns (a whole number of sample groups), each GEMM
+        // single-threaded.
+        let threads = rayon::current_num_threads();
+        let blocks = self.groups.len().min(threads);
+        (0..9 * blocks).into_par_iter().for_each(|task| {
+            let (xi, block) = (task / blocks, task % blocks);
+            let group = |b: usize| self.groups.get(self.groups.len() * b / blocks).map_or(columns, |&(first, _)| first * self.per_sample);
+            let (c0, c1) = (group(block), group(block + 1));
+            let rhs = View::with_strides(&tiles[xi * row + c0..], 9 * row, 1);
+            // SAFETY: columns c0..c1 of the rows × columns result ξ at row stride 9·row lie in
+            // `dst` and belong to this task only.
+            unsafe { gemm_into(out.add(xi * row + c0), [9 * row, 1], lhs(xi), rhs, [rows, c1 - c0, inner], gemm::Parallelism::None) };
+        });
+        dst
+    }
+}
+
+/// Convolution `x [N, C, H, W] * weight [O, C, 4, 4]` with stride 2 → `[N, O, oh, ow]`
+/// (requires [`applies`]).
+pub fn conv_forward(x: &[f32], weight: &[f32], out_channels: usize, g: &ConvGeometry) -> Vec<f32> {
+    let p = Plan::new(out_channels, g);
+    let (o, s) = (out_channels, p.sources);
+    let (u, v) = (p.filters(weight), p.input_tiles(x));
+    let m = p.products(|xi| View::rows(p.filter(&u, xi), s), &v, [o, s]);
+    (keep(u), keep(v));
+    // The output transforms, one output channel per task.
+    let out_len = g.out_height * g.out_width;
+    let mut y = Vec::<f32>::with_capacity(g.batch * o * out_len);
+    let dst = Shared(y.as_mut_ptr());
+    (0..o).into_par_iter().for_each_init(Vec::new, |blocks, oc| {
+        for &(first, lanes) in &p.groups {
+            blocks.resize(4 * p.per_sample * lanes, 0.0);
+            transform_output_tiles(&m[oc * 9 * p.row + first * p.per_sample..], p.row, lanes, p.per_sample, blocks);
+            // SAFETY: channel oc's planes of samples first..first + lanes, inside `y`'s capacity
+            // and written by this task only.
+            unsafe { deinterleave(blocks, &p.outputs, lanes, dst.add((first * o + oc) * out_len), o * out_len) };
+        }
+    });
+    keep(m);
+    // SAFETY: every (sample, channel) plane was written whole (`outputs` covers a plane).
+    unsafe { y.set_len(g.batch * o * out_len) };
+    y
+}
+
+/// The transposed convolution with the stride-2 4×4 `weight [O, C, 4, 4]` — the input gradient of
+/// the convolution `g` — of `grad [N, O, oh, ow]`: `[N, C, H, W]` (requires [`applies`]).
+pub fn conv_transpose(grad: &[f32], weight: &[f32], out_channels: usize, g: &ConvGeometry) -> Vec<f32> {
+    let p = Plan::new(out_channels, g);
+    let m = p.gradient_tiles(grad);
+    let dx = input_gradient(&p, weight, &m);
+    keep(m);
+    dx
+}
+
+/// The input gradient from the adjoint output transforms `m` of the output gradient.
+fn input_gradient(p: &Plan, weight: &[f32], m: &[f32]) -> Vec<f32> {
+    let (g, o, s) = (&p.g, p.out_channels, p.sources);
+    let u = p.filters(weight);
+    // v[ξ] = u[ξ]ᵀ · m[ξ]: [4·C × O] · [O × columns].
+    let v = p.products(|xi| View::transposed(p.filter(&u, xi), s), m, [s, o]);
+    keep(u);
+    // The adjoint input transforms, added into each channel's phase planes, one channel per task.
+    let (plane_len, image, pl) = (g.height * g.width, g.channels * g.height * g.width, p.phase_len);
+    let mut dx = Vec::<f32>::with_capacity(g.batch * image);
+    let dst = Shared(dx.as_mut_ptr());
+    (0..g.channels).into_par_iter().for_each_init(Vec::new, |planes, ch| {
+        for &(first, lanes) in &p.groups {
+            planes.clear();
+            planes.resize(4 * pl * lanes, 0.0);
+            for q in 0..4 {
+                add_input_tiles(&v[(4 * ch + q) * 9 * p.row + first * p.per_sample..], p.row, lanes, p.tiles, &mut planes[q * pl * lanes..][..pl * lanes], p.phase_size[1]);
+            }
+            // SAFETY: channel ch's planes of samples first..first + lanes, inside `dx`'s capacity
+            // and written by this task only.
+            unsafe { deinterleave(planes, &p.image, lanes, dst.add((first * g.channels + ch) * plane_len), image) };
+        }
+    });
+    keep(v);
+    // SAFETY: every (sample, channel) plane was written whole (`image` covers a plane).
+    unsafe { dx.set_len(g.batch * image) };
+    dx
+}
+
+/// The weight gradient from the forward input tiles `v` and the adjoint output transforms `m`
+/// of the output gradient: `Ū[ξ] = M̄[ξ]·V[ξ]ᵀ`, summed over the whole batch's tiles (one GEMM
+/// per ξ, its inner dimension the tiles), then `Aᵀ·Ū·A` per filter (the adjoint of the filter
+/// transform, as `G = A`).
+fn weight_gradient_from(p: &Plan, v: &[f32], m: &[f32]) -> Vec<f32> {
+    let (c, o, s, row) = (p.g.channels, p.out_channels, p.sources, p.row);
+    let ustride = spaced(o * s);
+    let mut u = spare(9 * ustride);
+    for xi in 0..9 {
+        // Computed as its transpose, ūᵀ[ξ] = V[ξ]·M̄[ξ]ᵀ, written row-major as ū[ξ].
+        let lhs = View::with_strides(&v[xi * row..], 9 * row, 1);
+        let rhs = View::with_strides(&m[xi * row..], 1, 9 * row);
+        let dst = &mut u[xi * ustride..][..o * s];
+        // SAFETY: `dst` holds the O × 4C result, and is ours.
+        unsafe { gemm_into(dst.as_mut_ptr(), [1, s], lhs, rhs, [s, o, p.columns], gemm::Parallelism::Rayon(rayon::current_num_threads())) };
+    }
+    let mut dw = vec![0.0; o * c * 16];
+    dw.par_chunks_mut(c * 16).enumerate().for_each_init(Vec::new, |k, (oc, dw)| filter_gradients(&u[oc * s..], ustride, s, k, dw));
+    keep(u);
+    dw
+}
+
+/// The weight gradient of the convolution `x [N, C, H, W] * weight [O, C, 4, 4]` (stride 2) from
+/// `grad [N, O, oh, ow]`: `[O, C, 4, 4]` (requires [`applies`]).
+pub fn weight_gradient(x: &[f32], grad: &[f32], out_channels: usize, g: &ConvGeometry) -> Vec<f32> {
+    let p = Plan::new(out_channels, g);
+    let (v, m) = (p.input_tiles(x), p.gradient_tiles(grad));
+    let dw = weight_gradient_from(&p, &v, &m);
+    (keep(v), keep(m));
+    dw
+}
+
+/// Both gradients of the convolution (requires [`applies`]), each only if asked for: the
+/// output gradient's transforms are shared.
+pub fn conv_backward(x: &[f32], weight: &[f32], grad: &[f32], out_channels: usize, g: &ConvGeometry, want: [bool; 2]) -> [Option<Vec<f32>>; 2] {
+    let p = Plan::new(out_channels, g);
+    let m = p.gradient_tiles(grad);
+    let dx = want[0].then(|| input_gradient(&p, weight, &m));
+    let dw = want[1].then(|| {
+        let v = p.input_tiles(x);
+        let dw = weight_gradient_from(&p, &v, &m);
+        keep(v);
+        dw
+    });
+    keep(m);
+    [dx, dw]
+}
+
+crate::simd_dispatch! {
+    /// One output channel's weight gradient `dw [C, 4, 4]` from its ū rows (`u[ξ·xi_stride + s]`,
+    /// s < 4·C): `dw[c][2j + qy][2l + qx] = (Aᵀ·ū·A)[j][l]` for s = 4c + 2qy + qx.
+    fn filter_gradients(u: &[f32], xi_stride: usize, sources: usize, k: &mut Vec<f32>, dw: &mut [f32]) {
+        k.resize(4 * sources, 0.0);
+        let rows: [&[f32]; 9] = std::array::from_fn(|xi| &u[xi * xi_stride..][..sources]);
+        lanewise(rows, rows_of(k, sources, 0, sources), sources, output_transform, false);
+        for src in 0..sources {
+            let at = 16 * (src / 4) + 4 * (src / 2 % 2) + src % 2;
+            for (i, offset) in [0, 2, 8, 10].into_iter().enumerate() {
+                dw[at + offset] = k[i * sources + src];
+            }
+        }
+    }
+}
+
 /// `v` (replaced) = `len` values written by `fill`, which must write them all.
 fn rebuild(v: &mut Vec<f32>, len: usize, fill: impl FnOnce(&mut [MaybeUninit<f32>])) {
     v.clear();
@@ -351,115 +624,9 @@ fn rebuild(v: &mut Vec<f32>, len: usize, fill: impl FnOnce(&mut [MaybeUninit<f32
     unsafe { v.set_len(len) };
 }
 
-/// The 9 GEMMs of one chunk: `m[ξ] [rows × width] = u[ξ] [rows × inner] · v[ξ] [inner × width]`
-/// (`u[ξ]` given by `lhs(ξ)`), `v`'s and `m`'s matrices [`spaced`] apart.
-fn multiply<'a>(lhs: impl Fn(usize) -> View<'a>, v: &[f32], m: &mut Vec<f32>, [rows, inner, width]: [usize; 3], parallelism: gemm::Parallelism) {
-    let vs = spaced(inner * width);
-    nine(m, rows * width, |m, ms| {
-        for xi in 0..9 {
-            let rhs = View::rows(&v[xi * vs..][..inner * width], width);
-            let dst = &mut m[xi * ms..][..rows * width];
-            // SAFETY: `dst` holds the rows × width result, row-major, and is ours.
-            unsafe { gemm_into(dst.as_mut_ptr(), [width, 1], lhs(xi), rhs, [rows, width, inner], parallelism) };
-        }
-    });
-}
-
-/// The parallelism of the GEMMs of a chunk of `count` samples: the spare threads when the batch
-/// has fewer chunks than threads.
-fn gemm_parallelism(batch: usize, count: usize) -> gemm::Parallelism {
-    match rayon::current_num_threads() / batch.div_ceil(count.max(1)) {
-        0 | 1 => gemm::Parallelism::None,
-        n => gemm::Parallelism::Rayon(n),
-    }
-}
-
-/// The shapes shared by the forward pass and the input gradient of one convolution.
-struct Plan {
-    /// `[9][O][4·C]` ([`spaced`] apart): the transformed filters, source channel `s = 4c + 2qy + qx`
-    /// being the polyphase plane (qy, qx) of channel c.
-    u: Vec<f32>,
-    out_channels: usize,
-    sources: usize,
-    /// Tiles per axis of one sample's output (2×2 outputs each), and per sample.
-    tiles: [usize; 2],
-    per_sample: usize,
-    /// One polyphase plane's shape and length (3×3 input blocks of the tiles, overlapping).
-    phase_size: [usize; 2],
-    phase_len: usize,
-    /// The polyphase planes' sources in an image plane ([`phase_table`]), and as a gather.
-    phases: Vec<u32>,
-    gather: Gather,
-}
-
-impl Drop for Plan {
-    fn drop(&mut self) {
-        keep(std::mem::take(&mut self.u));
-    }
-}
-
-impl Plan {
-    fn new(weight: &[f32], out_channels: usize, g: &ConvGeometry) -> Self {
-        let (c, o) = (g.channels, out_channels);
-        assert_eq!(weight.len(), o * c * 16, "convolution weight size");
-        let sources = 4 * c;
-        let tiles = [g.out_height.div_ceil(2), g.out_width.div_ceil(2)];
-        let phase_size = [2 * tiles[0] + 1, 2 * tiles[1] + 1];
-        // u[ξ][o][s] = (G·K·Gᵀ)[ξ], K[j][l] = weight[o][c][2j + qy][2l + qx].
-        let stride = spaced(o * sources);
-        let mut u = spare(9 * stride);
-        let addr = u.as_mut_ptr() as usize;
-        (0..o).into_par_iter().for_each(|oc| {
-            for s in 0..sources {
-                let w = &weight[(oc * c + s / 4) * 16..][..16];
-                let q = 4 * (s / 2 % 2) + s % 2;
-                for (xi, value) in filter_transform([w[q], w[q + 2], w[q + 8], w[q + 10]]).into_iter().enumerate() {
-                    // SAFETY: ξ·stride + oc·sources + s < 9·stride = u.len(); each oc is one task's.
-                    unsafe { (addr as *mut f32).add(xi * stride + oc * sources + s).write(value) };
-                }
-            }
-        });
-        let phases = phase_table(g, phase_size);
-        Plan { u, out_channels: o, sources, tiles, per_sample: tiles[0] * tiles[1], phase_size, phase_len: phase_size[0] * phase_size[1], gather: Gather::new(&phases), phases }
-    }
-
-    fn u(&self, xi: usize) -> &[f32] {
-        &self.u[xi * spaced(self.out_channels * self.sources)..][..self.out_channels * self.sources]
-    }
-}
-
-/// Convolution `x [N, C, H, W] * weight [O, C, 4, 4]` with stride 2 → `[N, O, oh, ow]`
-/// (requires [`applies`]).
-pub fn conv_forward(x: &[f32], weight: &[f32], out_channels: usize, g: &ConvGeometry) -> Vec<f32> {
-    assert_eq!(x.len(), g.batch * g.channels * g.height * g.width, "conv input size");
-    let p = Plan::new(weight, out_channels, g);
-    let (c, o, s, tt) = (g.channels, out_channels, p.sources, p.per_sample);
-    let (plane_len, image, out_len) = (g.height * g.width, g.channels * g.height * g.width, g.out_height * g.out_width);
-    let output = corner_table([g.out_height, g.out_width], [2 * p.tiles[0], 2 * p.tiles[1]]);
-    let blocks_table = block_positions(p.tiles, &output);
-    chunked(g.batch, tt, o * out_len, |first, lanes, dst, Scratch { planes, v, m }| {
-        let width = lanes * tt;
-        nine(v, s * width, |v, vs| {
-            for ch in 0..c {
-                // SAFETY (interleave): the table covers the 4 phase planes.
-                rebuild(planes, 4 * p.phase_len * lanes, |d| interleave(&x[first * image + ch * plane_len..], image, &p.gather, lanes, d));
-                for q in 0..4 {
-                    transform_input_tiles(&planes[q * p.phase_len * lanes..][..p.phase_len * lanes], p.phase_size[1], lanes, p.tiles, &mut v[(4 * ch + q) * width..], vs);
-                }
-            }
-        });
-        multiply(|xi| View::rows(p.u(xi), s), v, m, [o, s, width], gemm_parallelism(g.batch, lanes));
-        planes.resize(4 * width, 0.0);
-        for oc in 0..o {
-            transform_output_tiles(&m[oc * width..], spaced(o * width), lanes, tt, planes);
-            deinterleave(planes, &blocks_table, lanes, &mut dst[oc * out_len..], o * out_len);
-        }
-    })
-}
-
 /// For each element of an output plane: where its value is among the tiles' interleaved 2×2
 /// blocks (`(4t + 2α + β)`), from the output's place in the `2·tiles` grid (`grid`, its corner).
-fn block_positions([ta, tb]: [usize; 2], grid: &[u32]) -> Vec<u32> {
+fn block_positions([_, tb]: [usize; 2], grid: &[u32]) -> Vec<u32> {
     let mut table = vec![PADDING; grid.iter().filter(|&&o| o != PADDING).count()];
     for (i, &offset) in grid.iter().enumerate() {
         if offset != PADDING {
@@ -467,149 +634,7 @@ fn block_positions([ta, tb]: [usize; 2], grid: &[u32]) -> Vec<u32> {
             table[offset as usize] = (4 * ((a / 2) * tb + b / 2) + 2 * (a % 2) + b % 2) as u32;
         }
     }
-    debug_assert!(table.len() <= 4 * ta * tb);
     table
-}
-
-/// The transposed convolution with the stride-2 4×4 `weight [O, C, 4, 4]` — the input gradient of
-/// the convolution `g` — of `grad [N, O, oh, ow]`: `[N, C, H, W]` (requires [`applies`]).
-pub fn conv_transpose(grad: &[f32], weight: &[f32], out_channels: usize, g: &ConvGeometry) -> Vec<f32> {
-    let (oh, ow) = (g.out_height, g.out_width);
-    assert_eq!(grad.len(), g.batch * out_channels * oh * ow, "transposed convolution input size");
-    let p = Plan::new(weight, out_channels, g);
-    let (c, o, s, tt) = (g.channels, out_channels, p.sources, p.per_sample);
-    let grid = [2 * p.tiles[0], 2 * p.tiles[1]];
-    let (grid_len, plane_len, image) = (grid[0] * grid[1], oh * ow, c * g.height * g.width);
-    let gradient = Gather::new(&corner_table([oh, ow], grid));
-    let input = image_table(g, &p.phases);
-    let (phase_len, phase_row) = (p.phase_len, p.phase_size[1]);
-    chunked(g.batch, tt, image, |first, lanes, dst, Scratch { planes, v, m }| {
-        let width = lanes * tt;
-        // SAFETY (interleave): the table covers each gradient channel's tile grid.
-        rebuild(planes, o * grid_len * lanes, |d| {
-            for (oc, d) in d.chunks_exact_mut(grid_len * lanes).enumerate() {
-                interleave(&grad[(first * o + oc) * plane_len..], o * plane_len, &gradient, lanes, d);
-            }
-        });
-        nine(m, o * width, |m, ms| {
-            for oc in 0..o {
-                transform_gradient_tiles(&planes[oc * grid_len * lanes..][..grid_len * lanes], grid[1], lanes, p.tiles, &mut m[oc * width..], ms);
-            }
-        });
-        // v[ξ] = u[ξ]ᵀ · m[ξ]: [4·C × O] · [O × width].
-        multiply(|xi| View::transposed(p.u(xi), s), m, v, [s, o, width], gemm_parallelism(g.batch, lanes));
-        for ch in 0..c {
-            planes.clear();
-            planes.resize(4 * phase_len * lanes, 0.0);
-            for q in 0..4 {
-                add_input_tiles(&v[(4 * ch + q) * width..], spaced(s * width), lanes, p.tiles, &mut planes[q * phase_len * lanes..][..phase_len * lanes], phase_row);
-            }
-            deinterleave(planes, &input, lanes, &mut dst[ch * g.height * g.width..], image);
-        }
-    })
-}
-
-/// Samples per group of the weight gradient's transforms: fixed, so that the order of its sums
-/// (over the whole batch's tiles, group after group) does not depend on the number of threads.
-const GRADIENT_LANES: usize = 16;
-
-/// Output channels per task of the weight gradient's GEMMs.
-const GRADIENT_ROWS: usize = 64;
-
-/// The weight gradient of the convolution `x [N, C, H, W] * weight [O, C, 4, 4]` (stride 2) from
-/// `grad [N, O, oh, ow]`: `[O, C, 4, 4]` (requires [`applies`]).
-///
-/// The adjoint of the filter transform: `Ū[ξ] = M̄[ξ]·V[ξ]ᵀ` summed over the whole batch's tiles
-/// (one GEMM per ξ, its inner dimension the tiles), then `Aᵀ·Ū·A` per filter (`G = A`), with
-/// `M̄ = A·dy·Aᵀ` of the gradient blocks and `V` the forward's input tiles.
-pub fn weight_gradient(x: &[f32], grad: &[f32], out_channels: usize, g: &ConvGeometry) -> Vec<f32> {
-    let (c, o, (oh, ow)) = (g.channels, out_channels, (g.out_height, g.out_width));
-    assert_eq!(x.len(), g.batch * c * g.height * g.width, "weight gradient input size");
-    assert_eq!(grad.len(), g.batch * o * oh * ow, "weight gradient output-gradient size");
-    let s = 4 * c;
-    let tiles = [oh.div_ceil(2), ow.div_ceil(2)];
-    let tt = tiles[0] * tiles[1];
-    let phase_size = [2 * tiles[0] + 1, 2 * tiles[1] + 1];
-    let phase_len = phase_size[0] * phase_size[1];
-    let (phases, grid) = (Gather::new(&phase_table(g, phase_size)), [2 * tiles[0], 2 * tiles[1]]);
-    let gradient = Gather::new(&corner_table([oh, ow], grid));
-    // Rows `[channel][ξ][tile column]`, ξ rows `row` apart (spaced against cache-set conflicts):
-    // column group·tt·16 + tile·lanes + n for sample group·16 + n.
-    let columns = g.batch * tt;
-    let row = spaced(columns);
-    let groups: Vec<(usize, usize)> = (0..g.batch).step_by(GRADIENT_LANES).map(|first| (first, GRADIENT_LANES.min(g.batch - first))).collect();
-    let (plane_len, image, out_len) = (g.height * g.width, c * g.height * g.width, oh * ow);
-    let mut v = spare(s * 9 * row);
-    v[..s * 9 * row].par_chunks_mut(4 * 9 * row).enumerate().for_each_init(Vec::new, |planes, (ch, v)| {
-        for &(first, lanes) in &groups {
-            // SAFETY (interleave): the table covers the 4 phase planes.
-            rebuild(planes, 4 * phase_len * lanes, |d| interleave(&x[first * image + ch * plane_len..], image, &phases, lanes, d));
-            for q in 0..4 {
-                transform_input_tiles(&planes[q * phase_len * lanes..][..phase_len * lanes], phase_size[1], lanes, tiles, &mut v[q * 9 * row + first * tt..], row);
-            }
-        }
-    });
-    let mut m = spare(o * 9 * row);
-    let grid_len = grid[0] * grid[1];
-    m[..o * 9 * row].par_chunks_mut(9 * row).enumerate().for_each_init(Vec::new, |planes, (oc, m)| {
-        for &(first, lanes) in &groups {
-            // SAFETY (interleave): the table covers the tile grid.
-            rebuild(planes, grid_len * lanes, |d| interleave(&grad[first * o * out_len + oc * out_len..], o * out_len, &gradient, lanes, d));
-            transform_gradient_tiles(planes, grid[1], lanes, tiles, &mut m[first * tt..], row);
-        }
-    });
-    // ū[ξ][o][s] = Σ_t m[o][ξ][t]·v[s][ξ][t]: one task per ξ and block of output channels. The
-    // blocks do not depend on the number of threads (gemm's blocking of the sum may depend on
-    // the rows it is given).
-    let ustride = spaced(o * s);
-    let mut u = spare(9 * ustride);
-    let u_addr = u.as_mut_ptr() as usize;
-    let blocks = o.div_ceil(GRADIENT_ROWS);
-    (0..9 * blocks).into_par_iter().for_each(|task| {
-        let (xi, block) = (task / blocks, task % blocks);
-        let (o0, o1) = (block * GRADIENT_ROWS, ((block + 1) * GRADIENT_ROWS).min(o));
-        let lhs = View::with_strides(&m[o0 * 9 * row + xi * row..], 9 * row, 1);
-        let rhs = View::with_strides(&v[xi * row..], 1, 9 * row);
-        // SAFETY: rows o0..o1 of ū[ξ] lie inside `u` and belong to this task only.
-        unsafe { gemm_into((u_addr as *mut f32).add(xi * ustride + o0 * s), [s, 1], lhs, rhs, [o1 - o0, s, columns], gemm::Parallelism::None) };
-    });
-    // dW[o][c][2j + qy][2l + qx] = (Aᵀ·ū[·][o][4c + 2qy + qx]·A)[j][l].
-    let mut dw = vec![0.0; o * c * 16];
-    dw.par_chunks_mut(c * 16).enumerate().for_each(|(oc, dw)| {
-        for src in 0..s {
-            let k = output_transform(std::array::from_fn(|xi| u[xi * ustride + oc * s + src]));
-            let (ch, q) = (src / 4, 4 * (src / 2 % 2) + src % 2);
-            for (i, offset) in [0, 2, 8, 10].into_iter().enumerate() {
-                dw[ch * 16 + q + offset] = k[i];
-            }
-        }
-    });
-    keep(v);
-    keep(m);
-    keep(u);
-    dw
-}
-
-/// `[N, per_sample]` values built a chunk of samples at a time (about [`TILES_PER_CHUNK`] tiles
-/// of `tiles_per_sample` each), in parallel: `fill(first, count, dst, scratch)` must write every
-/// element of `dst`, the outputs of samples `first..first + count`.
-fn chunked(batch: usize, tiles_per_sample: usize, per_sample: usize, fill: impl Fn(usize, usize, &mut [MaybeUninit<f32>], &mut Scratch) + Sync) -> Vec<f32> {
-    let threads = rayon::current_num_threads();
-    let samples = TILES_PER_CHUNK.div_ceil(tiles_per_sample).min(batch.div_ceil(threads)).max(1);
-    // SAFETY (rebuild): the chunks cover every sample.
-    let mut out = Vec::new();
-    rebuild(&mut out, batch * per_sample, |out| {
-        out.par_chunks_mut(samples * per_sample).enumerate().for_each(|(chunk, dst)| {
-            let mut run = |scratch: &mut Scratch| fill(chunk * samples, dst.len() / per_sample, dst, scratch);
-            // The thread's scratch, unless a GEMM's own parallel loop brought this thread here
-            // from inside another chunk.
-            SCRATCH.with(|s| match s.try_borrow_mut() {
-                Ok(mut scratch) => run(&mut scratch),
-                Err(_) => run(&mut Scratch::default()),
-            })
-        });
-    });
-    out
 }
 
 #[cfg(test)]
