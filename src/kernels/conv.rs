@@ -649,16 +649,13 @@ pub(super) fn im2col_weight_gradient(x: &[f32], grad: &[f32], out_channels: usiz
 /// `grad [N, C, H, W]`: its input gradient is the convolution's forward, its weight gradient the
 /// convolution's weight gradient with the roles of image and output gradient swapped.
 pub fn conv_transpose_backward(x: &[f32], weight: &[f32], grad: &[f32], out_channels: usize, g: &ConvGeometry, want: [bool; 2]) -> [Option<Vec<f32>>; 2] {
+    if winograd::applies(g, out_channels) {
+        return winograd::conv_transpose_backward(x, weight, grad, out_channels, g, want);
+    }
     // The input gradient builds its own (chunked) columns of `grad` rather than sharing the
     // weight gradient's: neither holds the whole batch's columns.
     let dx = want[0].then(|| conv_forward(grad, weight, out_channels, g));
-    let dw = want[1].then(|| {
-        if winograd::applies(g, out_channels) {
-            winograd::weight_gradient(grad, x, out_channels, g)
-        } else {
-            weight_gradient(&to_channel_major(x, g.batch, out_channels, g.positions()), grad, out_channels, g)
-        }
-    });
+    let dw = want[1].then(|| weight_gradient(&to_channel_major(x, g.batch, out_channels, g.positions()), grad, out_channels, g));
     [dx, dw]
 }
 

@@ -489,10 +489,18 @@ impl Plan {
 /// (requires [`applies`]).
 pub fn conv_forward(x: &[f32], weight: &[f32], out_channels: usize, g: &ConvGeometry) -> Vec<f32> {
     let p = Plan::new(out_channels, g);
-    let (o, s) = (out_channels, p.sources);
-    let (u, v) = (p.filters(weight), p.input_tiles(x));
-    let m = p.products(|xi| View::rows(p.filter(&u, xi), s), &v, [o, s]);
-    (keep(u), keep(v));
+    let v = p.input_tiles(x);
+    let y = forward_from(&p, weight, &v);
+    keep(v);
+    y
+}
+
+/// The convolution's output from the input tiles `v`.
+fn forward_from(p: &Plan, weight: &[f32], v: &[f32]) -> Vec<f32> {
+    let (g, o, s) = (&p.g, p.out_channels, p.sources);
+    let u = p.filters(weight);
+    let m = p.products(|xi| View::rows(p.filter(&u, xi), s), v, [o, s]);
+    keep(u);
     // The output transforms, one output channel per task.
     let out_len = g.out_height * g.out_width;
     let mut y = Vec::<f32>::with_capacity(g.batch * o * out_len);
@@ -573,16 +581,6 @@ fn weight_gradient_from(p: &Plan, v: &[f32], m: &[f32]) -> Vec<f32> {
     dw
 }
 
-/// The weight gradient of the convolution `x [N, C, H, W] * weight [O, C, 4, 4]` (stride 2) from
-/// `grad [N, O, oh, ow]`: `[O, C, 4, 4]` (requires [`applies`]).
-pub fn weight_gradient(x: &[f32], grad: &[f32], out_channels: usize, g: &ConvGeometry) -> Vec<f32> {
-    let p = Plan::new(out_channels, g);
-    let (v, m) = (p.input_tiles(x), p.gradient_tiles(grad));
-    let dw = weight_gradient_from(&p, &v, &m);
-    (keep(v), keep(m));
-    dw
-}
-
 /// Both gradients of the convolution (requires [`applies`]), each only if asked for: the
 /// output gradient's transforms are shared.
 pub fn conv_backward(x: &[f32], weight: &[f32], grad: &[f32], out_channels: usize, g: &ConvGeometry, want: [bool; 2]) -> [Option<Vec<f32>>; 2] {
@@ -596,6 +594,24 @@ pub fn conv_backward(x: &[f32], weight: &[f32], grad: &[f32], out_channels: usiz
         dw
     });
     keep(m);
+    [dx, dw]
+}
+
+/// Both gradients of the transposed convolution `x [N, O, oh, ow]` → `[N, C, H, W]` (the
+/// input gradient of the convolution `g`, requires [`applies`]) from `grad [N, C, H, W]`: its
+/// input gradient is the convolution of `grad`, its weight gradient the convolution's with the
+/// roles of image and output gradient swapped; the tiles of `grad` are shared.
+pub fn conv_transpose_backward(x: &[f32], weight: &[f32], grad: &[f32], out_channels: usize, g: &ConvGeometry, want: [bool; 2]) -> [Option<Vec<f32>>; 2] {
+    let p = Plan::new(out_channels, g);
+    let v = p.input_tiles(grad);
+    let dx = want[0].then(|| forward_from(&p, weight, &v));
+    let dw = want[1].then(|| {
+        let m = p.gradient_tiles(x);
+        let dw = weight_gradient_from(&p, &v, &m);
+        keep(m);
+        dw
+    });
+    keep(v);
     [dx, dw]
 }
 
@@ -669,34 +685,45 @@ mod tests {
     fn weight_gradient_is_the_same_on_any_number_of_threads() {
         let g = ConvGeometry::conv(37, 32, [8, 8], [4, 4], 2, [1, 1]);
         let (x, grad) = (values(37 * 32 * 64, 5), values(37 * 96 * 16, 6));
-        let on = |threads: usize| rayon::ThreadPoolBuilder::new().num_threads(threads).build().unwrap().install(|| weight_gradient(&x, &grad, 96, &g));
+        let on = |threads: usize| rayon::ThreadPoolBuilder::new().num_threads(threads).build().unwrap().install(|| conv_backward(&x, &[0.0; 96 * 32 * 16], &grad, 96, &g, [false, true]));
         let one = on(1);
         for threads in [2, 3, 8] {
             assert_eq!(on(threads), one, "on {threads} threads");
         }
     }
 
-    /// Forward and transposed passes against the im2col/col2im ones, on even and odd sizes and
-    /// paddings 0–2 (with image rows no window reads), batches that do and do not divide into
-    /// chunks or blocks of lanes.
+    fn worst(a: &[f32], b: &[f32]) -> f32 {
+        assert_eq!(a.len(), b.len());
+        a.iter().zip(b).map(|(a, b)| (a - b).abs()).fold(0.0, f32::max)
+    }
+
+    /// Every pass against the im2col/col2im ones, on even and odd sizes and paddings 0–2 (with
+    /// image rows no window reads), batches that do and do not divide into groups of lanes.
     #[test]
     fn matches_the_im2col_passes() {
         for &(batch, c, o, size, pad) in &[(3, 32, 40, 16, 1), (5, 33, 32, 7, 1), (2, 32, 32, 9, 0), (3, 32, 32, 11, 0), (4, 40, 36, 10, 2), (70, 32, 32, 4, 1)] {
             let g = ConvGeometry::conv(batch, c, [size, size], [4, 4], 2, [pad, pad]);
             assert!(applies(&g, o));
+            let case = format!("{batch}×{c}→{o} at {size} pad {pad}");
             let (x, w) = (values(batch * c * size * size, 1), values(o * c * 16, 2));
-            let scale = 1e-5 * (c * 16) as f32;
-            let (fast, reference) = (conv_forward(&x, &w, o, &g), im2col_forward(&x, &w, o, &g));
-            let worst = fast.iter().zip(&reference).map(|(a, b)| (a - b).abs()).fold(0.0, f32::max);
-            assert!(worst < scale, "forward {batch}×{c}→{o} at {size} pad {pad}: off by {worst}");
             let grad = values(batch * o * g.out_height * g.out_width, 3);
-            let (fast, reference) = (conv_transpose(&grad, &w, o, &g), col2im_transpose_forward(&grad, &w, o, &g));
-            let worst = fast.iter().zip(&reference).map(|(a, b)| (a - b).abs()).fold(0.0, f32::max);
-            assert!(worst < scale * o as f32 / c as f32 + 1e-5, "transposed {batch}×{o}→{c} at {size} pad {pad}: off by {worst}");
-            let (fast, reference) = (weight_gradient(&x, &grad, o, &g), im2col_weight_gradient(&x, &grad, o, &g));
-            let worst = fast.iter().zip(&reference).map(|(a, b)| (a - b).abs()).fold(0.0, f32::max);
-            let scale = 1e-5 * (batch * g.out_height * g.out_width) as f32;
-            assert!(worst < scale, "weight gradient {batch}×{c}→{o} at {size} pad {pad}: off by {worst}");
+            // Tolerances: float rounding of sums of c·16, o·16 and batch·positions products.
+            let (forward, transposed, weights) = (1e-5 * (c * 16) as f32, 1e-5 * (o * 16) as f32, 1e-5 * (batch * g.out_height * g.out_width) as f32);
+            let e = worst(&conv_forward(&x, &w, o, &g), &im2col_forward(&x, &w, o, &g));
+            assert!(e < forward, "forward {case}: off by {e}");
+            let e = worst(&conv_transpose(&grad, &w, o, &g), &col2im_transpose_forward(&grad, &w, o, &g));
+            assert!(e < transposed, "transposed {case}: off by {e}");
+            let [dx, dw] = conv_backward(&x, &w, &grad, o, &g, [true, true]).map(Option::unwrap);
+            let e = worst(&dx, &col2im_transpose_forward(&grad, &w, o, &g));
+            assert!(e < transposed, "input gradient {case}: off by {e}");
+            let e = worst(&dw, &im2col_weight_gradient(&x, &grad, o, &g));
+            assert!(e < weights, "weight gradient {case}: off by {e}");
+            // The transposed convolution of `grad`, its output gradient an image `x`.
+            let [dgrad, dw] = conv_transpose_backward(&grad, &w, &x, o, &g, [true, true]).map(Option::unwrap);
+            let e = worst(&dgrad, &im2col_forward(&x, &w, o, &g));
+            assert!(e < forward, "transposed convolution's input gradient {case}: off by {e}");
+            let e = worst(&dw, &im2col_weight_gradient(&x, &grad, o, &g));
+            assert!(e < weights, "transposed convolution's weight gradient {case}: off by {e}");
         }
     }
 }
