@@ -125,6 +125,7 @@ fn lanewise<const I: usize, const O: usize>(inputs: [&[f32]; I], mut out: [&mut 
 }
 
 /// The `O` rows `[at, at + len)` of `O` matrices `stride` apart in `v`.
+#[inline(always)]
 fn rows_of<const O: usize>(v: &mut [f32], stride: usize, at: usize, len: usize) -> [&mut [f32]; O] {
     let mut rest = v;
     std::array::from_fn(|k| {
@@ -137,6 +138,7 @@ fn rows_of<const O: usize>(v: &mut [f32], stride: usize, at: usize, len: usize) 
 
 /// The `side × side` block of tile (ty, tx) (rows from 2ty, columns from 2tx) of a plane of
 /// interleaved samples (`plane[(i·row_stride + k)·lanes + n]`): one row of lanes per element.
+#[inline(always)]
 fn block<const I: usize>(plane: &[f32], row_stride: usize, lanes: usize, side: usize, [ty, tx]: [usize; 2]) -> [&[f32]; I] {
     std::array::from_fn(|i| &plane[((2 * ty + i / side) * row_stride + 2 * tx + i % side) * lanes..][..lanes])
 }
