@@ -332,7 +332,23 @@ fn product(m: usize, n: usize, k: usize, lhs: View, rhs: View, transposed_result
 /// # Safety
 /// `dst` must be valid for writes of every `(r, c)` at `r·strides[0] + c·strides[1]`, r < m,
 /// c < n, and no other thread may touch those elements.
-pub(super) unsafe fn gemm_into(dst: *mut f32, strides: [usize; 2], lhs: View, rhs: View, [m, n, k]: [usize; 3], parallelism: gemm::Parallelism) {
+pub(super) unsafe fn gemm_into(dst: *mut f32, strides: [usize; 2], lhs: View, rhs: View, mnk: [usize; 3], parallelism: gemm::Parallelism) {
+    // SAFETY: the caller's.
+    unsafe { gemm_with(dst, strides, lhs, rhs, mnk, parallelism, false) }
+}
+
+/// [`gemm_into`], adding the product to `dst`'s values.
+///
+/// # Safety
+/// As for [`gemm_into`]; `dst`'s elements must be initialised.
+unsafe fn gemm_add_into(dst: *mut f32, strides: [usize; 2], lhs: View, rhs: View, mnk: [usize; 3]) {
+    // SAFETY: the caller's.
+    unsafe { gemm_with(dst, strides, lhs, rhs, mnk, gemm::Parallelism::None, true) }
+}
+
+/// # Safety
+/// As for [`gemm_into`] (and [`gemm_add_into`] when `add`).
+unsafe fn gemm_with(dst: *mut f32, strides: [usize; 2], lhs: View, rhs: View, [m, n, k]: [usize; 3], parallelism: gemm::Parallelism, add: bool) {
     if m == 0 || n == 0 || k == 0 {
         return;
     }
@@ -348,14 +364,14 @@ pub(super) unsafe fn gemm_into(dst: *mut f32, strides: [usize; 2], lhs: View, rh
             dst,
             strides[1] as isize,
             strides[0] as isize,
-            false,
+            add,
             lhs.data.as_ptr(),
             lhs.col_stride as isize,
             lhs.row_stride as isize,
             rhs.data.as_ptr(),
             rhs.col_stride as isize,
             rhs.row_stride as isize,
-            0.0,
+            if add { 1.0 } else { 0.0 },
             1.0,
             false,
             false,
@@ -620,6 +636,46 @@ fn weight_gradient(m: &[f32], x: &[f32], out_channels: usize, g: &ConvGeometry) 
     transpose(&gradient_t.expect("at least two chunks"), patch, out_channels)
 }
 
+/// Samples per partial sum of [`weight_gradient_by_sample`] (fixed, so that the sums do not depend
+/// on the number of threads).
+const SAMPLES_PER_PARTIAL: usize = 8;
+
+/// Whether [`weight_gradient_by_sample`] serves `g` with `out_channels` outputs: a small weight
+/// (here ≤ 64 K values) over many positions per sample — the RGB layers of the DCGANs, whose
+/// whole-batch GEMM (inner dimension N·L, 16 K for Conv2d(3, 128) on 32×32) spent most of its
+/// time packing its operands.
+fn by_sample(g: &ConvGeometry, out_channels: usize) -> bool {
+    g.patch() * out_channels <= 1 << 16 && g.positions() >= 64
+}
+
+/// The weight gradient of `x` from the output gradient `grad [N, O, L]` (sample-major, as it
+/// comes), sample by sample: `dW += grad_n [O × L] · im2col(x_n)ᵀ`, every operand a sample's
+/// (cache-sized). Fixed groups of samples sum into partials, added up in group order.
+fn weight_gradient_by_sample(grad: &[f32], x: &[f32], out_channels: usize, g: &ConvGeometry) -> Vec<f32> {
+    let (patch, l) = (g.patch(), g.positions());
+    assert_eq!(grad.len(), g.batch * out_channels * l, "weight gradient output-gradient size");
+    let table = (g.stride > 1).then(|| TapTable::new(g, 1));
+    let partials: Vec<Vec<f32>> = (0..g.batch.div_ceil(SAMPLES_PER_PARTIAL))
+        .into_par_iter()
+        .map(|group| {
+            let (mut sum, mut cols) = (vec![0.0; out_channels * patch], Vec::new());
+            for n in group * SAMPLES_PER_PARTIAL..((group + 1) * SAMPLES_PER_PARTIAL).min(g.batch) {
+                im2col_samples(x, g, table.as_ref(), n, l, &mut cols);
+                let lhs = View::rows(&grad[n * out_channels * l..][..out_channels * l], l);
+                // SAFETY: `sum` holds the O × patch result, row-major, initialised, and is ours.
+                unsafe { gemm_add_into(sum.as_mut_ptr(), [patch, 1], lhs, View::transposed(&cols, l), [out_channels, patch, l]) };
+            }
+            sum
+        })
+        .collect();
+    let mut partials = partials.into_iter();
+    let mut sum = partials.next().unwrap_or_else(|| vec![0.0; out_channels * patch]);
+    for partial in partials {
+        sum.iter_mut().zip(&partial).for_each(|(s, p)| *s += p);
+    }
+    sum
+}
+
 /// `m[O, N·L] · colsᵀ[N·L, C·kh·kw]`: a weight gradient.
 fn times_cols_transposed(m: &[f32], cols: &[f32], out_channels: usize, g: &ConvGeometry) -> Vec<f32> {
     let (patch, ncols) = (g.patch(), g.columns());
@@ -633,10 +689,50 @@ pub fn conv_backward(x: &[f32], weight: &[f32], grad: &[f32], out_channels: usiz
     if winograd::applies(g, out_channels) {
         return winograd::conv_backward(x, weight, grad, out_channels, g, want);
     }
+    if want[1] && WeightGradient::choose(g, out_channels) != WeightGradient::Columns {
+        let dx = want[0].then(|| col2im_transpose_forward(grad, weight, out_channels, g));
+        return [dx, Some(weight_gradient_of(grad, x, out_channels, g))];
+    }
+    // The channel-major output gradient serves both col2im and the columns' weight gradient.
     let grad = to_channel_major(grad, g.batch, out_channels, g.positions());
     let dx = want[0].then(|| col2im_of_transposed_times(weight, &grad, out_channels, g));
     let dw = want[1].then(|| weight_gradient(&grad, x, out_channels, g));
     [dx, dw]
+}
+
+/// How the weight gradient of a convolution is computed.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+enum WeightGradient {
+    /// The kernel covers the unpadded image, one position: im2col is the image itself, and the
+    /// gradient one GEMM `gradᵀ [O × N] · x [N × C·H·W]` (the first layer of the DCGANs'
+    /// generators, a transposed 1×1 → 4×4 convolution; through im2col it was two transposes of
+    /// the batch around a GEMM).
+    Dense,
+    /// [`weight_gradient_by_sample`].
+    BySample,
+    /// [`weight_gradient`] of the whole batch's columns.
+    Columns,
+}
+
+impl WeightGradient {
+    fn choose(g: &ConvGeometry, out_channels: usize) -> Self {
+        if g.positions() == 1 && g.padding == [0, 0] && g.kernel == [g.height, g.width] {
+            WeightGradient::Dense
+        } else if by_sample(g, out_channels) {
+            WeightGradient::BySample
+        } else {
+            WeightGradient::Columns
+        }
+    }
+}
+
+/// The weight gradient of the convolution `g` of `x` from `grad [N, O, oh, ow]` (as it comes).
+fn weight_gradient_of(grad: &[f32], x: &[f32], out_channels: usize, g: &ConvGeometry) -> Vec<f32> {
+    match WeightGradient::choose(g, out_channels) {
+        WeightGradient::Dense => matmul(out_channels, g.patch(), g.batch, View::transposed(grad, out_channels), View::rows(x, g.patch())),
+        WeightGradient::BySample => weight_gradient_by_sample(grad, x, out_channels, g),
+        WeightGradient::Columns => weight_gradient(&to_channel_major(grad, g.batch, out_channels, g.positions()), x, out_channels, g),
+    }
 }
 
 /// [`weight_gradient`] of `x` from `grad [N, O, oh, ow]`, through im2col.
@@ -655,7 +751,7 @@ pub fn conv_transpose_backward(x: &[f32], weight: &[f32], grad: &[f32], out_chan
     // The input gradient builds its own (chunked) columns of `grad` rather than sharing the
     // weight gradient's: neither holds the whole batch's columns.
     let dx = want[0].then(|| conv_forward(grad, weight, out_channels, g));
-    let dw = want[1].then(|| weight_gradient(&to_channel_major(x, g.batch, out_channels, g.positions()), grad, out_channels, g));
+    let dw = want[1].then(|| weight_gradient_of(x, grad, out_channels, g));
     [dx, dw]
 }
 
@@ -762,12 +858,14 @@ mod tests {
     #[test]
     fn weight_gradient_matches_the_definition() {
         let value = |i: usize| ((i * 7919 % 1009) as f32 - 504.0) / 512.0;
-        let cases = [(20, 16, [64, 64], [4, 4], 2, [1, 1], 3), (11, 32, [40, 36], [3, 3], 1, [1, 1], 5), (4, 2, [8, 8], [4, 4], 2, [1, 1], 3), (64, 256, [8, 8], [4, 4], 2, [1, 1], 2)];
+        let cases = [(20, 16, [64, 64], [4, 4], 2, [1, 1], 3), (11, 32, [40, 36], [3, 3], 1, [1, 1], 5), (4, 2, [8, 8], [4, 4], 2, [1, 1], 3), (64, 256, [8, 8], [4, 4], 2, [1, 1], 2), (19, 3, [32, 32], [4, 4], 2, [1, 1], 16), (5, 7, [4, 4], [4, 4], 1, [0, 0], 6)];
         for (n, c, hw, k, s, p, o) in cases {
             let g = ConvGeometry::conv(n, c, hw, k, s, p);
             let x: Vec<f32> = (0..n * c * hw[0] * hw[1]).map(value).collect();
             let m: Vec<f32> = (0..o * g.columns()).map(|i| value(i + 31)).collect();
-            let got = weight_gradient(&m, &x, o, &g);
+            let grad = from_channel_major(&m, n, o, g.positions());
+            // Every way, whichever the geometry would choose.
+            for got in [weight_gradient(&m, &x, o, &g), weight_gradient_by_sample(&grad, &x, o, &g), weight_gradient_of(&grad, &x, o, &g)] {
             let mut want = vec![0.0f64; o * g.patch()];
             for (oc, n, oy, ox) in (0..o).flat_map(|oc| (0..n).flat_map(move |n| (0..g.out_height).flat_map(move |oy| (0..g.out_width).map(move |ox| (oc, n, oy, ox))))) {
                 let dy = m[oc * g.columns() + n * g.positions() + oy * g.out_width + ox] as f64;
@@ -781,10 +879,11 @@ mod tests {
             for (i, (a, b)) in got.iter().zip(&want).enumerate() {
                 assert!((*a as f64 - b).abs() < 1e-5 * scale, "{g:?}: element {i}: {a} vs {b}");
             }
+            }
         }
     }
 
-    /// The weight gradient's sums do not depend on the number of threads (chunks of fixed size,
+    /// The weight gradients' sums do not depend on the number of threads (chunks of fixed size,
     /// added in order; fewer chunks than threads split their GEMM's output, not its sums).
     #[test]
     fn weight_gradient_is_the_same_on_any_number_of_threads() {
@@ -793,7 +892,8 @@ mod tests {
             let g = ConvGeometry::conv(n, c, hw, [4, 4], 2, [1, 1]);
             let x: Vec<f32> = (0..n * c * hw[0] * hw[1]).map(value).collect();
             let m: Vec<f32> = (0..o * g.columns()).map(|i| value(i + 31)).collect();
-            let on = |threads: usize| rayon::ThreadPoolBuilder::new().num_threads(threads).build().unwrap().install(|| weight_gradient(&m, &x, o, &g));
+            let grad = from_channel_major(&m, n, o, g.positions());
+            let on = |threads: usize| rayon::ThreadPoolBuilder::new().num_threads(threads).build().unwrap().install(|| [weight_gradient(&m, &x, o, &g), weight_gradient_by_sample(&grad, &x, o, &g)]);
             let one = on(1);
             for threads in [2, 3, 8] {
                 assert_eq!(on(threads), one, "{g:?} on {threads} threads");
