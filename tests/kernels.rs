@@ -44,6 +44,11 @@ const SHAPES: &[(usize, usize, usize, usize, usize, usize, usize, usize)] = &[
     // ≥ 1024 output positions: the one-GEMM-per-sample forward.
     (2, 3, 34, 33, 4, 3, 1, 1),
     (2, 5, 32, 32, 3, 1, 1, 0),
+    // 4×4 stride 2 with ≥ 32 channels each way: Winograd (odd and rectangular sizes, no padding).
+    (3, 32, 7, 9, 33, 4, 2, 1),
+    (2, 33, 8, 6, 32, 4, 2, 0),
+    // The kernel covers the whole image: the dense weight gradient.
+    (3, 6, 4, 4, 5, 4, 1, 0),
 ];
 
 #[test]

@@ -14,6 +14,9 @@
 //! [`GRADIENT_CHUNK_BYTES`]); forward passes with large images run one GEMM per sample (see
 //! [`PER_SAMPLE_POSITIONS`]).
 //!
+//! The 4×4 stride-2 convolutions with enough channels go to [`super::winograd`] instead (all three
+//! passes); weight gradients choose among three ways by geometry ([`WeightGradient`]).
+//!
 //! im2col and col2im of strided convolutions go through per-tap gather tables ([`TapTable`])
 //! rather than row loops: with 8×8, 4×4 and 2×2 outputs the row loops were mostly loop overhead
 //! (and per-plane divisions), about a fifth of a DCGAN training step.
@@ -349,7 +352,17 @@ unsafe fn gemm_add_into(dst: *mut f32, strides: [usize; 2], lhs: View, rhs: View
 /// # Safety
 /// As for [`gemm_into`] (and [`gemm_add_into`] when `add`).
 unsafe fn gemm_with(dst: *mut f32, strides: [usize; 2], lhs: View, rhs: View, [m, n, k]: [usize; 3], parallelism: gemm::Parallelism, add: bool) {
-    if m == 0 || n == 0 || k == 0 {
+    if m == 0 || n == 0 {
+        return;
+    }
+    if k == 0 {
+        // An empty sum: the product is zero (an empty batch's weight gradient).
+        if !add {
+            for (r, c) in (0..m).flat_map(|r| (0..n).map(move |c| (r, c))) {
+                // SAFETY: the caller vouches for every (r, c) of `dst`.
+                unsafe { dst.add(r * strides[0] + c * strides[1]).write(0.0) };
+            }
+        }
         return;
     }
     let max_index = |v: &View, r: usize, c: usize| (r - 1) * v.row_stride + (c - 1) * v.col_stride;
@@ -704,13 +717,13 @@ pub fn conv_backward(x: &[f32], weight: &[f32], grad: &[f32], out_channels: usiz
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 enum WeightGradient {
     /// The kernel covers the unpadded image, one position: im2col is the image itself, and the
-    /// gradient one GEMM `gradᵀ [O × N] · x [N × C·H·W]` (the first layer of the DCGANs'
-    /// generators, a transposed 1×1 → 4×4 convolution; through im2col it was two transposes of
-    /// the batch around a GEMM).
+    /// gradient one GEMM `gradᵀ [O × N] · x [N × C·H·W]` (the DCGANs' last critic layers and
+    /// their generators' first, a transposed 1×1 → 4×4 convolution; through im2col it was two
+    /// transposes of the batch around a GEMM).
     Dense,
     /// [`weight_gradient_by_sample`].
     BySample,
-    /// [`weight_gradient`] of the whole batch's columns.
+    /// [`weight_gradient`] of the batch's im2col columns (in fixed chunks of samples).
     Columns,
 }
 
@@ -729,16 +742,31 @@ impl WeightGradient {
 /// The weight gradient of the convolution `g` of `x` from `grad [N, O, oh, ow]` (as it comes).
 fn weight_gradient_of(grad: &[f32], x: &[f32], out_channels: usize, g: &ConvGeometry) -> Vec<f32> {
     match WeightGradient::choose(g, out_channels) {
-        WeightGradient::Dense => matmul(out_channels, g.patch(), g.batch, View::transposed(grad, out_channels), View::rows(x, g.patch())),
+        WeightGradient::Dense => {
+            // One GEMM on all threads: gemm splits its result, not the sums over the batch.
+            let (patch, mut dw) = (g.patch(), Vec::with_capacity(out_channels * g.patch()));
+            let (lhs, rhs) = (View::transposed(grad, out_channels), View::rows(x, patch));
+            // SAFETY: `dw` has room for the O × patch result, row-major, and gemm writes all of it.
+            unsafe {
+                gemm_into(dw.as_mut_ptr(), [patch, 1], lhs, rhs, [out_channels, patch, g.batch], gemm::Parallelism::Rayon(rayon::current_num_threads()));
+                dw.set_len(out_channels * patch);
+            }
+            dw
+        }
         WeightGradient::BySample => weight_gradient_by_sample(grad, x, out_channels, g),
-        WeightGradient::Columns => weight_gradient(&to_channel_major(grad, g.batch, out_channels, g.positions()), x, out_channels, g),
+        WeightGradient::Columns => weight_gradient_of_columns(grad, x, out_channels, g),
     }
 }
 
-/// [`weight_gradient`] of `x` from `grad [N, O, oh, ow]`, through im2col.
+/// [`weight_gradient`] of `x` from `grad [N, O, oh, ow]` (made channel-major here).
+fn weight_gradient_of_columns(grad: &[f32], x: &[f32], out_channels: usize, g: &ConvGeometry) -> Vec<f32> {
+    weight_gradient(&to_channel_major(grad, g.batch, out_channels, g.positions()), x, out_channels, g)
+}
+
+/// The weight gradient of `x` from `grad [N, O, oh, ow]` through im2col (for comparisons).
 #[cfg(test)]
 pub(super) fn im2col_weight_gradient(x: &[f32], grad: &[f32], out_channels: usize, g: &ConvGeometry) -> Vec<f32> {
-    weight_gradient(&to_channel_major(grad, g.batch, out_channels, g.positions()), x, out_channels, g)
+    weight_gradient_of_columns(grad, x, out_channels, g)
 }
 
 /// Gradients of the transposed convolution [`conv_transpose_forward`]`(x, weight)` from
@@ -898,6 +926,17 @@ mod tests {
             for threads in [2, 3, 8] {
                 assert_eq!(on(threads), one, "{g:?} on {threads} threads");
             }
+        }
+        // The dense way, with more than 512 samples and few outputs (where gemm's blocking
+        // depends on the shape of the part it is given).
+        let g = ConvGeometry::conv(700, 8, [4, 4], [4, 4], 1, [0, 0]);
+        assert_eq!(WeightGradient::choose(&g, 5), WeightGradient::Dense);
+        let x: Vec<f32> = (0..700 * 8 * 16).map(value).collect();
+        let grad: Vec<f32> = (0..700 * 5).map(|i| value(i + 31)).collect();
+        let on = |threads: usize| rayon::ThreadPoolBuilder::new().num_threads(threads).build().unwrap().install(|| weight_gradient_of(&grad, &x, 5, &g));
+        let one = on(1);
+        for threads in [2, 3, 8] {
+            assert_eq!(on(threads), one, "dense on {threads} threads");
         }
     }
 }

@@ -10,14 +10,16 @@
 //! blocks. All transforms have coefficients 0 and ±1 (interpolation points 0, 1 and ∞), so the
 //! results differ from the direct sums only in the order of the additions.
 //!
-//! On dcgan-32 this takes the middle layers' forward and input-gradient GEMMs from 16 to 9
-//! multiplications per tap pair; the weight gradients stay with im2col.
+//! The weight gradient is the adjoint of the filter transform: `Ū[ξ] = M̄[ξ]·V[ξ]ᵀ` summed over
+//! every tile of the batch (one GEMM per ξ, its inner dimension the tiles), then `Aᵀ·Ū·A` per
+//! filter. On dcgan-32 this takes the middle layers' three passes from 16 to 9 multiplications per
+//! tap pair.
 //!
-//! The batch is cut into chunks of samples (about [`TILES_PER_CHUNK`] tiles each), and each task
-//! transforms, multiplies and back-transforms its own chunk single-threaded: a chunk's tiles are
-//! written and read by one core, and every output is computed the same way on any number of
-//! threads. Within a chunk, the samples are interleaved (`[position][sample]`), so that every
-//! transform works on vectors of samples.
+//! Every pass works on the whole batch's transformed tiles: the transforms run one channel per
+//! task over groups of [`GROUP`] samples interleaved (`[position][sample]`), so that every
+//! transform works on vectors of samples; the GEMMs run one task per ξ and fixed block of tile
+//! columns. No sum is split by the number of threads (the weight gradient's GEMM splits its
+//! output, not its inner dimension), so the results do not depend on it.
 
 use std::cell::RefCell;
 use std::mem::MaybeUninit;
@@ -34,10 +36,16 @@ const MIN_CHANNELS: usize = 32;
 /// Samples transformed together as one block of vector registers (16 f32 = one AVX-512 vector).
 const LANE_BLOCK: usize = 16;
 
-/// Whether the forward pass and the input gradient of the convolution `g` (image side) with
-/// `out_channels` outputs go through Winograd.
+/// Whether the passes of the convolution `g` (image side) with `out_channels` outputs go through
+/// Winograd here (its geometry [`fits`], and it is not turned off).
 pub fn applies(g: &ConvGeometry, out_channels: usize) -> bool {
-    enabled() && g.kernel == [4, 4] && g.stride == 2 && g.channels >= MIN_CHANNELS && out_channels >= MIN_CHANNELS && g.out_height > 1 && g.out_width > 1
+    enabled() && fits(g, out_channels)
+}
+
+/// Whether the convolution's geometry suits Winograd: a 4×4 kernel with stride 2, enough
+/// channels each way, and more than one output per axis.
+fn fits(g: &ConvGeometry, out_channels: usize) -> bool {
+    g.kernel == [4, 4] && g.stride == 2 && g.channels >= MIN_CHANNELS && out_channels >= MIN_CHANNELS && g.out_height > 1 && g.out_width > 1
 }
 
 /// Whether Winograd is used where it applies (default yes; `GANTRY_WINOGRAD=off` turns it off,
@@ -302,24 +310,48 @@ fn corner_table([h, w]: [usize; 2], size: [usize; 2]) -> Vec<u32> {
 /// depend on the number of threads.
 const GROUP: usize = 16;
 
+/// Sample groups per GEMM task of the forward pass and the input gradient.
+const GROUPS_PER_BLOCK: usize = 2;
+
 thread_local! {
     /// Buffers of earlier calls on this thread, for the next: allocating and zeroing tens of MiB
     /// per call (page faults, memset) cost a tenth of the transforms' time.
     static SPARE: RefCell<Vec<Vec<f32>>> = const { RefCell::new(Vec::new()) };
 }
 
-/// A buffer of at least `len` values, their contents unspecified (one this thread kept with
-/// [`keep`], or a new one).
+/// The buffers a thread keeps (at most), and the largest it keeps (in values: 64 MiB).
+const SPARE_BUFFERS: usize = 4;
+const SPARE_MAX: usize = 16 << 20;
+
+/// A buffer of at least `len` values, their contents unspecified: the smallest big enough that
+/// this thread kept with [`keep`] (else its largest, grown, or a new one).
 fn spare(len: usize) -> Vec<f32> {
-    let mut v = SPARE.with_borrow_mut(Vec::pop).unwrap_or_default();
+    let mut v = SPARE
+        .with_borrow_mut(|pool| {
+            let fitting = (0..pool.len()).filter(|&i| pool[i].len() >= len).min_by_key(|&i| pool[i].len());
+            let pick = fitting.or_else(|| (0..pool.len()).max_by_key(|&i| pool[i].len()));
+            pick.map(|i| pool.swap_remove(i))
+        })
+        .unwrap_or_default();
     if v.len() < len {
         v.resize(len, 0.0);
     }
     v
 }
 
+/// Keeps `v` for this thread's next [`spare`], unless it is larger than [`SPARE_MAX`]; at most
+/// [`SPARE_BUFFERS`] are kept (the smallest goes).
 fn keep(v: Vec<f32>) {
-    SPARE.with_borrow_mut(|s| s.push(v));
+    if v.len() > SPARE_MAX {
+        return;
+    }
+    SPARE.with_borrow_mut(|pool| {
+        pool.push(v);
+        if pool.len() > SPARE_BUFFERS {
+            let smallest = (0..pool.len()).min_by_key(|&i| pool[i].len()).expect("a kept buffer");
+            pool.swap_remove(smallest);
+        }
+    });
 }
 
 /// The distance between the 9 rows of one channel in a transformed buffer: one cache line more
@@ -349,7 +381,7 @@ unsafe impl Sync for Shared {}
 /// The shapes of one convolution's Winograd passes, from the image side: `[N, C, H, W]` image,
 /// `[N, O, oh, ow]` output. A transformed buffer of the whole batch has, per channel, 9 rows
 /// (one per ξ, [`spaced`] `row` apart) of `columns` tile columns: sample group g's tiles from
-/// `first·tiles_per_sample` on, tile t of its sample n at `t·lanes + n`.
+/// `first·per_sample` on, tile t of its sample n at `t·lanes + n`.
 struct Plan {
     g: ConvGeometry,
     out_channels: usize,
@@ -377,6 +409,7 @@ struct Plan {
 
 impl Plan {
     fn new(out_channels: usize, g: &ConvGeometry) -> Self {
+        debug_assert!(fits(g, out_channels), "Winograd plan for {g:?}");
         let tiles = [g.out_height.div_ceil(2), g.out_width.div_ceil(2)];
         let phase_size = [2 * tiles[0] + 1, 2 * tiles[1] + 1];
         let grid = [2 * tiles[0], 2 * tiles[1]];
@@ -470,13 +503,13 @@ impl Plan {
         let (row, columns) = (self.row, self.columns);
         let mut dst = spare(rows * 9 * row);
         let out = Shared(dst.as_mut_ptr());
-        // One task per ξ and block of columns (a whole number of sample groups), each GEMM
-        // single-threaded.
-        let threads = rayon::current_num_threads();
-        let blocks = self.groups.len().min(threads);
+        // One task per ξ and block of columns ([`GROUPS_PER_BLOCK`] sample groups), each GEMM
+        // single-threaded; the blocks do not depend on the number of threads (gemm's blocking of
+        // the sums may depend on the width it is given).
+        let blocks = self.groups.len().div_ceil(GROUPS_PER_BLOCK);
         (0..9 * blocks).into_par_iter().for_each(|task| {
             let (xi, block) = (task / blocks, task % blocks);
-            let group = |b: usize| self.groups.get(self.groups.len() * b / blocks).map_or(columns, |&(first, _)| first * self.per_sample);
+            let group = |b: usize| self.groups.get(b * GROUPS_PER_BLOCK).map_or(columns, |&(first, _)| first * self.per_sample);
             let (c0, c1) = (group(block), group(block + 1));
             let rhs = View::with_strides(&tiles[xi * row + c0..], 9 * row, 1);
             // SAFETY: columns c0..c1 of the rows × columns result ξ at row stride 9·row lie in
@@ -705,7 +738,7 @@ mod tests {
     fn matches_the_im2col_passes() {
         for &(batch, c, o, size, pad) in &[(3, 32, 40, 16, 1), (5, 33, 32, 7, 1), (2, 32, 32, 9, 0), (3, 32, 32, 11, 0), (4, 40, 36, 10, 2), (70, 32, 32, 4, 1)] {
             let g = ConvGeometry::conv(batch, c, [size, size], [4, 4], 2, [pad, pad]);
-            assert!(applies(&g, o));
+            assert!(fits(&g, o));
             let case = format!("{batch}×{c}→{o} at {size} pad {pad}");
             let (x, w) = (values(batch * c * size * size, 1), values(o * c * 16, 2));
             let grad = values(batch * o * g.out_height * g.out_width, 3);
