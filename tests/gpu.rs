@@ -116,7 +116,9 @@ fn twenty_step_batch(c: &TrainConfig) -> usize {
 /// Measured on the CPU with gantry's kernels against burn's own operations (same arithmetic,
 /// other summation order), `default` (lr 2e-3): loss_d equal to 5 digits at steps 0–1, 7e-4 apart at
 /// step 2, 9 % at step 10, a factor of 3 at step 19, and parameters up to 0.8 of a tensor's largest
-/// value apart after 8 steps. `wgan-gp-mnist` (lr 1e-4) stays within 1 % over the 20 steps.
+/// value apart after 8 steps. `wgan-gp-mnist` (lr 1e-4) stays within 1 % over the 20 steps. The
+/// CPU's Winograd convolutions against its im2col ones (`GANTRY_WINOGRAD=off`; rounding again),
+/// `default` at batch 16: loss_g 2.2e-4 apart at step 0 (after D's first update), 3.4e-4 at step 1.
 fn twenty_steps_follow_the_cpu(mut c: TrainConfig, checks: &[(usize, f64)]) {
     let dir = tempfile::tempdir().unwrap();
     c.max_steps = Some(20);
@@ -144,7 +146,7 @@ fn twenty_steps_follow_the_cpu(mut c: TrainConfig, checks: &[(usize, f64)]) {
 #[test]
 fn default_preset_trains_on_the_gpu_as_on_the_cpu() {
     let c = gantry::presets::preset("default").unwrap();
-    twenty_steps_follow_the_cpu(c, &[(0, 1e-4), (1, 1e-2)]);
+    twenty_steps_follow_the_cpu(c, &[(0, 1e-3), (1, 1e-2)]);
 }
 
 #[test]
