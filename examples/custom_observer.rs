@@ -7,7 +7,7 @@
 
 use std::path::Path;
 
-use gantry::train::trainer::{Event, Observer, Outcome, StopSignal, Summary, Trainer};
+use gantry::train::{Event, Observer, Outcome, StopSignal, Summary, Trainer};
 
 /// Running mean of `loss_g` over the last `window` steps; asks the run to stop after `max_steps`.
 pub struct LossWatch {
@@ -57,7 +57,7 @@ pub fn train_with_watch(out: &Path, steps: u64) -> gantry::Result<(Summary, Vec<
     assert_eq!(summary.outcome, Outcome::Interrupted, "LossWatch stops the run");
     // The observers were moved into the list; read the watch's losses back from the run's log.
     let log = std::fs::read_to_string(out.join("log.jsonl")).map_err(|e| gantry::Error::io(out.join("log.jsonl"), e))?;
-    let losses = log.lines().filter_map(gantry::train::scalars::StepRecord::from_json).filter_map(|r| r.scalars.get("loss_g")).collect();
+    let losses = log.lines().filter_map(gantry::run::StepRecord::from_json).filter_map(|r| r.scalars.get("loss_g")).collect();
     Ok((summary, losses))
 }
 

@@ -11,12 +11,11 @@ use crate::device::{DeviceChoice, read_back};
 use crate::error::{Error, Result};
 use crate::kernels::simd;
 use crate::loss::{GanLoss, Penalty};
-use crate::model::{ModelOptions, Net, Shape3, build_spec};
+use crate::config::{GNoise, Noise, TrainConfig};
+use crate::model::{ModelOptions, Net, Shape3, build_spec, noise};
+use crate::optim::OptimConfig;
 use crate::rng::Rng;
-use crate::sample::noise;
 use crate::train::Trainer;
-use crate::train::config::{GNoise, Noise, TrainConfig};
-use crate::train::optim::OptimConfig;
 
 /// name, description, default batch size.
 pub const WORKLOADS: &[(&str, &str, usize)] = &[

@@ -2,6 +2,7 @@
 
 pub mod alloc_policy;
 pub mod bench;
+pub mod config;
 pub mod data;
 pub mod device;
 pub mod error;
@@ -9,9 +10,11 @@ pub mod eval;
 pub mod kernels;
 pub mod loss;
 pub mod model;
+pub mod optim;
 pub mod presets;
 pub mod progress;
 pub mod rng;
+pub mod run;
 pub mod sample;
 pub mod serve;
 pub mod tensor_file;

@@ -5,7 +5,7 @@
 include!(concat!(env!("OUT_DIR"), "/presets.rs"));
 
 use crate::error::{Error, Result};
-use crate::train::config::TrainConfig;
+use crate::config::TrainConfig;
 
 pub fn preset(name: &str) -> Result<TrainConfig> {
     let (_, text) = PRESETS.iter().find(|p| p.0 == name).ok_or_else(|| {

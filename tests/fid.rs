@@ -153,7 +153,7 @@ fn precision_recall_follow_the_knn_manifold_definition() {
 
 #[test]
 fn fid_and_kid_during_training_are_logged_and_keep_the_best() {
-    use gantry::train::trainer::{StopSignal, TrainOptions, Trainer, train_into};
+    use gantry::train::{StopSignal, TrainOptions, Trainer, train_into};
     let Some(_) = golden_dir() else { return };
     let tmp = tempfile::tempdir().unwrap();
     let mut w: Vec<NamedTensor> = common::golden::formula_weights().into_values().collect();

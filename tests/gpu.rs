@@ -22,9 +22,10 @@ use std::path::{Path, PathBuf};
 use burn::tensor::Device;
 use gantry::device::{DeviceChoice, read_back_count};
 use gantry::model::LayerSpec::*;
-use gantry::sample::TrainedModel;
-use gantry::train::config::TrainConfig;
-use gantry::train::trainer::{Outcome, RunLength, StopSignal, Summary, TrainOptions, Trainer, train_into};
+use gantry::config::TrainConfig;
+use gantry::eval::generator::generate_n;
+use gantry::run::TrainedModel;
+use gantry::train::{Outcome, RunLength, StopSignal, Summary, TrainOptions, Trainer, train_into};
 
 fn choice() -> DeviceChoice {
     std::env::var("GANTRY_TEST_DEVICE").map_or(DeviceChoice::Wgpu(None), |s| s.parse().expect("GANTRY_TEST_DEVICE"))
@@ -231,7 +232,7 @@ fn checkpoints_move_between_gpu_and_cpu() {
             .iter()
             .map(|device| {
                 let model = TrainedModel::open(&run(name), device).unwrap();
-                gantry::device::read_back(&model.generate(16, 5, true).unwrap().0)
+                gantry::device::read_back(&generate_n(&model.generator, 16, 5, true).unwrap().0)
             })
             .collect();
         let err = common::max_rel_err(&grids[0], &grids[1]);
@@ -305,7 +306,7 @@ fn every_preset_steps_on_the_gpu() {
             assert!(v.len() == 2 && v.iter().all(|x| x.is_finite()), "{name}: {key} {v:?}");
         }
         let model = TrainedModel::open(dir.path(), &device).unwrap();
-        let x = gantry::device::read_back(&model.generate(4, 1, true).unwrap().0);
+        let x = gantry::device::read_back(&generate_n(&model.generator, 4, 1, true).unwrap().0);
         assert!(x.iter().all(|v| v.is_finite()), "{name}: samples");
         eprintln!("{name}: ok");
     }

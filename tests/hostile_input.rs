@@ -180,7 +180,7 @@ fn config_reader_survives_mutations() {
     let seed = gantry::presets::PRESETS.iter().find(|p| p.0 == "wgan-gp-mnist").unwrap().1;
     survive("TOML config", seed.as_bytes(), &dir.path().join("c.toml"), CASES, LIMIT, |p| {
         let text = String::from_utf8_lossy(&std::fs::read(p).unwrap()).into_owned();
-        gantry::train::config::TrainConfig::from_toml(&text, "mutated").is_ok()
+        gantry::config::TrainConfig::from_toml(&text, "mutated").is_ok()
     });
 }
 
@@ -198,13 +198,13 @@ fn checkpoint_npz_and_z_readers_survive_mutations() {
     let mut small: Vec<_> = file.tensors.into_values().filter(|t| t.data.len() <= 512).collect();
     small.sort_by(|a, b| a.name.cmp(&b.name));
     let mut meta: std::collections::BTreeMap<String, String> = file.metadata.into_iter().collect();
-    let sum = gantry::train::checkpoint::checksum(small.iter(), &meta);
+    let sum = gantry::run::checkpoint::checksum(small.iter(), &meta);
     meta.insert("sha256".into(), sum);
     let seed_path = dir.path().join("seed.safetensors");
     gantry::tensor_file::write(&seed_path, &small, meta).unwrap();
-    assert!(gantry::train::checkpoint::load(&seed_path).is_ok(), "the seed checkpoint reads");
+    assert!(gantry::run::checkpoint::load(&seed_path).is_ok(), "the seed checkpoint reads");
     let seed = std::fs::read(&seed_path).unwrap();
-    survive("safetensors checkpoint", &seed, &dir.path().join("m.safetensors"), CASES, LIMIT, |p| gantry::train::checkpoint::load(p).is_ok());
+    survive("safetensors checkpoint", &seed, &dir.path().join("m.safetensors"), CASES, LIMIT, |p| gantry::run::checkpoint::load(p).is_ok());
 
     let g = gantry::eval::stats::Gaussian { mu: vec![0.5, -1.0, 2.0], sigma: vec![1.0, 0.1, 0.0, 0.1, 2.0, 0.3, 0.0, 0.3, 1.5] };
     let npz = dir.path().join("seed.npz");

@@ -6,7 +6,7 @@
 use std::path::Path;
 use std::process::{Command, Stdio};
 
-use gantry::train::checkpoint;
+use gantry::run::checkpoint;
 
 fn gantry(args: &[&str], cwd: &Path) -> (i32, String, String) {
     let out = Command::new(env!("CARGO_BIN_EXE_gantry")).args(args).current_dir(cwd).env("GANTRY_OFFLINE", "1").output().unwrap();
@@ -84,7 +84,7 @@ fn a_second_writer_is_refused_with_the_holders_pid() {
     let d = dir.path();
     let (code, _, err) = gantry(&small_run("run", "2", "1"), d);
     assert_eq!(code, 0, "{err}");
-    let lock = gantry::train::observers::RunLock::acquire(&d.join("run")).unwrap();
+    let lock = gantry::run::RunLock::acquire(&d.join("run")).unwrap();
     let (code, _, err) = gantry(&["train", "--resume", "run", "--max-steps", "4", "--quiet", "--no-eval"], d);
     assert_eq!(code, 2);
     let lines: Vec<&str> = err.lines().filter(|l| !l.trim().is_empty()).collect();

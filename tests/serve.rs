@@ -8,8 +8,8 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use gantry::serve::{ServeOptions, Server, start};
-use gantry::train::config::TrainConfig;
-use gantry::train::trainer::{StopSignal, TrainOptions, Trainer, train_into};
+use gantry::config::TrainConfig;
+use gantry::train::{StopSignal, TrainOptions, Trainer, train_into};
 use serde_json::Value;
 
 /// A finished toy run with evaluations every 20 steps: 60 log records, grids at 20, 40, 60.

@@ -3,9 +3,9 @@
 
 use std::path::Path;
 
-use gantry::train::checkpoint;
-use gantry::train::config::TrainConfig;
-use gantry::train::trainer::{Outcome, RunLength, StopSignal, Summary, TrainOptions, Trainer, train_into};
+use gantry::config::TrainConfig;
+use gantry::run::checkpoint;
+use gantry::train::{Outcome, RunLength, StopSignal, Summary, TrainOptions, Trainer, train_into};
 
 fn tiny(model: &str, dataset: &str) -> TrainConfig {
     let mut c = gantry::presets::preset("default").unwrap();
@@ -44,7 +44,7 @@ fn run(c: TrainConfig, out: &Path, resume: bool) -> Summary {
 fn resume_is_exact() {
     let mut c = tiny("dcgan-28", "synth-digits");
     c.d_steps = 2;
-    c.g_noise = gantry::train::config::GNoise::Fresh;
+    c.g_noise = gantry::config::GNoise::Fresh;
     check_resume(c);
 }
 
@@ -127,7 +127,7 @@ mod optimisers {
     use burn::tensor::{Device, Tensor, TensorData};
     use gantry::model::layers::{Layer, Linear};
     use gantry::model::Net;
-    use gantry::train::optim::{OptimConfig, Optimizer};
+    use gantry::optim::{OptimConfig, Optimizer};
 
     /// Two steps on f(w) = sum(w * c) (gradient c) from w = 1; returns w.
     fn two_steps(cfg: OptimConfig, c: [f32; 2]) -> Vec<f32> {
@@ -175,7 +175,7 @@ fn weight_clipping_keeps_every_critic_parameter_within_c() {
     c.loss = gantry::loss::GanLoss::Wgan;
     c.clip = Some(0.01);
     c.d_steps = 2;
-    c.optim_d = gantry::train::optim::OptimConfig::Rmsprop { lr: 5e-2, alpha: 0.99, eps: 1e-8, momentum: 0.0 };
+    c.optim_d = gantry::optim::OptimConfig::Rmsprop { lr: 5e-2, alpha: 0.99, eps: 1e-8, momentum: 0.0 };
     c.max_steps = Some(3);
     run(c, dir.path(), false);
     let l = checkpoint::load(dir.path()).unwrap();
@@ -267,7 +267,7 @@ fn resume_refuses_an_optimiser_state_that_does_not_fit() {
     let out = dir.path().join("run");
     run(c.clone(), &out, false);
     // Cut one of D's Adam moments short, as an edited or foreign checkpoint might have it.
-    let path = gantry::train::checkpoint::last_path(&out);
+    let path = checkpoint::last_path(&out);
     let file = gantry::tensor_file::read(&path).unwrap();
     let mut tensors: Vec<_> = file.tensors.into_values().collect();
     let moment = tensors.iter_mut().find(|t| t.name.starts_with("opt_d.") && t.data.len() > 3).expect("an Adam moment of D");
@@ -404,11 +404,12 @@ fn evaluations_during_training_are_logged_kept_best_and_resumed() {
 fn evaluation_settings_are_checked_before_training() {
     let mut c = tiny("mlp-toy", "ring8");
     c.keep_best = Some("fid".into());
-    let e = c.validate().unwrap_err().to_string();
+    let refused = |c: &TrainConfig| Trainer::new(c.clone(), true).err().expect("refused before training").to_string();
+    let e = refused(&c);
     assert!(e.contains("keep_best") && e.contains("eval_every"), "{e}");
     c.eval_every = Some(10);
     c.eval_metrics = vec!["modes".into(), "sharpness".into()];
-    let e = c.validate().unwrap_err().to_string();
+    let e = refused(&c);
     assert!(e.contains("eval_metrics") && e.contains("unknown metric `sharpness`") && e.contains("fid"), "{e}");
 }
 
@@ -439,7 +440,7 @@ fn a_run_from_before_the_grid_index_keeps_its_grids_when_resumed() {
     std::fs::remove_file(out.join("samples/index.jsonl")).unwrap();
     c.max_steps = Some(15);
     run(c, &out, true);
-    let listed: Vec<String> = gantry::train::observers::grids::grids(&out).into_iter().map(|g| g.file).collect();
+    let listed: Vec<String> = gantry::run::grids::grids(&out).into_iter().map(|g| g.file).collect();
     // Step 12 ends epoch 1 (96 samples / 8).
     assert_eq!(listed, ["samples/step_0000005.png", "samples/step_0000010.png", "samples/epoch_001.png", "samples/step_0000015.png"]);
 }

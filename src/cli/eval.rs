@@ -5,11 +5,14 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, Result, bail};
 use clap::Subcommand;
 
-use super::DeviceArg;
+use super::trained::{DeviceArg, open_model};
 use gantry::data::{self, DataOptions};
+use gantry::eval::generator::from_z;
+use gantry::eval::interpolate::{LatentPath, latent_rows};
 use gantry::eval::report::{self, ReferenceSet};
 use gantry::eval::{self, FidExtractor, classifier, minimax, npz, stats};
-use gantry::sample::{self, LatentPath};
+use gantry::run::layout;
+use gantry::sample;
 
 #[derive(clap::Args)]
 #[command(args_conflicts_with_subcommands = true)]
@@ -137,16 +140,17 @@ fn shown(fid: f64) -> f64 {
 }
 
 fn inception_eval(ckpt: &Path, n: usize, against: Option<&str>, c: &Common) -> Result<()> {
-    let model = super::open_model(ckpt, &c.device.device()?)?;
+    let model = open_model(ckpt, &c.device.device()?)?;
+    model.require_images("use `gantry eval modes` for the 2-D benchmarks")?;
     let against = against.map(str::to_string).unwrap_or_else(|| format!("{}-test", model.config.dataset));
     let reference = ReferenceSet::open(&against, &DataOptions { image_size: model.config.image_size, ..data_opts(c) })?;
     let net = extractor(c)?;
     let started = std::time::Instant::now();
-    let result = report::inception_eval(&model, &net, n, &reference, &against, c.seed, c.quiet)?;
+    let result = report::inception_eval(&model.generator, &net, n, &reference, &against, c.seed, c.quiet)?;
     let seconds = started.elapsed().as_secs_f64();
     println!("{}", result.summary(&against));
     if let report::InceptionEval::Full(_) = result {
-        println!("wrote {}", result.save(&model.run_dir.join("eval"))?.display());
+        println!("wrote {}", result.save(&model.run_file(layout::EVAL_DIR))?.display());
     }
     if !c.quiet {
         eprintln!("({n} samples generated and evaluated in {seconds:.1} s)");
@@ -155,9 +159,10 @@ fn inception_eval(ckpt: &Path, n: usize, against: Option<&str>, c: &Common) -> R
 }
 
 fn modes_report(ckpt: &Path, n: usize, out: Option<PathBuf>, c: &Common) -> Result<()> {
-    let model = super::open_model(ckpt, &c.device.device()?)?;
-    let out = out.unwrap_or_else(|| model.run_dir.join("eval"));
-    let r = report::mode_eval(&model, n, c.seed, &data_opts(c), c.quiet)?;
+    let model = open_model(ckpt, &c.device.device()?)?;
+    let out = out.unwrap_or_else(|| model.run_file(layout::EVAL_DIR));
+    let data = DataOptions { image_size: model.config.image_size, ..data_opts(c) };
+    let r = report::mode_eval(&model.generator, &model.config.dataset, n, c.seed, &data, c.quiet)?;
     println!("{}", r.summary().trim_end());
     let files = r.save(&out)?;
     println!("wrote {}", files.iter().map(|p| p.display().to_string()).collect::<Vec<_>>().join(" and "));
@@ -199,20 +204,20 @@ pub struct InterpolateArgs {
 }
 
 pub fn interpolate_cmd(a: InterpolateArgs) -> Result<()> {
-    let model = super::open_model(&a.checkpoint, &a.device.device()?)?;
+    let model = open_model(&a.checkpoint, &a.device.device()?)?;
     model.require_images("interpolation grids need an image model")?;
     let class = a.class.as_deref().map(|c| model.parse_class(c)).transpose().map_err(|e| anyhow::anyhow!("--class: {e}"))?;
     let (path, default_name) = match (&a.z_file, &a.expr) {
-        (Some(f), Some(expr)) => (LatentPath::Arithmetic { zs: sample::load_z(f)?, expr: expr.clone() }, "arithmetic.png"),
+        (Some(f), Some(expr)) => (LatentPath::Arithmetic { zs: sample::load_z(f)?, expr: expr.clone() }, layout::ARITHMETIC),
         (Some(f), None) => {
             let (from, to) = (a.from.unwrap_or(0), a.to.unwrap_or(1));
-            (LatentPath::Saved { zs: sample::load_z(f)?, from, to, steps: a.steps, spherical: a.spherical }, "interpolation.png")
+            (LatentPath::Saved { zs: sample::load_z(f)?, from, to, steps: a.steps, spherical: a.spherical }, layout::INTERPOLATION)
         }
-        (None, _) => (LatentPath::Seeds { seeds: a.seeds.clone(), steps: a.steps, spherical: a.spherical }, "interpolation.png"),
+        (None, _) => (LatentPath::Seeds { seeds: a.seeds.clone(), steps: a.steps, spherical: a.spherical }, layout::INTERPOLATION),
     };
-    let (zs, per_row) = model.latent_rows(&path)?;
-    let out = a.out.unwrap_or_else(|| model.run_dir.join(default_name));
-    model.write_z_grid(&zs, class, per_row, &out)?;
+    let (zs, per_row) = latent_rows(&model.generator, &path)?;
+    let out = a.out.unwrap_or_else(|| model.run_file(default_name));
+    gantry::viz::grid::save_grid(&from_z(&model.generator, &zs, class)?, per_row, &[], &out)?;
     println!("wrote {} ({} images, {} per row{})", out.display(), zs.len(), per_row, if a.expr.is_some() { "; the last image is the result" } else { "" });
     Ok(())
 }

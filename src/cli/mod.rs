@@ -1,6 +1,7 @@
 //! The `gantry` command line (clap derive). Library errors become one line and a non-zero exit.
 
 mod eval;
+mod trained;
 
 use std::path::PathBuf;
 
@@ -14,10 +15,11 @@ use gantry::loss::penalty::PenaltyKind;
 use gantry::model::zoo::Conditioning;
 use gantry::model::{self, ModelOptions};
 use gantry::presets;
-use gantry::sample::{self, TrainedModel};
-use gantry::train::config::{GNoise, Noise, TrainConfig};
-use gantry::train::observers::RunLock;
-use gantry::train::trainer::{self, Outcome, RunLength, StopSignal, TrainOptions, Trainer};
+use gantry::config::{GNoise, Noise, TrainConfig};
+use gantry::run::{RunLock, layout};
+use trained::{DeviceArg, open_model, warn_skipped};
+use gantry::sample;
+use gantry::train::{self, Outcome, RunLength, StopSignal, TrainOptions, Trainer};
 
 #[derive(Parser)]
 #[command(name = "gantry", version, about = "A GAN laboratory: train, evaluate and explore classic GANs on the CPU")]
@@ -266,20 +268,6 @@ struct TrainArgs {
     quiet: bool,
 }
 
-/// `--device` of the commands that only run a trained model.
-#[derive(clap::Args, Clone, Copy, Default)]
-pub struct DeviceArg {
-    /// cpu (default); wgpu[:N] or vulkan[:N] in GPU builds.
-    #[arg(long, default_value = "cpu")]
-    device: DeviceChoice,
-}
-
-impl DeviceArg {
-    pub fn device(self) -> Result<burn::tensor::Device> {
-        Ok(self.device.device()?)
-    }
-}
-
 /// Parses the command line; a usage error is one line, as every other error.
 fn parse_args() -> Result<Cli> {
     use clap::error::ErrorKind;
@@ -333,13 +321,13 @@ fn execute(cli: Cli) -> Result<()> {
         Command::Datasets { action } => datasets(action),
         Command::Serve { runs_dir, port, host } => serve(runs_dir, std::net::SocketAddr::new(host, port)),
         Command::Animate { run, out, frame_ms } => {
-            let out = out.unwrap_or_else(|| run.join("progress.gif"));
-            let frames = gantry::viz::animate::animate_run(&run, &out, frame_ms)?;
+            let out = out.unwrap_or_else(|| layout::file(&run, layout::ANIMATION));
+            let frames = gantry::viz::animate::animate(&gantry::run::grids::frames(&run)?, &out, frame_ms)?;
             println!("{}: {frames} frames", out.display());
             Ok(())
         }
         Command::Checkpoint { action: CheckpointAction::Verify { run } } => {
-            let checks = gantry::train::checkpoint::verify_run(&run);
+            let checks = gantry::run::checkpoint::verify_run(&run);
             if checks.is_empty() {
                 bail!("{}: no checkpoints (expected a run folder with checkpoints/*.safetensors)", run.display());
             }
@@ -467,7 +455,7 @@ fn train(a: TrainArgs) -> Result<()> {
                 let message = "no such run folder or checkpoint file".to_string();
                 return Err(gantry::Error::Checkpoint { path: run.clone(), message }.into());
             }
-            let out = gantry::train::checkpoint::run_dir(run);
+            let out = layout::run_dir_of(run);
             let lock = RunLock::acquire(&out)?;
             let length = RunLength { epochs: a.epochs, max_steps: a.max_steps };
             let trainer = Trainer::resume(run, &length, a.device, a.quiet)?;
@@ -500,7 +488,7 @@ fn train(a: TrainArgs) -> Result<()> {
     if !trainer.config.device.is_cpu() && !a.quiet {
         eprintln!("gantry: training on {}", trainer.config.device.describe());
     }
-    let s = trainer::train_into(&mut trainer, &TrainOptions { out: out.clone(), quiet: a.quiet }, &stop_on_ctrl_c())?;
+    let s = train::train_into(&mut trainer, &TrainOptions { out: out.clone(), quiet: a.quiet }, &stop_on_ctrl_c())?;
     let how = match s.outcome {
         Outcome::Finished => "finished",
         Outcome::StoppedAtMaxSteps => "stopped at --max-steps",
@@ -530,28 +518,11 @@ fn train(a: TrainArgs) -> Result<()> {
 /// samples by the dataset's classifier (trained once and cached, as `gantry eval modes` uses it).
 fn mode_check(trainer: &Trainer, out: &std::path::Path, quiet: bool) -> Result<()> {
     let model = open_model(out, &trainer.config.device.device()?)?;
-    let data = gantry::eval::report::eval_data_options(&trainer.config, quiet);
-    let r = gantry::eval::report::mode_eval(&model, 2000, 0, &data, quiet)?;
-    let files = r.save(&out.join("eval"))?;
+    let data = trainer.config.eval_data_options(quiet);
+    let r = gantry::eval::report::mode_eval(&model.generator, &trainer.config.dataset, 2000, 0, &data, quiet)?;
+    let files = r.save(&layout::file(out, layout::EVAL_DIR))?;
     println!("{} (histogram: {})", r.headline(), files[0].display());
     Ok(())
-}
-
-/// A trained model, with a warning for each newer checkpoint of its run that did not verify.
-pub(crate) fn open_model(path: &std::path::Path, device: &burn::tensor::Device) -> Result<TrainedModel> {
-    let model = TrainedModel::open(path, device)?;
-    warn_skipped(&model.skipped_checkpoints, &format!("using {}", model.path.display()));
-    Ok(model)
-}
-
-/// One warning line per checkpoint that did not verify, then which one is used instead.
-fn warn_skipped(skipped: &[String], used: &str) {
-    for why in skipped {
-        eprintln!("gantry: skipped a checkpoint: {why}");
-    }
-    if !skipped.is_empty() {
-        eprintln!("gantry: {used}");
-    }
 }
 
 struct SampleArgs {
@@ -590,10 +561,11 @@ fn sample(a: SampleArgs) -> Result<()> {
         say(format!("wrote {n} z vectors to {} (gantry interpolate --z-file)", path.display()));
     }
     if let Some(dir) = &a.out_dir {
-        let n = model.write_images(&grid, dir, !a.batch_stats)?;
+        model.require_images("--out-dir writes images (use --grid for a scatter plot)")?;
+        let n = gantry::eval::write_images(&model.generate_grid(&grid, !a.batch_stats), dir)?;
         say(format!("wrote {n} images to {}", dir.display()));
     } else {
-        let path = a.grid.clone().unwrap_or_else(|| model.run_dir.join("sample.png"));
+        let path = a.grid.clone().unwrap_or_else(|| model.run_file(layout::SAMPLE_GRID));
         let n = grid.z.dims()[0];
         model.write_grid(&grid, &path, &format!("{n} samples"), !a.batch_stats)?;
         say(format!("wrote {}", path.display()));

@@ -16,7 +16,7 @@ use crate::model::spec::{Init, LayerSpec, NetSpec};
 use crate::model::{Net, Shape3};
 use crate::rng::Rng;
 use crate::loss::{accuracy, cross_entropy};
-use crate::train::optim::{OptimConfig, Optimizer};
+use crate::optim::{OptimConfig, Optimizer};
 
 /// Conv(c,32,5) ReLU MaxPool(2) Conv(32,64,5) ReLU MaxPool(2) Flatten Linear(·,128) ReLU Linear(128,K).
 pub fn lenet(shape: Shape3, classes: usize) -> NetSpec {

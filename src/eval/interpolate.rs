@@ -73,3 +73,33 @@ pub fn arithmetic(zs: &[Vec<f32>], terms: &[(f32, usize)]) -> Result<Vec<f32>, S
     }
     Ok(out)
 }
+
+/// What `gantry interpolate` lays out in latent space.
+pub enum LatentPath {
+    /// One row per consecutive pair of seeds' noise, `steps` images each (ends included).
+    Seeds { seeds: Vec<u64>, steps: usize, spherical: bool },
+    /// A row between two saved z vectors.
+    Saved { zs: Vec<Vec<f32>>, from: usize, to: usize, steps: usize, spherical: bool },
+    /// The terms of an expression like `3 - 1 + 5` over saved z vectors, then its result.
+    Arithmetic { zs: Vec<Vec<f32>>, expr: String },
+}
+
+/// The z vectors a [`LatentPath`] of `g` lays out, and how many go in a row.
+pub fn latent_rows(g: &dyn super::generator::Generator, latent: &LatentPath) -> crate::Result<(Vec<Vec<f32>>, usize)> {
+    use crate::Error;
+    let pick = |zs: &[Vec<f32>], i: usize| zs.get(i).cloned().ok_or_else(|| Error::config("z", format!("z index {i} out of range ({} saved)", zs.len())));
+    Ok(match latent {
+        LatentPath::Seeds { seeds, steps, spherical } => {
+            let ends: Vec<Vec<f32>> = seeds.iter().map(|&s| super::generator::seed_z(g, s)).collect();
+            (ends.windows(2).flat_map(|p| path(&p[0], &p[1], *steps, *spherical)).collect(), *steps)
+        }
+        LatentPath::Saved { zs, from, to, steps, spherical } => (path(&pick(zs, *from)?, &pick(zs, *to)?, *steps, *spherical), *steps),
+        LatentPath::Arithmetic { zs, expr } => {
+            let terms = parse_expression(expr).map_err(|m| Error::config("expr", m))?;
+            let mut row = terms.iter().map(|&(_, i)| pick(zs, i)).collect::<crate::Result<Vec<_>>>()?;
+            row.push(arithmetic(zs, &terms).map_err(|m| Error::config("expr", m))?);
+            let k = row.len();
+            (row, k)
+        }
+    })
+}

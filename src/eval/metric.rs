@@ -1,23 +1,27 @@
-//! Metrics computed during training (`eval_every`), by name. Each takes a trained model and
-//! returns named numbers for `evals.jsonl`, with one of them its score for `keep_best` (lower
-//! is better). A new metric is a type implementing [`Metric`] and a line in [`METRICS`].
+//! Metrics computed during training (`eval_every`), by name. Each takes a generator and returns
+//! named numbers for `evals.jsonl`, with one of them its score for `keep_best` (lower is
+//! better). A new metric is a type implementing [`Metric`] and a line in [`METRICS`]; the
+//! names a config gives are checked here ([`check_names`]).
 
 use std::cell::RefCell;
 use std::rc::Rc;
 
 use serde_json::{Map, Value, json};
 
-use super::report::{ModeEval, mode_eval};
+use super::generator::{Generator, generate_n};
+use super::report::{ModeEval, mode_eval, require_images};
 use super::stats::{self, Features, Gaussian};
 use super::{FidExtractor, InceptionOutputs};
+use crate::config::TrainConfig;
 use crate::data::DataOptions;
 use crate::error::{Error, Result};
 use crate::rng::Rng;
-use crate::sample::TrainedModel;
 
 pub trait Metric {
-    /// Named numbers for `n` samples of `model` drawn with `seed` (the same noise each time).
-    fn compute(&mut self, model: &TrainedModel, n: usize, seed: u64) -> Result<Map<String, Value>>;
+    /// Named numbers for `n` samples of `g` drawn with `seed` (the same noise each time). `step`
+    /// names the generator's weights: metrics that share samples (FID and KID) draw them once
+    /// per step.
+    fn compute(&mut self, g: &dyn Generator, step: u64, n: usize, seed: u64) -> Result<Map<String, Value>>;
     /// The number `keep_best` compares, lower is better, among what `compute` returned.
     fn score(&self, values: &Map<String, Value>) -> Option<f64>;
 }
@@ -25,8 +29,9 @@ pub trait Metric {
 /// What a metric is built from: the run's data and the metrics built before it (so FID and
 /// KID share one Inception pass).
 pub struct MetricSetup {
+    /// Where the run's data is and the image size its generator makes (`eval_data_options`).
     pub data: DataOptions,
-    /// The run's dataset, whose test split is FID's and KID's reference.
+    /// The run's dataset: its classifier counts modes, its test split is FID's and KID's reference.
     pub dataset: String,
     pub samples: usize,
     pub device: burn::tensor::Device,
@@ -57,10 +62,25 @@ pub struct MetricEntry {
 }
 
 pub const METRICS: &[MetricEntry] = &[
-    MetricEntry { name: "modes", description: "class histogram by the dataset's classifier (or 2-D modes): modes covered, KL to uniform (score: KL)", build: |_| Ok(Box::new(Modes::default())) },
+    MetricEntry {
+        name: "modes",
+        description: "class histogram by the dataset's classifier (or 2-D modes): modes covered, KL to uniform (score: KL)",
+        build: |s| Ok(Box::new(Modes { dataset: s.dataset.clone(), data: s.data.clone() })),
+    },
     MetricEntry { name: "fid", description: "FID against the dataset's test split (as many images as samples; score: FID)", build: |s| Ok(Box::new(Fid(s.inception()?))) },
     MetricEntry { name: "kid", description: "KID against the dataset's test split (score: KID mean)", build: |s| Ok(Box::new(Kid(s.inception()?))) },
 ];
+
+/// Checks the metrics a config names (`eval_metrics`, `keep_best`) before a run starts.
+pub fn check_names(config: &TrainConfig) -> Result<()> {
+    for m in &config.eval_metrics {
+        entry(m, "eval_metrics")?;
+    }
+    if let Some(best) = &config.keep_best {
+        entry(best, "keep_best")?;
+    }
+    Ok(())
+}
 
 /// The metric called `name`, or a one-line error naming the known ones (`field`: the config
 /// field that named it).
@@ -74,15 +94,14 @@ fn number(values: &Map<String, Value>, key: &str) -> Option<f64> {
     values.get(key).and_then(Value::as_f64)
 }
 
-#[derive(Default)]
 struct Modes {
-    data: Option<DataOptions>,
+    dataset: String,
+    data: DataOptions,
 }
 
 impl Metric for Modes {
-    fn compute(&mut self, model: &TrainedModel, n: usize, seed: u64) -> Result<Map<String, Value>> {
-        let data = self.data.get_or_insert_with(|| super::report::eval_data_options(&model.config, true));
-        let values = match mode_eval(model, n, seed, data, true)? {
+    fn compute(&mut self, g: &dyn Generator, _step: u64, n: usize, seed: u64) -> Result<Map<String, Value>> {
+        let values = match mode_eval(g, &self.dataset, n, seed, &self.data, true)? {
             ModeEval::Classes { report, .. } => json!({
                 "modes_covered": report.counts.iter().filter(|&&c| c > 0).count(),
                 "modes_total": report.counts.len(),
@@ -129,11 +148,10 @@ impl InceptionProbe {
         Ok(Self { net, reference, reference_gaussian, latest: None })
     }
 
-    fn samples(&mut self, model: &TrainedModel, n: usize, seed: u64) -> Result<&InceptionOutputs> {
-        model.require_images("FID and KID need images")?;
-        let step = model.step;
+    fn samples(&mut self, g: &dyn Generator, step: u64, n: usize, seed: u64) -> Result<&InceptionOutputs> {
+        require_images(g, "FID and KID need images")?;
         if !matches!(&self.latest, Some((s, z, _)) if *s == step && *z == seed) {
-            let (x, _) = model.generate(n, seed, true)?;
+            let (x, _) = generate_n(g, n, seed, true)?;
             self.latest = Some((step, seed, self.net.outputs(&super::quantise(&x), true, "generated")));
         }
         Ok(&self.latest.as_ref().expect("just computed").2)
@@ -143,9 +161,9 @@ impl InceptionProbe {
 struct Fid(Rc<RefCell<InceptionProbe>>);
 
 impl Metric for Fid {
-    fn compute(&mut self, model: &TrainedModel, n: usize, seed: u64) -> Result<Map<String, Value>> {
+    fn compute(&mut self, g: &dyn Generator, step: u64, n: usize, seed: u64) -> Result<Map<String, Value>> {
         let mut probe = self.0.borrow_mut();
-        let generated = Gaussian::fit(&probe.samples(model, n, seed)?.pool3);
+        let generated = Gaussian::fit(&probe.samples(g, step, n, seed)?.pool3);
         let fid = stats::frechet_distance(&generated, &probe.reference_gaussian);
         Ok(json!({ "fid": fid }).as_object().cloned().unwrap_or_default())
     }
@@ -158,9 +176,9 @@ impl Metric for Fid {
 struct Kid(Rc<RefCell<InceptionProbe>>);
 
 impl Metric for Kid {
-    fn compute(&mut self, model: &TrainedModel, n: usize, seed: u64) -> Result<Map<String, Value>> {
+    fn compute(&mut self, g: &dyn Generator, step: u64, n: usize, seed: u64) -> Result<Map<String, Value>> {
         let mut probe = self.0.borrow_mut();
-        let generated = probe.samples(model, n, seed)?.pool3.clone();
+        let generated = probe.samples(g, step, n, seed)?.pool3.clone();
         let (mean, std) = stats::kid(&generated, &probe.reference, 100, 1000, &mut Rng::new(seed));
         Ok(json!({ "kid": mean, "kid_std": std }).as_object().cloned().unwrap_or_default())
     }

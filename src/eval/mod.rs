@@ -1,8 +1,10 @@
-//! Evaluation: Inception metrics compatible with pytorch-fid (FID, IS, KID, precision/recall), a
-//! domain classifier for mode coverage, the 2-D and Stacked-MNIST mode benchmarks, latent
-//! interpolation and the minimax toy.
+//! Evaluation of any generator (`generator::Generator`): Inception metrics compatible with
+//! pytorch-fid (FID, IS, KID, precision/recall), a domain classifier for mode coverage, the 2-D
+//! and Stacked-MNIST mode benchmarks, latent interpolation and the minimax toy. Evaluation never
+//! depends on training: training uses it (`metric`), not the other way round.
 
 pub mod classifier;
+pub mod generator;
 pub mod inception;
 pub mod interpolate;
 pub mod metric;
@@ -19,6 +21,7 @@ use std::path::{Path, PathBuf};
 
 use burn::tensor::{Device, Tensor, TensorData};
 
+pub use generator::Generator;
 pub use inception::Image8;
 use inception::{FidInception, FEATURES};
 use stats::Features;
@@ -145,6 +148,17 @@ pub fn quantise(batch: &Tensor<4>) -> Vec<Image8> {
     let [n, c, h, w] = batch.dims();
     let bytes = crate::viz::grid::to_bytes(&crate::device::read_back(batch));
     bytes.chunks(c * h * w).take(n).map(|b| Image8 { channels: c, h, w, bytes: b.to_vec() }).collect()
+}
+
+/// Each sample of a `[N, C, H, W]` batch as its own PNG (`00000.png`, …) in `dir`, at its size
+/// and channel count (grey for one channel): a folder as FID tools read it.
+pub fn write_images(batch: &Tensor<4>, dir: &Path) -> Result<usize> {
+    std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
+    let images = quantise(batch);
+    for (i, img) in images.iter().enumerate() {
+        img.save(&dir.join(format!("{i:05}.png")))?;
+    }
+    Ok(images.len())
 }
 
 /// The images of a dataset (byte images only).

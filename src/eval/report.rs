@@ -1,6 +1,6 @@
-//! The evaluations of a trained model as library calls: Inception metrics against a reference
-//! set, and the mode report its dataset calls for. Each returns a report that can write its
-//! files; the command line only prints.
+//! The evaluations of a generator as library calls: Inception metrics against a reference set,
+//! and the mode report its dataset calls for. Each returns a report that can write its files
+//! (named by `run::layout`); the command line only prints.
 
 use std::path::{Path, PathBuf};
 
@@ -10,12 +10,12 @@ use super::classifier::{self, Prediction};
 use super::modes::{self, ModeReport, StackedReport};
 use super::stats::{self, Features, Gaussian};
 use super::toy2d::{self, ToyReport};
+use super::generator::{Generator, generate_n, makes_points};
 use super::{FidExtractor, Image8, InceptionReport, npz};
 use crate::data::{self, DataOptions, ModeCount};
 use crate::device::read_back;
 use crate::error::{Error, Result};
-use crate::sample::TrainedModel;
-use crate::train::config::TrainConfig;
+use crate::run::layout;
 
 /// A reference set for FID: images, or precomputed statistics (FID only).
 pub enum ReferenceSet {
@@ -61,10 +61,18 @@ pub enum InceptionEval {
     AgainstStats { n_generated: usize, fid: f64, is_mean: f64, is_std: f64 },
 }
 
-/// `n` samples of `model` (seed `seed`) against `against`, both through `net`.
-pub fn inception_eval(model: &TrainedModel, net: &FidExtractor, n: usize, against: &ReferenceSet, what: &str, seed: u64, quiet: bool) -> Result<InceptionEval> {
-    model.require_images("use `gantry eval modes` for the 2-D benchmarks")?;
-    let (x, _) = model.generate(n, seed, quiet)?;
+/// Refuses work that needs images from a generator that makes 2-D points.
+pub fn require_images(g: &dyn Generator, what: &str) -> Result<()> {
+    match makes_points(g) {
+        true => Err(Error::Other(format!("this generator makes 2-D points; {what}"))),
+        false => Ok(()),
+    }
+}
+
+/// `n` samples of `g` (seed `seed`) against `against`, both through `net`.
+pub fn inception_eval(g: &dyn Generator, net: &FidExtractor, n: usize, against: &ReferenceSet, what: &str, seed: u64, quiet: bool) -> Result<InceptionEval> {
+    require_images(g, "use `gantry eval modes` for the 2-D benchmarks")?;
+    let (x, _) = generate_n(g, n, seed, quiet)?;
     let generated = net.outputs(&super::quantise(&x), quiet, "generated");
     Ok(match against {
         ReferenceSet::Stats(g) => {
@@ -92,7 +100,7 @@ impl InceptionEval {
 
     /// Writes `inception.json` into `dir`.
     pub fn save(&self, dir: &Path) -> Result<PathBuf> {
-        write_json(dir, "inception.json", self)
+        write_json(dir, layout::INCEPTION_REPORT, self)
     }
 }
 
@@ -106,23 +114,18 @@ pub enum ModeEval {
     Classes { report: ModeReport, dataset: String, classifier_accuracy: f64 },
 }
 
-/// The data options a run's evaluations use: the run's data folder and image size with the
-/// datasets' standard splits (not the run's generated size or seed), so that every run of a
-/// dataset shares one cached classifier and one reference set.
-pub fn eval_data_options(config: &TrainConfig, quiet: bool) -> DataOptions {
-    DataOptions { data_dir: config.data_dir.clone(), image_size: config.image_size, quiet, ..Default::default() }
-}
-
-/// `n` samples of `model` judged for mode coverage; classifiers are trained once and cached.
-pub fn mode_eval(model: &TrainedModel, n: usize, seed: u64, data: &DataOptions, quiet: bool) -> Result<ModeEval> {
-    let dataset = model.config.dataset.as_str();
-    let (x, requested) = model.generate(n, seed, quiet)?;
+/// `n` samples of `g` judged for mode coverage as `dataset` (the data it was trained on) defines
+/// it; `data` locates the dataset (and sets the image size the generator makes); classifiers are
+/// trained once and cached.
+pub fn mode_eval(g: &dyn Generator, dataset: &str, n: usize, seed: u64, data: &DataOptions, quiet: bool) -> Result<ModeEval> {
+    let kind = data::kind(dataset)?;
+    let (x, requested) = generate_n(g, n, seed, quiet)?;
     let train_opts = classifier::TrainOptions { seed: 0, quiet, ..Default::default() };
-    let device = model.device();
-    match model.data_kind.mode_count {
+    let device = &g.device();
+    match kind.mode_count {
         ModeCount::OwnClassifier => {}
         ModeCount::Points => {
-            let (centres, std) = model.point_modes().expect("a points dataset has modes");
+            let (centres, std) = kind.point_modes().expect("a points dataset has modes");
             let points: Vec<[f32; 2]> = read_back(&x).chunks(2).map(|p| [p[0], p[1]]).collect();
             return Ok(ModeEval::Points { report: toy2d::report(dataset, &points, &centres, std), points, centres });
         }
@@ -135,12 +138,11 @@ pub fn mode_eval(model: &TrainedModel, n: usize, seed: u64, data: &DataOptions, 
             return Err(Error::config("dataset", format!("`{dataset}` has no classes to count modes by (no labels); use FID (`gantry eval --checkpoint`) instead")));
         }
     }
-    let opts = DataOptions { image_size: model.config.image_size, ..data.clone() };
-    let clf = classifier::load_or_train(dataset, &opts, &train_opts, device)?;
-    if clf.shape != model.spec().x_shape {
-        return Err(Error::config("dataset", format!("the {dataset} classifier takes {:?} images, this generator makes {:?}", clf.shape, model.spec().x_shape)));
+    let clf = classifier::load_or_train(dataset, data, &train_opts, device)?;
+    if clf.shape != g.x_shape() {
+        return Err(Error::config("dataset", format!("the {dataset} classifier takes {:?} images, this generator makes {:?}", clf.shape, g.x_shape())));
     }
-    let test = data::load(dataset, &DataOptions { test_split: true, ..opts })?;
+    let test = data::load(dataset, &DataOptions { test_split: true, ..data.clone() })?;
     let idx: Vec<usize> = (0..test.len.min(10_000)).collect();
     let reference = clf.predict(&test.batch(&idx, device));
     let reference = Features::from_f32(idx.len(), classifier::FEATURE_DIM, &reference.features);
@@ -154,15 +156,15 @@ impl ModeEval {
     pub fn save(&self, dir: &Path) -> Result<Vec<PathBuf>> {
         Ok(match self {
             Self::Points { report, points, centres } => {
-                let plot = dir.join("modes_scatter.png");
+                let plot = dir.join(layout::MODES_SCATTER);
                 crate::viz::plot::scatter(&format!("{}: {} samples", report.dataset, report.samples), points, centres, crate::viz::plot::TOY_RANGE, &plot)?;
-                vec![plot, write_json(dir, "modes.json", report)?]
+                vec![plot, write_json(dir, layout::MODES_REPORT, report)?]
             }
-            Self::Stacked(r) => vec![write_json(dir, "modes.json", r)?],
+            Self::Stacked(r) => vec![write_json(dir, layout::MODES_REPORT, r)?],
             Self::Classes { report, dataset, .. } => {
-                let chart = dir.join("modes.png");
+                let chart = dir.join(layout::MODES_CHART);
                 report.bar_chart(&format!("{dataset}: classes of {} samples (red: uniform)", report.samples), &chart)?;
-                vec![chart, write_json(dir, "modes.json", report)?]
+                vec![chart, write_json(dir, layout::MODES_REPORT, report)?]
             }
         })
     }

@@ -157,11 +157,11 @@ async fn lines(dir: Arc<RunsDir>, run: String, q: From, file: &'static str) -> R
 }
 
 async fn run_log(State(dir): Dir, UrlPath(run): UrlPath<String>, Query(q): Query<From>) -> Response {
-    lines(dir, run, q, "log.jsonl").await
+    lines(dir, run, q, crate::run::layout::LOG).await
 }
 
 async fn run_evals(State(dir): Dir, UrlPath(run): UrlPath<String>, Query(q): Query<From>) -> Response {
-    lines(dir, run, q, "evals.jsonl").await
+    lines(dir, run, q, crate::run::layout::EVALS).await
 }
 
 #[derive(Deserialize)]

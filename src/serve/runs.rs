@@ -8,8 +8,10 @@ use std::path::{Component, Path, PathBuf};
 use serde::Serialize;
 use serde_json::{Map, Value};
 
-use crate::train::observers::grids::{Grid, grids_from};
-use crate::train::observers::{RunState, RunStatus, complete_json_lines, shell_quote};
+use crate::run::grids::{Grid, grids_from};
+use crate::run::layout;
+use crate::run::lines::complete_json_lines;
+use crate::run::status::{RunStatus, shell_quote};
 
 /// The runs folder, canonical, so that every path handed out can be checked against it.
 pub struct RunsDir {
@@ -106,7 +108,7 @@ impl RunsDir {
     pub fn run(&self, name: &str) -> Option<Run<'_>> {
         let dir = self.inside(&[name])?;
         let run = Run { dirs: self, name: name.to_string(), dir };
-        (run.dir.is_dir() && ["log.jsonl", "status.json", "config.toml"].iter().any(|f| run.path(f).is_some())).then_some(run)
+        (run.dir.is_dir() && layout::MARKERS.iter().any(|f| run.path(f).is_some())).then_some(run)
     }
 
     /// `parts` joined under the root, if each is a plain name and the real path stays inside.
@@ -192,33 +194,33 @@ impl Run<'_> {
     }
 
     fn status(&self) -> Option<RunStatus> {
-        serde_json::from_slice(&self.read("status.json", SMALL)?).ok()
+        RunStatus::parse(&self.read(layout::STATUS, SMALL)?)
     }
 
     fn config(&self) -> Option<String> {
-        String::from_utf8(self.read("config.toml", SMALL)?).ok()
+        String::from_utf8(self.read(layout::CONFIG, SMALL)?).ok()
     }
 
     fn grids(&self) -> Vec<Grid> {
-        let Some(samples) = self.dirs.inside(&[self.name.as_str(), "samples"]) else { return vec![] };
+        let Some(samples) = self.dirs.inside(&[self.name.as_str(), layout::SAMPLES]) else { return vec![] };
         let files: Vec<String> = std::fs::read_dir(samples)
-            .map(|r| r.filter_map(|e| e.ok()?.file_name().into_string().ok()).filter(|n| self.path(&format!("samples/{n}")).is_some()).collect())
+            .map(|r| r.filter_map(|e| e.ok()?.file_name().into_string().ok()).filter(|n| self.path(&format!("{}/{n}", layout::SAMPLES)).is_some()).collect())
             .unwrap_or_default();
-        grids_from(&self.read("samples/index.jsonl", LOG).unwrap_or_default(), &files)
+        grids_from(&self.read(layout::GRID_INDEX, LOG).unwrap_or_default(), &files)
     }
 
     pub fn detail(&self) -> RunDetail {
-        let pictures = ["loss.png", "real.png", "eval/modes.png", "eval/modes_scatter.png"].iter().filter(|p| self.path(p).is_some()).map(|p| p.to_string()).collect();
+        let pictures = layout::PICTURES.iter().filter(|p| self.path(p).is_some()).map(|p| p.to_string()).collect();
         let quote = |p: PathBuf| shell_quote(&p.display().to_string());
         let (status, config) = (self.status(), self.config());
         RunDetail {
-            reproduce: format!("gantry train --config {} --out {}", quote(self.dir.join("config.toml")), quote(self.dir.with_file_name(format!("{}-again", self.name)))),
+            reproduce: format!("gantry train --config {} --out {}", quote(layout::file(&self.dir, layout::CONFIG)), quote(self.dir.with_file_name(format!("{}-again", self.name)))),
             summary: self.summary(status.clone(), config.clone()),
             command: status.map(|s| s.command),
             config,
             grids: self.grids(),
-            evals: self.lines("evals.jsonl", 0, None).records,
-            modes: self.json("eval/modes.json"),
+            evals: self.lines(layout::EVALS, 0, None).records,
+            modes: self.json(layout::RUN_MODES_REPORT),
             pictures,
         }
     }
@@ -227,12 +229,11 @@ impl Run<'_> {
     fn summary(&self, status: Option<RunStatus>, config: Option<String>) -> RunSummary {
         let config: Option<toml::Table> = config.and_then(|t| t.parse().ok());
         let from_config = |k: &str| config.as_ref().and_then(|c| c.get(k)?.as_str().map(str::to_string));
-        let mut last = self.last_record("log.jsonl").unwrap_or_default();
+        let mut last = self.last_record(layout::LOG).unwrap_or_default();
         let step = last.remove("step").and_then(|v| v.as_u64()).unwrap_or(0);
         let epoch = last.remove("epoch").and_then(|v| v.as_u64()).unwrap_or(0);
         let state = match &status {
-            Some(s) if s.state == RunState::Running && !writer_alive(s) => "interrupted".to_string(),
-            Some(s) => serde_json::to_value(s.state).ok().and_then(|v| v.as_str().map(str::to_string)).unwrap_or_default(),
+            Some(s) => s.judged_state().name(),
             // Runs written before status.json existed.
             None => "unknown".to_string(),
         };
@@ -250,14 +251,14 @@ impl Run<'_> {
             error: status.and_then(|s| s.error),
             last,
             last_eval: self.last_eval(),
-            best: self.json("checkpoints/best.json"),
+            best: self.json(layout::BEST_RECORD),
         }
     }
 
     /// The last evaluation during training, else the end-of-run mode check in the same names.
     fn last_eval(&self) -> Option<Map<String, Value>> {
-        self.last_record("evals.jsonl").or_else(|| {
-            let m = self.json("eval/modes.json")?;
+        self.last_record(layout::EVALS).or_else(|| {
+            let m = self.json(layout::RUN_MODES_REPORT)?;
             let counts: Vec<u64> = m.get("counts")?.as_array()?.iter().filter_map(Value::as_u64).collect();
             let total: u64 = counts.iter().sum();
             let mut out = Map::new();
@@ -285,17 +286,4 @@ pub fn read_lines(bytes: &[u8], from: usize, after_step: Option<u64>) -> LogChun
         }
     }
     LogChunk { records, next: end, skipped, reset: !continues, more: end < lines.len() }
-}
-
-/// Whether the process that wrote `status` still runs: on this machine (Linux) its /proc entry
-/// runs the same program; otherwise it wrote in the last ten minutes.
-fn writer_alive(status: &RunStatus) -> bool {
-    let proc = Path::new("/proc");
-    let same_host = status.host.as_deref().is_none_or(|h| Some(h) == crate::train::observers::host_name().as_deref());
-    if proc.join("self").exists() && same_host {
-        let cmdline = std::fs::read(proc.join(status.pid.to_string()).join("cmdline")).unwrap_or_default();
-        let program = cmdline.split(|&b| b == 0).next().map(|p| String::from_utf8_lossy(p).to_string());
-        return program.is_some_and(|p| !p.is_empty() && status.program.as_deref().is_none_or(|want| want == p));
-    }
-    crate::train::observers::now() - status.updated < 600.0
 }

@@ -1,36 +1,18 @@
-//! Checkpoints: both networks (PyTorch state_dict names), both optimiser states, progress, RNG
-//! state and the config, in one safetensors file written atomically and durably. Each carries a
-//! SHA-256 of its tensors, checked on every load with the finiteness of every value, so a
-//! corrupt file is named and refused; a run folder resumes from its newest checkpoint that
-//! verifies.
+//! What a checkpoint of a GAN under training holds: both networks and their label embeddings
+//! (PyTorch state_dict names `G.*`, `D.*`, `G_label.*`, `D_label.*`) and both optimiser states
+//! (`opt_g.*`, `opt_d.*`); the file format is `run::checkpoint`'s.
 
-use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
-use super::config::TrainConfig;
 use super::gan::Gan;
-use super::optim::with_label;
+use crate::config::TrainConfig;
 use crate::error::{Error, Result};
 use crate::model::NamedTensor;
+use crate::optim::with_label;
 use crate::rng::Rng;
-use crate::tensor_file;
+use crate::run::checkpoint::{self, CheckpointInfo, Loaded, Progress};
 
-pub const FORMAT: &str = "gantry-checkpoint-1";
-
-/// Where training stands.
-#[derive(Clone, Debug, Default, PartialEq)]
-pub struct Progress {
-    /// Generator steps taken.
-    pub step: u64,
-    /// Current epoch (0-based) and the next batch index within it.
-    pub epoch: u64,
-    pub batch: usize,
-}
-
-pub fn last_path(run_dir: &Path) -> PathBuf {
-    run_dir.join("checkpoints").join("last.safetensors")
-}
-
+/// Writes everything needed to continue `gan`'s training exactly at `path` (atomically).
 pub fn save(path: &Path, gan: &Gan, config: &TrainConfig, progress: &Progress, noise_rng: &Rng) -> Result<()> {
     let mut tensors: Vec<NamedTensor> = Vec::new();
     fn prefixed(p: &'static str, v: Vec<NamedTensor>) -> impl Iterator<Item = NamedTensor> {
@@ -49,187 +31,36 @@ pub fn save(path: &Path, gan: &Gan, config: &TrainConfig, progress: &Progress, n
     }
     tensors.extend(gan.opt_g.state_dict("opt_g."));
     tensors.extend(gan.opt_d.state_dict("opt_d."));
-    let mut meta = BTreeMap::new();
-    meta.insert("format".into(), FORMAT.into());
-    meta.insert("config".into(), config.to_toml());
-    meta.insert("step".into(), progress.step.to_string());
-    meta.insert("epoch".into(), progress.epoch.to_string());
-    meta.insert("batch".into(), progress.batch.to_string());
-    meta.insert("noise_rng".into(), serde_json::to_string(&noise_rng.state()).unwrap());
-    meta.insert("opt_g_steps".into(), gan.opt_g.steps.to_string());
-    meta.insert("opt_d_steps".into(), gan.opt_d.steps.to_string());
-    meta.insert("data_shape".into(), serde_json::to_string(&gan.spec.x_shape).unwrap());
-    meta.insert("class_names".into(), serde_json::to_string(&gan.class_names).unwrap());
-    // Weights that are not finite are never saved over a good checkpoint.
-    if let Some(name) = first_non_finite(tensors.iter()) {
-        return Err(Error::NonFinite { step: progress.step, what: format!("tensor `{name}` (not saved; the last checkpoint is kept)"), value: f32::NAN });
-    }
-    meta.insert(CHECKSUM.into(), checksum(tensors.iter(), &meta));
-    tensor_file::write(path, &tensors, meta)
-}
-
-/// Metadata key of the checkpoint's SHA-256 (over its tensors and every other metadata entry).
-const CHECKSUM: &str = "sha256";
-
-/// SHA-256 over every tensor's name, shape and little-endian f32 values (in name order) and every
-/// metadata entry but the checksum itself (in key order).
-pub fn checksum<'a>(tensors: impl Iterator<Item = &'a NamedTensor>, metadata: &BTreeMap<String, String>) -> String {
-    use sha2::{Digest, Sha256};
-    let mut sorted: Vec<&NamedTensor> = tensors.collect();
-    sorted.sort_by(|a, b| a.name.cmp(&b.name));
-    let mut h = Sha256::new();
-    let mut text = |t: &str| {
-        h.update((t.len() as u64).to_le_bytes());
-        h.update(t.as_bytes());
+    let info = CheckpointInfo {
+        config,
+        progress,
+        noise_rng,
+        opt_steps: [gan.opt_g.steps, gan.opt_d.steps],
+        data_shape: gan.spec.x_shape,
+        class_names: &gan.class_names,
     };
-    for (k, v) in metadata.iter().filter(|(k, _)| *k != CHECKSUM) {
-        text(k);
-        text(v);
+    checkpoint::write(path, &tensors, &info)
+}
+
+/// Puts a checkpoint's weights and optimiser states into `gan`; a model that does not fit is
+/// one clear error.
+pub fn restore(loaded: &Loaded, gan: &mut Gan) -> Result<()> {
+    let bad = |m: String| Error::Checkpoint { path: loaded.path.clone(), message: m };
+    gan.g.load_state_dict("G.", &loaded.file.tensors).map_err(|m| bad(format!("generator: {m}")))?;
+    gan.d.load_state_dict("D.", &loaded.file.tensors).map_err(|m| bad(format!("discriminator: {m}")))?;
+    if let Some(e) = &mut gan.g_label {
+        e.load_state_dict("G_label.", &loaded.file.tensors).map_err(|m| bad(format!("generator label embedding: {m}")))?;
     }
-    for t in sorted {
-        h.update((t.name.len() as u64).to_le_bytes());
-        h.update(t.name.as_bytes());
-        h.update((t.shape.len() as u64).to_le_bytes());
-        t.shape.iter().for_each(|d| h.update((*d as u64).to_le_bytes()));
-        t.data.iter().for_each(|v| h.update(v.to_le_bytes()));
+    if let Some(e) = &mut gan.d_label {
+        e.load_state_dict("D_label.", &loaded.file.tensors).map_err(|m| bad(format!("discriminator label embedding: {m}")))?;
     }
-    h.finalize().iter().map(|b| format!("{b:02x}")).collect()
-}
-
-/// The name of the first tensor (in name order) holding a NaN or infinity.
-fn first_non_finite<'a>(tensors: impl Iterator<Item = &'a NamedTensor>) -> Option<String> {
-    tensors.filter(|t| t.data.iter().any(|v| !v.is_finite())).map(|t| t.name.as_str()).min().map(str::to_string)
-}
-
-/// The checksum matches and every value is finite (files from before checksums: values only).
-fn verify(file: &tensor_file::TensorFile) -> std::result::Result<(), String> {
-    let metadata: BTreeMap<String, String> = file.metadata.clone().into_iter().collect();
-    if let Some(want) = file.metadata.get(CHECKSUM)
-        && *want != checksum(file.tensors.values(), &metadata)
-    {
-        return Err("its contents do not match their checksum: the file is corrupt".into());
-    }
-    match first_non_finite(file.tensors.values()) {
-        Some(n) => Err(format!("tensor `{n}` holds values that are not finite (NaN or infinite)")),
-        None => Ok(()),
-    }
-}
-
-pub struct Loaded {
-    pub file: tensor_file::TensorFile,
-    pub config: TrainConfig,
-    pub progress: Progress,
-    pub noise_rng: Rng,
-    /// Shape of the training data, so the networks can be rebuilt without loading the dataset.
-    pub data_shape: [usize; 3],
-    /// The dataset's class names (empty when unlabelled); their count is the model's class count.
-    pub class_names: Vec<String>,
-    pub path: PathBuf,
-}
-
-/// The run folder of `path`: a run folder itself, or the one a checkpoint file is in
-/// (`RUN/checkpoints/FILE`).
-pub fn run_dir(path: &Path) -> PathBuf {
-    if path.is_dir() { path.to_path_buf() } else { path.parent().and_then(Path::parent).map(PathBuf::from).unwrap_or_default() }
-}
-
-/// The step a checkpoint file of a run holds by its name (`step_0000120.safetensors`), for ordering.
-pub fn step_of_file(path: &Path) -> Option<u64> {
-    let name = path.file_name()?.to_str()?.strip_suffix(".safetensors")?;
-    name.strip_prefix("step_")?.parse().ok()
-}
-
-/// Every checkpoint file of a run, newest first: `last`, then the step checkpoints by the step
-/// they hold, then the epoch checkpoints (newest epoch first).
-/// `keep_best`'s checkpoint: an earlier state kept for its score, never one to resume from.
-fn is_best(p: &Path) -> bool {
-    p.file_name().is_some_and(|n| n == "best.safetensors")
-}
-
-pub fn run_checkpoints(run_dir: &Path) -> Vec<PathBuf> {
-    let dir = run_dir.join("checkpoints");
-    let files: Vec<PathBuf> = std::fs::read_dir(&dir)
-        .map(|r| r.filter_map(|e| e.ok().map(|e| e.path())).filter(|p| p.extension().is_some_and(|e| e == "safetensors") && *p != last_path(run_dir) && !is_best(p)).collect())
-        .unwrap_or_default();
-    let (mut steps, mut epochs): (Vec<PathBuf>, Vec<PathBuf>) = files.into_iter().partition(|p| step_of_file(p).is_some());
-    steps.sort_by_key(|p| std::cmp::Reverse(step_of_file(p)));
-    let epoch_of = |p: &PathBuf| p.file_stem().and_then(|n| n.to_str()?.strip_prefix("epoch_")?.parse::<u64>().ok());
-    epochs.sort_by_key(|p| std::cmp::Reverse(epoch_of(p)));
-    std::iter::once(last_path(run_dir)).filter(|p| p.exists()).chain(steps).chain(epochs).collect()
-}
-
-/// Each checkpoint of a run (newest first) with the step it holds, or why it does not verify.
-pub fn verify_run(run_dir: &Path) -> Vec<(PathBuf, std::result::Result<u64, String>)> {
-    run_checkpoints(run_dir).into_iter().map(|p| (p.clone(), load(&p).map(|l| l.progress.step).map_err(|e| e.to_string()))).collect()
-}
-
-/// A run folder's newest checkpoint that verifies (with the reasons the newer ones were
-/// skipped), or a checkpoint file itself.
-pub fn load_latest(path: &Path) -> Result<(Loaded, Vec<String>)> {
-    if !path.is_dir() {
-        return Ok((load(path)?, vec![]));
-    }
-    let mut skipped = vec![];
-    for candidate in run_checkpoints(path) {
-        match load(&candidate) {
-            Ok(l) => return Ok((l, skipped)),
-            Err(e) => skipped.push(e.to_string()),
-        }
-    }
-    match skipped.first() {
-        Some(_) => Err(Error::Checkpoint { path: path.to_path_buf(), message: format!("no checkpoint of this run verifies ({})", skipped.join("; ")) }),
-        None => Ok((load(path)?, vec![])),
-    }
-}
-
-/// Accepts a run directory (its `checkpoints/last.safetensors`) or a checkpoint file.
-pub fn load(path: &Path) -> Result<Loaded> {
-    let file_path = if path.is_dir() { last_path(path) } else { path.to_path_buf() };
-    if !file_path.exists() {
-        return Err(Error::Checkpoint { path: file_path, message: "no such checkpoint (expected a run directory or a .safetensors checkpoint)".into() });
-    }
-    let bad = |m: String| Error::Checkpoint { path: file_path.clone(), message: m };
-    let file = tensor_file::read(&file_path).map_err(|e| bad(e.to_string()))?;
-    if file.metadata.get("format").map(String::as_str) != Some(FORMAT) {
-        return Err(bad(format!("not a gantry checkpoint (metadata `format` is not {FORMAT})")));
-    }
-    verify(&file).map_err(bad)?;
-    let get = |k: &str| file.metadata.get(k).cloned().ok_or_else(|| bad(format!("metadata `{k}` missing")));
-    let num = |k: &str| get(k).and_then(|v| v.parse::<u64>().map_err(|_| bad(format!("metadata `{k}` is not a number"))));
-    let config = TrainConfig::from_toml(&get("config")?, &file_path.display().to_string())?;
-    let progress = Progress { step: num("step")?, epoch: num("epoch")?, batch: num("batch")? as usize };
-    let state: [u64; 4] = serde_json::from_str(&get("noise_rng")?).map_err(|_| bad("metadata `noise_rng` is malformed".into()))?;
-    let data_shape: [usize; 3] =
-        serde_json::from_str(&get("data_shape")?).map_err(|_| bad("metadata `data_shape` is malformed".into()))?;
-    let class_names: Vec<String> = match file.metadata.get("class_names") {
-        Some(v) => serde_json::from_str(v).map_err(|_| bad("metadata `class_names` is malformed".into()))?,
-        None => vec![],
-    };
-    Ok(Loaded { file, config, progress, noise_rng: Rng::from_state(state), data_shape, class_names, path: file_path })
-}
-
-impl Loaded {
-    /// Put weights and optimiser states into `gan`; a model that does not fit is one clear error.
-    pub fn restore(&self, gan: &mut Gan) -> Result<()> {
-        let bad = |m: String| Error::Checkpoint { path: self.path.clone(), message: m };
-        gan.g.load_state_dict("G.", &self.file.tensors).map_err(|m| bad(format!("generator: {m}")))?;
-        gan.d.load_state_dict("D.", &self.file.tensors).map_err(|m| bad(format!("discriminator: {m}")))?;
-        if let Some(e) = &mut gan.g_label {
-            e.load_state_dict("G_label.", &self.file.tensors).map_err(|m| bad(format!("generator label embedding: {m}")))?;
-        }
-        if let Some(e) = &mut gan.d_label {
-            e.load_state_dict("D_label.", &self.file.tensors).map_err(|m| bad(format!("discriminator label embedding: {m}")))?;
-        }
-        let device = gan.g.device();
-        gan.opt_g.load_state_dict("opt_g.", &self.file.tensors, &device);
-        gan.opt_d.load_state_dict("opt_d.", &self.file.tensors, &device);
-        let g_nets = &mut with_label(&mut gan.g, gan.g_label.as_mut());
-        gan.opt_g.check_fits(g_nets).map_err(|m| bad(format!("generator optimiser: {m}")))?;
-        let d_nets = &mut with_label(&mut gan.d, gan.d_label.as_mut());
-        gan.opt_d.check_fits(d_nets).map_err(|m| bad(format!("discriminator optimiser: {m}")))?;
-        let num = |k: &str| self.file.metadata.get(k).and_then(|v| v.parse::<u64>().ok()).unwrap_or(0);
-        gan.opt_g.steps = num("opt_g_steps");
-        gan.opt_d.steps = num("opt_d_steps");
-        Ok(())
-    }
+    let device = gan.g.device();
+    gan.opt_g.load_state_dict("opt_g.", &loaded.file.tensors, &device);
+    gan.opt_d.load_state_dict("opt_d.", &loaded.file.tensors, &device);
+    let g_nets = &mut with_label(&mut gan.g, gan.g_label.as_mut());
+    gan.opt_g.check_fits(g_nets).map_err(|m| bad(format!("generator optimiser: {m}")))?;
+    let d_nets = &mut with_label(&mut gan.d, gan.d_label.as_mut());
+    gan.opt_d.check_fits(d_nets).map_err(|m| bad(format!("discriminator optimiser: {m}")))?;
+    [gan.opt_g.steps, gan.opt_d.steps] = loaded.opt_steps;
+    Ok(())
 }

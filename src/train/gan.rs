@@ -1,18 +1,20 @@
 //! A GAN under training: both networks, their optimisers, the loss and its regularisers, with the
 //! two halves of a step (Algorithm 1 of Goodfellow et al.: k discriminator steps, then one
-//! generator step). Conditioning (label concatenation, ACGAN, projection) lives here too, so the
-//! networks themselves stay plain sequential nets.
+//! generator step). D's conditioning (label concatenation, ACGAN, projection) lives here, G's in
+//! `model::generator`, so the networks themselves stay plain sequential nets.
 
 use burn::module::Module;
 use burn::tensor::{Device, Tensor};
 
-use super::optim::{OptimConfig, Optimizer, with_label};
 use super::scalars::DeviceScalars;
+use crate::config::TrainConfig;
 use crate::error::Result;
 use crate::loss::{GanLoss, Penalty, accuracy, cross_entropy, one_hot};
 use crate::model::input_grad::critic_pass;
 use crate::model::zoo::Conditioning;
-use crate::model::{GanSpec, Net};
+use crate::model::generator::{g_input, label_embedding, label_features};
+use crate::model::{GanSpec, GeneratorNet, Net, Noise};
+use crate::optim::{OptimConfig, Optimizer, with_label};
 use crate::rng::Rng;
 
 pub struct Gan {
@@ -34,26 +36,6 @@ pub struct Gan {
     pub d_label: Option<Net>,
 }
 
-/// `[N, F, 1, 1]` label features: the one-hot, or its learned embedding.
-pub fn label_features(spec: &GanSpec, embedding: Option<&Net>, labels: &[u8], device: &Device) -> Tensor<4> {
-    let hot = one_hot(labels, spec.classes(), device).reshape([labels.len(), spec.classes(), 1, 1]);
-    match embedding {
-        Some(e) => e.forward(hot, None),
-        None => hot,
-    }
-}
-
-/// What G's first layer gets: z, with the label's features appended for conditional models.
-pub fn g_input(spec: &GanSpec, embedding: Option<&Net>, z: Tensor<4>, labels: Option<&[u8]>) -> Tensor<4> {
-    match labels {
-        Some(y) if spec.labels.is_conditional() => {
-            let device = z.device();
-            Tensor::cat(vec![z, label_features(spec, embedding, y, &device)], 1)
-        }
-        _ => z,
-    }
-}
-
 /// D's output split into the adversarial score `[N]` and, for ACGAN, class logits `[N, K]`.
 struct Heads {
     score: Tensor<1>,
@@ -65,14 +47,8 @@ impl Gan {
         let mut init_rng = Rng::derived(seed, "init", 0);
         let g = Net::build(&spec.g, &mut init_rng, device);
         let d = Net::build(&spec.d, &mut init_rng, device);
-        let embedding = |rng: &mut Rng| {
-            spec.labels.embedding().map(|e| {
-                let layer = crate::model::LayerSpec::Linear { inp: spec.classes(), out: e, bias: false };
-                Net::build(&crate::model::NetSpec::new(crate::model::Init::Embedding, vec![layer]), rng, device)
-            })
-        };
-        let g_label = if spec.labels.is_conditional() { embedding(&mut init_rng) } else { None };
-        let d_label = if spec.labels.conditioning() == Conditioning::Concat { embedding(&mut init_rng) } else { None };
+        let g_label = if spec.labels.is_conditional() { label_embedding(&spec, &mut init_rng, device) } else { None };
+        let d_label = if spec.labels.conditioning() == Conditioning::Concat { label_embedding(&spec, &mut init_rng, device) } else { None };
         Self {
             spec,
             g,
@@ -89,12 +65,18 @@ impl Gan {
     }
 
     /// The GAN a training config describes, freshly initialised from its seed.
-    pub fn from_config(spec: GanSpec, c: &super::config::TrainConfig, class_names: Vec<String>, device: &Device) -> Self {
+    pub fn from_config(spec: GanSpec, c: &TrainConfig, class_names: Vec<String>, device: &Device) -> Self {
         let mut gan = Self::new(spec, c.loss, c.optim_g.clone(), c.optim_d.clone(), c.seed, device);
         gan.penalty = c.penalty.clone();
         gan.clip = c.clip;
         gan.class_names = class_names;
         gan
+    }
+
+    /// The generator as it is now (its weights copied off the autodiff graph), for sampling
+    /// and evaluation during training.
+    pub fn generator(&self, noise: Noise) -> GeneratorNet {
+        GeneratorNet { spec: self.spec.clone(), g: self.g.valid(), label: self.g_label.as_ref().map(|e| e.valid()), noise }
     }
 
     /// Generator forward in training mode (batch statistics).

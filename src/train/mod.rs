@@ -1,12 +1,11 @@
-//! Training: optimisers, the GAN step, configuration, checkpoints, the [`Trainer`] loop and the
-//! observers that write a run.
+//! Training: the GAN step, what a checkpoint of it holds, the [`Trainer`] loop and the observers
+//! that write a run (through `run`). The configuration is `config`'s, the optimisers `optim`'s.
 
 pub mod checkpoint;
-pub mod config;
 pub mod gan;
 pub mod observers;
-pub mod optim;
 pub mod scalars;
 pub mod trainer;
 
+pub use observers::{TrainOptions, train_into};
 pub use trainer::{Event, Observer, Outcome, RunLength, StopSignal, Summary, Trainer};

@@ -2,7 +2,8 @@
 //! stands; [`Trainer::step`] takes one generator step (k discriminator steps first) and returns
 //! its named scalars; [`Trainer::run`] drives epochs and the run's length and tells
 //! [`Observer`]s what happened. Everything a run writes (log, grids, plots, checkpoints, the
-//! progress bar) is an observer (`train::observers`), so the loop itself writes nothing.
+//! progress bar) is an observer (`train::observers`), so the loop itself writes nothing and
+//! knows no particular observer (`observers::train_into` puts the standard ones together).
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -11,16 +12,17 @@ use std::time::Instant;
 
 use burn::tensor::Device;
 
-use super::checkpoint::{self, Progress};
-use super::config::{GNoise, TrainConfig};
+use super::checkpoint;
 use super::gan::Gan;
-use super::observers;
-use super::scalars::{DeviceScalars, StepRecord};
+use super::scalars::DeviceScalars;
+use crate::config::{GNoise, TrainConfig};
 use crate::data::{self, Dataset};
 use crate::device::DeviceChoice;
 use crate::error::{Error, Result};
+use crate::model::noise;
 use crate::rng::Rng;
-use crate::sample::noise;
+use crate::run::checkpoint::{Progress, load_latest};
+use crate::run::StepRecord;
 
 /// What happened, told to every observer in order.
 #[derive(Debug)]
@@ -100,6 +102,7 @@ impl Trainer {
     /// form); loads the dataset.
     pub fn new(config: TrainConfig, quiet: bool) -> Result<Self> {
         config.validate()?;
+        crate::eval::metric::check_names(&config)?;
         let data = data::load(&config.dataset, &config.data_options(quiet, false))?;
         Self::with_data(config, data)
     }
@@ -107,6 +110,7 @@ impl Trainer {
     /// A fresh run of `config` on data already in memory.
     pub fn with_data(config: TrainConfig, data: Dataset) -> Result<Self> {
         config.validate()?;
+        crate::eval::metric::check_names(&config)?;
         let spec = config.gan_spec(data.shape, data.num_classes())?;
         let device = config.device.device()?.autodiff();
         let gan = Gan::from_config(spec, &config, data.class_names.clone(), &device);
@@ -124,7 +128,7 @@ impl Trainer {
     /// its length included; `length` changes the length on purpose (`epochs` alone replaces a
     /// step limit).
     pub fn resume(path: &Path, length: &RunLength, device: Option<DeviceChoice>, quiet: bool) -> Result<Self> {
-        let (loaded, skipped) = checkpoint::load_latest(path)?;
+        let (loaded, skipped) = load_latest(path)?;
         let mut config = loaded.config.clone();
         if let Some(e) = length.epochs {
             config.epochs = e;
@@ -137,7 +141,7 @@ impl Trainer {
             config.device = d;
         }
         let mut t = Self::new(config, quiet)?;
-        loaded.restore(&mut t.gan)?;
+        checkpoint::restore(&loaded, &mut t.gan)?;
         t.progress = loaded.progress.clone();
         t.noise_rng = loaded.noise_rng.clone();
         t.resumed_from = Some(loaded.path);
@@ -288,17 +292,4 @@ impl Trainer {
     pub fn save_checkpoint(&self, path: &Path) -> Result<()> {
         checkpoint::save(path, &self.gan, &self.config, &self.progress, &self.noise_rng)
     }
-}
-
-/// Where a run writes, and how it shows progress.
-pub struct TrainOptions {
-    pub out: PathBuf,
-    pub quiet: bool,
-}
-
-/// Train `trainer` into a run folder with the standard observers (log, grids, loss plot,
-/// checkpoints, progress bar, NaN stop).
-pub fn train_into(trainer: &mut Trainer, opts: &TrainOptions, stop: &StopSignal) -> Result<Summary> {
-    let mut observers = observers::standard(&opts.out, opts.quiet);
-    trainer.run(&mut observers, stop)
 }

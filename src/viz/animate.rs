@@ -1,35 +1,30 @@
 //! `gantry animate`: a run's fixed-noise grids as one looping animated GIF, each frame captioned
 //! with its step or epoch, the last frame held longer.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use image::codecs::gif::{GifEncoder, Repeat};
 use image::{Delay, Frame, Rgb, RgbImage, Rgba, RgbaImage};
 
 use super::canvas::{BLACK, Canvas};
 use crate::error::{Error, Result};
-use crate::train::observers::grids::grids;
 
 /// Height of the caption band above each frame.
 const BAND: u32 = 14;
 
-/// Writes the grids of `run_dir` (in training order) to `out`; returns the number of frames.
-pub fn animate_run(run_dir: &Path, out: &Path, frame_ms: u32) -> Result<usize> {
-    let list = grids(run_dir);
-    if list.is_empty() {
-        return Err(Error::bad_file(run_dir.join("samples"), "no sample grids (samples/step_*.png) to animate: is this a run folder?"));
-    }
-    let mut frames = Vec::with_capacity(list.len());
+/// Writes `images` (files, each with its caption, in order) to `out` as one GIF; returns the
+/// number of frames.
+pub fn animate(images: &[(PathBuf, String)], out: &Path, frame_ms: u32) -> Result<usize> {
+    let mut frames = Vec::with_capacity(images.len());
     let mut size = None;
-    for (i, g) in list.iter().enumerate() {
-        let path = run_dir.join(&g.file);
+    for (i, (path, label)) in images.iter().enumerate() {
         let img = image::open(&path).map_err(|e| Error::bad_file(&path, format!("not a readable PNG ({e})")))?.to_rgb8();
         let dims = img.dimensions();
         if *size.get_or_insert(dims) != dims {
             return Err(Error::bad_file(&path, format!("is {}x{}, the run's other grids are {}x{}", dims.0, dims.1, size.unwrap().0, size.unwrap().1)));
         }
-        let hold = if i + 1 == list.len() { 3 } else { 1 };
-        frames.push(Frame::from_parts(captioned(&img, &g.label), 0, 0, Delay::from_numer_denom_ms(frame_ms * hold, 1)));
+        let hold = if i + 1 == images.len() { 3 } else { 1 };
+        frames.push(Frame::from_parts(captioned(&img, label), 0, 0, Delay::from_numer_denom_ms(frame_ms * hold, 1)));
     }
     let mut bytes = Vec::new();
     {
@@ -39,7 +34,7 @@ pub fn animate_run(run_dir: &Path, out: &Path, frame_ms: u32) -> Result<usize> {
         enc.encode_frames(frames).map_err(fail)?;
     }
     crate::tensor_file::write_atomic(out, &bytes)?;
-    Ok(list.len())
+    Ok(images.len())
 }
 
 /// The grid under a white band with `label`.

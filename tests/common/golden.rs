@@ -13,7 +13,7 @@ use gantry::model::{Init, LayerSpec, ModelOptions, NamedTensor, Net, NetSpec, bu
 use gantry::rng::Rng;
 use gantry::tensor_file;
 use gantry::train::gan::Gan;
-use gantry::train::optim::{OptimConfig, Optimizer};
+use gantry::optim::{OptimConfig, Optimizer};
 
 const LR: f32 = 2e-4;
 

@@ -5,31 +5,21 @@
 use std::path::{Path, PathBuf};
 
 use crate::error::Result;
-use crate::train::checkpoint;
+use crate::run::checkpoint::{keep_epoch_copy, keep_step_copy, last_path};
 use crate::train::trainer::{Event, Observer, Outcome, Trainer};
 
 pub struct Checkpoints {
-    dir: PathBuf,
-    last: PathBuf,
+    run_dir: PathBuf,
 }
 
 impl Checkpoints {
     pub fn new(run_dir: &Path) -> Self {
-        Self { dir: run_dir.join("checkpoints"), last: checkpoint::last_path(run_dir) }
+        Self { run_dir: run_dir.to_path_buf() }
     }
 
     fn save(&self, t: &Trainer) -> Result<()> {
-        t.save_checkpoint(&self.last)?;
-        let step_file = self.dir.join(format!("step_{:07}.safetensors", t.progress.step));
-        crate::tensor_file::copy_atomic(&self.last, &step_file)?;
-        let mut old: Vec<(u64, PathBuf)> = std::fs::read_dir(&self.dir)
-            .map(|r| r.filter_map(|e| e.ok().map(|e| e.path())).filter_map(|p| Some((checkpoint::step_of_file(&p)?, p))).collect())
-            .unwrap_or_default();
-        old.sort();
-        while old.len() > t.config.keep_checkpoints.max(1) {
-            let _ = std::fs::remove_file(old.remove(0).1);
-        }
-        Ok(())
+        t.save_checkpoint(&last_path(&self.run_dir))?;
+        keep_step_copy(&self.run_dir, t.progress.step, t.config.keep_checkpoints)
     }
 }
 
@@ -40,8 +30,7 @@ impl Observer for Checkpoints {
             Event::EpochEnd => {
                 self.save(t)?;
                 if t.config.keep_epoch_checkpoints {
-                    let p = self.dir.join(format!("epoch_{:03}.safetensors", t.progress.epoch));
-                    crate::tensor_file::copy_atomic(&self.last, &p)?;
+                    keep_epoch_copy(&self.run_dir, t.progress.epoch)?;
                 }
             }
             Event::End(Outcome::StoppedAtMaxSteps | Outcome::Interrupted) => self.save(t)?,

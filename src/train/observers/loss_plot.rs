@@ -3,9 +3,9 @@
 
 use std::path::{Path, PathBuf};
 
-use super::log::read_log;
 use crate::error::Result;
-use crate::train::scalars::StepRecord;
+use crate::run::layout;
+use crate::run::log::{StepRecord, read_log};
 use crate::train::trainer::{Event, Observer, Outcome, Trainer};
 use crate::viz::canvas::{BLUE, GREEN, ORANGE, RED};
 use crate::viz::plot::{Series, line_plot};
@@ -32,14 +32,14 @@ impl LossPlot {
                 color,
             })
             .collect();
-        line_plot("losses and discriminator outputs", "generator step", &series, &self.run_dir.join("loss.png"))
+        line_plot("losses and discriminator outputs", "generator step", &series, &layout::file(&self.run_dir, layout::LOSS_PLOT))
     }
 }
 
 impl Observer for LossPlot {
     fn on_event(&mut self, t: &Trainer, event: &Event) -> Result<()> {
         match event {
-            Event::Start if t.resumed_from.is_some() => self.history = read_log(&self.run_dir.join("log.jsonl"), t.progress.step),
+            Event::Start if t.resumed_from.is_some() => self.history = read_log(&self.run_dir, t.progress.step),
             Event::Step(r) => self.history.push((*r).clone()),
             Event::EpochEnd | Event::End(Outcome::StoppedAtMaxSteps | Outcome::Interrupted) => self.draw()?,
             _ => {}

@@ -1,10 +1,11 @@
-//! What a training run writes and shows, one observer per file. [`standard`] is the registry of
-//! the observers `gantry train` uses, in the order they hear each event: the NaN stop comes
-//! before anything records a step.
+//! What a training run writes and shows, one observer per file, each writing through `run`
+//! (which knows the files' names and formats). [`standard`] is the registry of the observers
+//! `gantry train` uses, in the order they hear each event: the NaN stop comes before anything
+//! records a step.
 
 mod checkpoints;
 mod evaluation;
-pub mod grids;
+mod grids;
 mod log;
 mod loss_plot;
 mod nan_stop;
@@ -12,20 +13,20 @@ mod progress_bar;
 mod run_files;
 mod status;
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 pub use checkpoints::Checkpoints;
 pub use evaluation::Evaluations;
-pub use grids::SampleGrids;
+pub use grids::{SampleGrids, fixed_grid};
 pub use log::LogWriter;
 pub use loss_plot::LossPlot;
 pub use nan_stop::NanStop;
 pub use progress_bar::ProgressBar;
-pub use run_files::{RunFiles, RunLock};
-pub use status::{RunState, RunStatus, StatusWriter, host_name, now, shell_quote};
+pub use run_files::RunFiles;
+pub use status::StatusWriter;
 
-use super::trainer::Observer;
-use crate::error::{Error, Result};
+use super::trainer::{Observer, StopSignal, Summary, Trainer};
+use crate::error::Result;
 
 /// The observers of a run written into `run_dir`.
 pub fn standard(run_dir: &Path, quiet: bool) -> Vec<Box<dyn Observer>> {
@@ -42,48 +43,15 @@ pub fn standard(run_dir: &Path, quiet: bool) -> Vec<Box<dyn Observer>> {
     ]
 }
 
-/// Rewrites the JSON-lines file at `path` keeping only the lines whose step (`step_of`) is at most
-/// `step`, in one atomic replacement: a resumed run continues its logs without gaps or repeats,
-/// and a crash meanwhile cannot lose them. Lines without a step are dropped; a file that cannot be
-/// read (other than a missing one) is an error, never taken for an empty one.
-fn keep_lines_up_to(path: &Path, step: u64, step_of: impl Fn(&str) -> Option<u64>) -> Result<()> {
-    let bytes = match std::fs::read(path) {
-        Ok(b) => b,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => vec![],
-        Err(e) => return Err(Error::io(path, e)),
-    };
-    let mut kept = Vec::with_capacity(bytes.len());
-    for line in bytes.split(|&b| b == b'\n') {
-        if std::str::from_utf8(line).ok().and_then(&step_of).is_some_and(|s| s <= step) {
-            kept.extend_from_slice(line);
-            kept.push(b'\n');
-        }
-    }
-    crate::tensor_file::write_atomic(path, &kept)
+/// Where a run writes, and how it shows progress.
+pub struct TrainOptions {
+    pub out: PathBuf,
+    pub quiet: bool,
 }
 
-/// The complete lines of JSON-lines text (a last line without its newline is still being
-/// written): each a JSON object, or None for a line that is not one.
-pub fn complete_json_lines(bytes: &[u8]) -> impl Iterator<Item = Option<serde_json::Map<String, serde_json::Value>>> {
-    let complete = bytes.iter().rposition(|&b| b == b'\n').map_or(&[][..], |end| &bytes[..end]);
-    complete.split(|&b| b == b'\n').filter(|l| !l.is_empty()).map(|l| match serde_json::from_slice(l) {
-        Ok(serde_json::Value::Object(m)) => Some(m),
-        _ => None,
-    })
-}
-
-/// Appends `value` as one line to the JSON-lines file at `path` (created if missing).
-fn append_json_line(path: &Path, value: &serde_json::Value) -> Result<()> {
-    use std::io::Write;
-    let mut file = io(std::fs::OpenOptions::new().create(true).append(true).open(path), path)?;
-    io(writeln!(file, "{value}"), path)
-}
-
-/// The `step` field of a JSON line.
-fn json_step(line: &str) -> Option<u64> {
-    serde_json::from_str::<serde_json::Value>(line).ok()?.get("step")?.as_u64()
-}
-
-fn io<T>(r: std::io::Result<T>, p: &Path) -> Result<T> {
-    r.map_err(|e| Error::io(p, e))
+/// Train `trainer` into a run folder with the standard observers (log, grids, loss plot,
+/// checkpoints, progress bar, NaN stop).
+pub fn train_into(trainer: &mut Trainer, opts: &TrainOptions, stop: &StopSignal) -> Result<Summary> {
+    let mut observers = standard(&opts.out, opts.quiet);
+    trainer.run(&mut observers, stop)
 }

@@ -4,7 +4,7 @@
 use std::path::{Path, PathBuf};
 
 use crate::error::{Error, Result};
-use crate::train::checkpoint;
+use crate::run::checkpoint;
 use crate::train::trainer::{Event, Observer, Trainer};
 
 pub struct NanStop {

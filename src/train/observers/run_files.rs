@@ -3,9 +3,11 @@
 
 use std::path::{Path, PathBuf};
 
-use super::io;
 use crate::device::host_device;
 use crate::error::Result;
+use crate::run::RunLock;
+use crate::run::layout;
+use crate::run::lines::io;
 use crate::sample::write_points;
 use crate::train::trainer::{Event, Observer, Trainer};
 use crate::viz;
@@ -21,69 +23,19 @@ impl RunFiles {
     }
 }
 
-/// An OS lock on `RUN/.lock` (holding the writer's PID), kept while a process writes the run.
-/// The OS releases it when the process ends, however it ends, so a killed run leaves no stale
-/// lock. Readers (`sample`, `eval`) do not take it. A process that holds it may take it again
-/// (the command line takes it before loading a checkpoint, the run's observers at its start).
-pub struct RunLock {
-    /// The locked file; None for a lock this process already held.
-    file: Option<std::fs::File>,
-    path: PathBuf,
-}
-
-/// The lock files this process holds.
-static HELD: std::sync::Mutex<Vec<PathBuf>> = std::sync::Mutex::new(Vec::new());
-
-impl RunLock {
-    pub fn acquire(run_dir: &Path) -> Result<RunLock> {
-        use std::io::{Read, Seek, Write};
-        io(std::fs::create_dir_all(run_dir), run_dir)?;
-        let path = io(run_dir.canonicalize(), run_dir)?.join(".lock");
-        let mut held = HELD.lock().unwrap_or_else(|e| e.into_inner());
-        if held.contains(&path) {
-            return Ok(RunLock { file: None, path });
-        }
-        let mut file = io(std::fs::OpenOptions::new().read(true).write(true).create(true).truncate(false).open(&path), &path)?;
-        match file.try_lock() {
-            Ok(()) => {
-                io(file.set_len(0).and_then(|_| file.rewind()).and_then(|_| write!(file, "{}", std::process::id())).and_then(|_| file.flush()), &path)?;
-                held.push(path.clone());
-                Ok(RunLock { file: Some(file), path })
-            }
-            Err(std::fs::TryLockError::WouldBlock) => {
-                let mut holder = String::new();
-                let _ = file.read_to_string(&mut holder);
-                Err(crate::Error::Other(format!(
-                    "{} is being written by another gantry process (PID {}); wait for it to end or stop it",
-                    run_dir.display(),
-                    holder.trim()
-                )))
-            }
-            Err(std::fs::TryLockError::Error(e)) => Err(crate::Error::io(&path, e)),
-        }
-    }
-}
-
-impl Drop for RunLock {
-    fn drop(&mut self) {
-        if self.file.take().is_some() {
-            HELD.lock().unwrap_or_else(|e| e.into_inner()).retain(|p| *p != self.path);
-        }
-    }
-}
-
 impl Observer for RunFiles {
     fn on_event(&mut self, t: &Trainer, event: &Event) -> Result<()> {
         let Event::Start = event else { return Ok(()) };
         self.lock = Some(RunLock::acquire(&self.dir)?);
-        for d in ["samples", "checkpoints"] {
-            io(std::fs::create_dir_all(self.dir.join(d)), &self.dir.join(d))?;
+        for d in [layout::SAMPLES, layout::CHECKPOINTS] {
+            let sub = layout::file(&self.dir, d);
+            io(std::fs::create_dir_all(&sub), &sub)?;
         }
-        crate::tensor_file::write_atomic(&self.dir.join("config.toml"), t.config.to_toml().as_bytes())?;
+        crate::tensor_file::write_atomic(&layout::file(&self.dir, layout::CONFIG), t.config.to_toml().as_bytes())?;
         if t.resumed_from.is_some() {
             return Ok(());
         }
-        let path = self.dir.join("real.png");
+        let path = layout::file(&self.dir, layout::REAL);
         match t.data.kind.point_modes() {
             Some((centres, _)) => {
                 let points = t.data.batch(&(0..t.data.len.min(2000)).collect::<Vec<_>>(), &host_device());

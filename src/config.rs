@@ -5,22 +5,15 @@ use std::path::PathBuf;
 
 use serde::{Deserialize, Serialize};
 
-use super::optim::OptimConfig;
 use crate::error::{Error, Result};
 use crate::loss::{GanLoss, Penalty};
 use crate::data::DataOptions;
 use crate::device::DeviceChoice;
 use crate::model::zoo::{Conditioning, Labels};
 use crate::model::{GanSpec, ModelOptions, Shape3, build_spec};
+use crate::optim::OptimConfig;
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
-#[serde(rename_all = "lowercase")]
-pub enum Noise {
-    /// Standard normal z.
-    Normal,
-    /// Uniform in [-1, 1].
-    Uniform,
-}
+pub use crate::model::Noise;
 
 /// Which fakes the generator step uses.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
@@ -241,16 +234,20 @@ impl TrainConfig {
         if self.eval_samples < 2 {
             return Err(Error::config("eval_samples", "must be at least 2"));
         }
-        for m in &self.eval_metrics {
-            crate::eval::metric::entry(m, "eval_metrics")?;
-        }
-        if let Some(best) = &self.keep_best {
-            crate::eval::metric::entry(best, "keep_best")?;
-            if self.eval_every.is_none() || !self.eval_metrics.contains(best) {
-                return Err(Error::config("keep_best", format!("`{best}` is kept by the evaluations during training: set eval_every and list `{best}` in eval_metrics")));
-            }
+        // The metrics' names are checked where metrics live (`eval::metric::check_names`).
+        if let Some(best) = &self.keep_best
+            && (self.eval_every.is_none() || !self.eval_metrics.contains(best))
+        {
+            return Err(Error::config("keep_best", format!("`{best}` is kept by the evaluations during training: set eval_every and list `{best}` in eval_metrics")));
         }
         Ok(())
+    }
+
+    /// The data options a run's evaluations use: the run's data folder and image size with the
+    /// datasets' standard splits (not the run's generated size or seed), so that every run of a
+    /// dataset shares one cached classifier and one reference set.
+    pub fn eval_data_options(&self, quiet: bool) -> DataOptions {
+        DataOptions { data_dir: self.data_dir.clone(), image_size: self.image_size, quiet, ..Default::default() }
     }
 
     /// Where and how to find this run's data (`test_split`: the held-out split).
