@@ -3,8 +3,9 @@
 
 use std::path::{Path, PathBuf};
 
-use super::download::{self, Checksum, RemoteFile};
-use super::{DataOptions, Dataset, DatasetKind, Downloads, ModeCount, NamePattern, SampleKind, Samples, names};
+use super::dataset::{Dataset, DatasetKind, ModeCount, NamePattern, SampleKind, Samples, names};
+use super::download::{self, Checksum, Downloads, RemoteFile};
+use super::options::DataOptions;
 use crate::error::{Error, Result};
 use crate::model::Shape3;
 

@@ -1,13 +1,14 @@
 //! Dataset files: where they are looked for, and how they are fetched (official mirrors with
 //! fallbacks, MD5 against the official sums, atomic writes into a cache directory). Which files a
-//! dataset has is part of its kind (`super::DatasetKind::downloads`).
+//! dataset has is part of its kind (`super::DatasetKind::downloads`); `super::fetch_files` and
+//! `super::verify_files` find them by dataset name.
 
 use std::io::Read;
 use std::path::{Path, PathBuf};
 
 use md5::{Digest, Md5};
 
-use super::{DataOptions, Downloads, kind};
+use super::options::DataOptions;
 use crate::error::{Error, Result};
 
 /// The official checksum of a file: an MD5 sum, or the SHA-256 prefix that torch.hub file names carry.
@@ -48,6 +49,13 @@ pub struct RemoteFile {
     pub name: &'static str,
     pub checksum: Checksum,
     pub mirrors: &'static [&'static str],
+}
+
+/// The files a kind downloads, and the cache folder they go to (one for all EMNIST splits).
+#[derive(Clone, Copy, Debug)]
+pub struct Downloads {
+    pub cache_folder: &'static str,
+    pub files: &'static [RemoteFile],
 }
 
 /// `$GANTRY_HOME`, else the platform cache directory + `gantry`.
@@ -165,21 +173,9 @@ pub fn locate(downloads: &Downloads, needed: &[&str], opts: &DataOptions) -> Res
     })
 }
 
-/// The downloads that `gantry datasets fetch|verify NAME` handles: those of the dataset `name`,
-/// or of the cache folder `name` (`emnist` for every EMNIST split).
-fn downloads_named(name: &str) -> Result<&'static Downloads> {
-    let by_folder = super::DATASETS.iter().filter_map(|k| k.downloads.as_ref()).find(|d| d.cache_folder == name);
-    let downloads = match by_folder {
-        Some(d) => Some(d),
-        None => kind(name)?.downloads.as_ref(),
-    };
-    downloads.ok_or_else(|| Error::Other(format!("`{name}` has no downloadable files (built-in or user-supplied dataset)")))
-}
-
-/// Download every file of the dataset `name` into the cache (those already there and intact are
-/// kept); returns their paths.
-pub fn fetch_files(name: &str, quiet: bool) -> Result<Vec<PathBuf>> {
-    let downloads = downloads_named(name)?;
+/// Download every file of `downloads` into the cache (those already there and intact are kept);
+/// returns their paths.
+pub fn fetch_all(downloads: &Downloads, quiet: bool) -> Result<Vec<PathBuf>> {
     let dir = cache_dir(downloads.cache_folder);
     downloads.files.iter().map(|f| fetch(f, &dir, quiet)).collect()
 }
@@ -196,10 +192,9 @@ pub struct FileCheck {
     pub ok: bool,
 }
 
-/// Check every file of the dataset `name`, looked for in `data_dir` (or its subfolder named like
-/// the cache folder), then in the cache.
-pub fn verify_files(name: &str, data_dir: Option<&Path>) -> Result<Vec<FileCheck>> {
-    let downloads = downloads_named(name)?;
+/// Check every file of `downloads`, looked for in `data_dir` (or its subfolder named like the
+/// cache folder), then in the cache.
+pub fn verify_all(downloads: &Downloads, data_dir: Option<&Path>) -> Result<Vec<FileCheck>> {
     let folder = downloads.cache_folder;
     let mut checks = Vec::new();
     for f in downloads.files {

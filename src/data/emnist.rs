@@ -3,8 +3,10 @@
 
 use std::path::PathBuf;
 
-use super::download::{self, Checksum, RemoteFile};
-use super::{DIGITS, DataOptions, Dataset, DatasetKind, Downloads, ModeCount, NamePattern, SampleKind, idx, names};
+use super::dataset::{DIGITS, Dataset, DatasetKind, ModeCount, NamePattern, SampleKind, names};
+use super::download::{self, Checksum, Downloads, RemoteFile};
+use super::idx;
+use super::options::DataOptions;
 use crate::error::{Error, Result};
 
 pub const SPLITS: &[&str] = &["byclass", "bymerge", "balanced", "letters", "digits", "mnist"];

@@ -5,7 +5,8 @@ use std::path::{Path, PathBuf};
 
 use image::imageops::FilterType;
 
-use super::{DataOptions, Dataset, DatasetKind, ModeCount, NamePattern, SampleKind, Samples};
+use super::dataset::{Dataset, DatasetKind, ModeCount, NamePattern, SampleKind, Samples};
+use super::options::DataOptions;
 use crate::error::{Error, Result};
 
 pub static CELEBA: DatasetKind = DatasetKind {

@@ -3,7 +3,7 @@
 use std::io::Read;
 use std::path::Path;
 
-use super::{Dataset, DatasetKind, Samples};
+use super::dataset::{Dataset, DatasetKind, Samples};
 use crate::error::{Error, Result};
 
 /// Read a whole file, gunzipping when it starts with the gzip magic.

@@ -1,8 +1,10 @@
 //! MNIST and Fashion-MNIST: 28x28 grayscale, 60000 train / 10000 test, as the four IDX files
 //! (read by [`super::idx`]) that both publish under the same names.
 
-use super::download::{self, Checksum, RemoteFile};
-use super::{DIGITS, DataOptions, Dataset, DatasetKind, Downloads, ModeCount, NamePattern, SampleKind, idx, names};
+use super::dataset::{DIGITS, Dataset, DatasetKind, ModeCount, NamePattern, SampleKind, names};
+use super::download::{self, Checksum, Downloads, RemoteFile};
+use super::idx;
+use super::options::DataOptions;
 use crate::error::Result;
 
 pub const FASHION_CLASSES: [&str; 10] =

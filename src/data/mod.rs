@@ -1,27 +1,25 @@
 //! Datasets: the registry of dataset kinds, loading by name, batching. Each kind lives in its own
-//! file with its reader; `download` finds and fetches files.
+//! file with its reader; what a dataset is lives in `dataset`, `download` finds and fetches files.
 
 pub mod cifar;
+mod dataset;
 pub mod download;
 pub mod emnist;
 pub mod folder;
 pub mod idx;
-mod kind;
 pub mod mnist;
+mod options;
 pub mod stacked;
 pub mod synth_digits;
 pub mod toy;
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
-use burn::tensor::{Device, Tensor, TensorData};
+pub use dataset::{Dataset, DatasetKind, ModeCount, NamePattern, SampleKind, Samples, epoch_batches};
+pub use download::{Downloads, FileCheck};
+pub use options::DataOptions;
 
-pub use download::{FileCheck, fetch_files, verify_files};
-pub use kind::{DatasetKind, Downloads, ModeCount, NamePattern, SampleKind, kind};
-
-use crate::error::Result;
-use crate::model::Shape3;
-use crate::rng::Rng;
+use crate::error::{Error, Result};
 
 /// Every dataset, in the order `gantry datasets list` shows them. A new dataset is a file with its
 /// reader and `DatasetKind`, and a line here.
@@ -43,55 +41,23 @@ pub fn labelled_dataset_names() -> Vec<&'static str> {
     DATASETS.iter().filter(|k| matches!(k.mode_count, ModeCount::OwnClassifier | ModeCount::Points)).map(|k| k.name).collect()
 }
 
-/// Sample storage: images as bytes (CHW), or real-valued points for the toy data.
-#[derive(Clone, Debug)]
-pub enum Samples {
-    Bytes(Vec<u8>),
-    Floats(Vec<f32>),
-}
-
-#[derive(Clone, Debug)]
-pub struct Dataset {
-    pub name: String,
-    pub kind: &'static DatasetKind,
-    pub shape: Shape3,
-    pub len: usize,
-    pub samples: Samples,
-    pub labels: Option<Vec<u8>>,
-    pub class_names: Vec<String>,
-}
-
-/// Where and how to find a dataset.
-#[derive(Clone, Debug, Default)]
-pub struct DataOptions {
-    pub data_dir: Option<PathBuf>,
-    pub test_split: bool,
-    /// Number of samples for the generated datasets (synth-digits, ring8, grid25, stacked-mnist).
-    pub generated_size: Option<usize>,
-    pub seed: u64,
-    pub quiet: bool,
-    /// Side length for image folders (CelebA), or to resize 28x28 images to (e.g. 32).
-    pub image_size: Option<usize>,
-    /// Channels for image folders (3 = RGB, 1 = grayscale).
-    pub channels: Option<usize>,
-}
-
-impl DataOptions {
-    /// The seed of generated data: the test split is drawn from a stream of its own.
-    fn split_seed(&self) -> u64 {
-        if self.test_split { self.seed.wrapping_add(1_000_003) } else { self.seed }
+/// The kind of the dataset `name`: an unknown name, or an unknown parameter of a known family
+/// (an EMNIST split), is a one-line config error.
+pub fn kind(name: &str) -> Result<&'static DatasetKind> {
+    for &k in DATASETS {
+        match k.pattern {
+            NamePattern::Exact if name == k.name => return Ok(k),
+            NamePattern::Prefix { prefix, check } => {
+                if let Some(parameter) = name.strip_prefix(prefix) {
+                    check(parameter)?;
+                    return Ok(k);
+                }
+            }
+            NamePattern::Exact => {}
+        }
     }
-
-    /// How many samples to generate: `generated_size`, else `train` (training split) or 10000 (test split).
-    fn generated_len(&self, train: usize) -> usize {
-        self.generated_size.unwrap_or(if self.test_split { 10_000 } else { train })
-    }
-}
-
-const DIGITS: [&str; 10] = ["0", "1", "2", "3", "4", "5", "6", "7", "8", "9"];
-
-fn names(v: &[&str]) -> Vec<String> {
-    v.iter().map(|s| s.to_string()).collect()
+    let listed: Vec<&str> = DATASETS.iter().map(|k| k.name).collect();
+    Err(Error::config("dataset", format!("unknown dataset `{name}`; expected one of: {}", listed.join(", "))))
 }
 
 /// Load a dataset by name, resized to `--image-size` where that differs from its own.
@@ -104,66 +70,95 @@ pub fn load(name: &str, opts: &DataOptions) -> Result<Dataset> {
     }
 }
 
-impl Dataset {
-    /// A dataset of `kind` called `name` with the kind's class names; its length follows from the samples.
-    pub(crate) fn new(kind: &'static DatasetKind, name: &str, shape: Shape3, samples: Samples, labels: Option<Vec<u8>>) -> Dataset {
-        let values = match &samples {
-            Samples::Bytes(b) => b.len(),
-            Samples::Floats(f) => f.len(),
-        };
-        let len = values / shape.iter().product::<usize>();
-        Dataset { name: name.into(), kind, shape, len, samples, labels, class_names: (kind.class_names)(name) }
-    }
-
-    pub fn num_classes(&self) -> usize {
-        self.class_names.len()
-    }
-
-    /// Bilinear resize of every image to `size`×`size` (e.g. MNIST 28 → 32 for dcgan-upsample).
-    pub fn resized(mut self, size: usize) -> Dataset {
-        let Samples::Bytes(px) = &self.samples else { return self };
-        let [c, h, w] = self.shape;
-        let mut out = Vec::with_capacity(self.len * c * size * size);
-        for plane in px.chunks_exact(h * w) {
-            let img = image::GrayImage::from_raw(w as u32, h as u32, plane.to_vec()).expect("plane size");
-            out.extend(image::imageops::resize(&img, size as u32, size as u32, image::imageops::FilterType::Triangle).into_raw());
-        }
-        self.samples = Samples::Bytes(out);
-        self.shape = [c, size, size];
-        self
-    }
-
-    pub fn sample_len(&self) -> usize {
-        self.shape.iter().product()
-    }
-
-    /// Samples at `indices` as a `[N, C, H, W]` tensor, images mapped to [-1, 1].
-    pub fn batch(&self, indices: &[usize], device: &Device) -> Tensor<4> {
-        let m = self.sample_len();
-        let mut v = Vec::with_capacity(indices.len() * m);
-        for &i in indices {
-            match &self.samples {
-                Samples::Bytes(b) => v.extend(b[i * m..(i + 1) * m].iter().map(|&p| p as f32 / 127.5 - 1.0)),
-                Samples::Floats(f) => v.extend_from_slice(&f[i * m..(i + 1) * m]),
-            }
-        }
-        let [c, h, w] = self.shape;
-        Tensor::from_data(TensorData::new(v, [indices.len(), c, h, w]), device)
-    }
-
-    pub fn labels_at(&self, indices: &[usize]) -> Option<Vec<u8>> {
-        self.labels.as_ref().map(|l| indices.iter().map(|&i| l[i]).collect())
-    }
+/// The downloads that `gantry datasets fetch|verify NAME` handles: those of the dataset `name`,
+/// or of the cache folder `name` (`emnist` for every EMNIST split).
+fn downloads_named(name: &str) -> Result<&'static Downloads> {
+    let by_folder = DATASETS.iter().filter_map(|k| k.downloads.as_ref()).find(|d| d.cache_folder == name);
+    let downloads = match by_folder {
+        Some(d) => Some(d),
+        None => kind(name)?.downloads.as_ref(),
+    };
+    downloads.ok_or_else(|| Error::Other(format!("`{name}` has no downloadable files (built-in or user-supplied dataset)")))
 }
 
-/// Shuffled batches for one epoch from a seeded RNG: the order depends only on (seed, epoch),
-/// so a resumed run sees exactly the batches it would have seen.
-pub fn epoch_batches(len: usize, batch_size: usize, drop_last: bool, seed: u64, epoch: u64) -> Vec<Vec<usize>> {
-    let mut order: Vec<usize> = (0..len).collect();
-    Rng::derived(seed, "data-order", epoch).shuffle(&mut order);
-    let mut out: Vec<Vec<usize>> = order.chunks(batch_size).map(|c| c.to_vec()).collect();
-    if drop_last && out.last().is_some_and(|b| b.len() < batch_size) {
-        out.pop();
+/// Download every file of the dataset `name` into the cache (those already there and intact are
+/// kept); returns their paths.
+pub fn fetch_files(name: &str, quiet: bool) -> Result<Vec<PathBuf>> {
+    download::fetch_all(downloads_named(name)?, quiet)
+}
+
+/// Check every file of the dataset `name`, looked for in `data_dir` (or its subfolder named like
+/// the cache folder), then in the cache.
+pub fn verify_files(name: &str, data_dir: Option<&Path>) -> Result<Vec<FileCheck>> {
+    download::verify_all(downloads_named(name)?, data_dir)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Names that each listed kind must answer to.
+    fn examples(k: &DatasetKind) -> Vec<String> {
+        match k.pattern {
+            NamePattern::Exact => vec![k.name.to_string()],
+            NamePattern::Prefix { prefix: "emnist-", .. } => emnist::SPLITS.iter().map(|s| format!("emnist-{s}")).collect(),
+            NamePattern::Prefix { prefix, .. } => vec![format!("{prefix}/x")],
+        }
     }
-    out
+
+    #[test]
+    fn every_listed_name_resolves_to_its_kind() {
+        for &k in DATASETS {
+            for name in examples(k) {
+                assert!(std::ptr::eq(kind(&name).unwrap(), k), "{name}");
+            }
+        }
+        assert_eq!(kind("folder:/x").unwrap().name, "folder:PATH");
+        assert_eq!(kind("emnist-letters").unwrap().parameter("emnist-letters"), Some("letters"));
+    }
+
+    #[test]
+    fn unknown_names_are_one_line_errors() {
+        let e = kind("nosuch").unwrap_err().to_string();
+        assert!(e.contains("unknown dataset `nosuch`") && e.contains("mnist, fashion-mnist") && !e.contains('\n'), "{e}");
+        let e = kind("emnist-nosuch").unwrap_err().to_string();
+        assert!(e.contains("unknown EMNIST split `nosuch`") && e.contains("letters") && !e.contains('\n'), "{e}");
+        assert!(kind("emnist").is_err() && kind("MNIST").is_err());
+    }
+
+    #[test]
+    fn listed_names_are_unique() {
+        let mut names: Vec<&str> = DATASETS.iter().map(|k| k.name).collect();
+        names.sort();
+        names.dedup();
+        assert_eq!(names.len(), DATASETS.len());
+    }
+
+    #[test]
+    fn downloadable_kinds_have_checksummed_files() {
+        let downloadable: Vec<&str> = DATASETS.iter().filter(|k| k.downloads.is_some()).map(|k| k.name).collect();
+        assert_eq!(downloadable, ["mnist", "fashion-mnist", "emnist-SPLIT", "cifar10"]);
+        for d in DATASETS.iter().filter_map(|k| k.downloads.as_ref()) {
+            assert!(!d.files.is_empty() && !d.cache_folder.is_empty());
+            for f in d.files {
+                // `gantry datasets verify` speaks of the official MD5 sums.
+                let crate::data::download::Checksum::Md5(sum) = f.checksum else { panic!("{}: not an MD5 sum", f.name) };
+                assert!(!f.mirrors.is_empty() && sum.len() == 32 && sum.chars().all(|c| c.is_ascii_hexdigit()), "{}", f.name);
+            }
+        }
+    }
+
+    #[test]
+    fn behaviour_is_a_property_of_the_kind() {
+        for name in ["ring8", "grid25"] {
+            let k = kind(name).unwrap();
+            assert!(k.is_points() && k.mode_count == ModeCount::Points && k.shape == Some([2, 1, 1]));
+            assert_eq!(k.point_modes().unwrap().0.len(), (k.class_names)(name).len());
+        }
+        assert_eq!(kind("stacked-mnist").unwrap().mode_count, ModeCount::PerChannel { classifier: "mnist", channels: 3 });
+        assert_eq!(kind("celeba").unwrap().mode_count, ModeCount::Unavailable);
+        assert_eq!((kind("emnist-balanced").unwrap().class_names)("emnist-balanced").len(), 47);
+        assert!(kind("emnist-digits").unwrap().stored_transposed && !kind("mnist").unwrap().stored_transposed);
+        assert!(kind("mnist").unwrap().point_modes().is_none());
+    }
 }

@@ -2,7 +2,9 @@
 //! digits, so there are 1000 modes (one per digit triple). Unlabelled: its modes are counted by
 //! classifying each channel with the MNIST classifier (`gantry eval modes`).
 
-use super::{DataOptions, Dataset, DatasetKind, ModeCount, NamePattern, SampleKind, Samples, mnist};
+use super::dataset::{Dataset, DatasetKind, ModeCount, NamePattern, SampleKind, Samples};
+use super::mnist::MNIST;
+use super::options::DataOptions;
 use crate::error::Result;
 use crate::rng::Rng;
 
@@ -24,7 +26,7 @@ pub static STACKED_MNIST: DatasetKind = DatasetKind {
 /// `--generated-size` images from MNIST's training or test split; MNIST is read at its own size
 /// and the stack resized afterwards.
 fn load(kind: &'static DatasetKind, name: &str, opts: &DataOptions) -> Result<Dataset> {
-    let mnist = super::load(mnist::MNIST.name, &DataOptions { image_size: None, ..opts.clone() })?;
+    let mnist = (MNIST.load)(&MNIST, MNIST.name, &DataOptions { image_size: None, ..opts.clone() })?;
     let Samples::Bytes(px) = &mnist.samples else { unreachable!("MNIST holds images") };
     let [_, h, w] = mnist.shape;
     let plane = h * w;

@@ -2,7 +2,8 @@
 //! jitter, stroke width and blur. Labelled, deterministic by seed, unlimited in size; it lets the
 //! default run and the tests work with no files at all.
 
-use super::{DIGITS, DataOptions, Dataset, DatasetKind, ModeCount, NamePattern, SampleKind, Samples, names};
+use super::dataset::{DIGITS, Dataset, DatasetKind, ModeCount, NamePattern, SampleKind, Samples, names};
+use super::options::DataOptions;
 use crate::error::Result;
 use crate::model::Shape3;
 use crate::rng::Rng;
