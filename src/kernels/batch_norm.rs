@@ -3,7 +3,7 @@
 
 use rayon::prelude::*;
 
-use super::leaky_relu_factor;
+use super::activation::leaky_relu_factor;
 
 /// Per-channel `[mean…, biased variance…]` (length 2·C).
 pub fn batch_stats(x: &[f32], batch: usize, channels: usize, l: usize) -> Vec<f32> {

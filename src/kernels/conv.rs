@@ -25,75 +25,9 @@ use std::mem::MaybeUninit;
 
 use rayon::prelude::*;
 
+pub use super::geometry::ConvGeometry;
+use super::matrix::{View, gemm_add_into, gemm_into, matmul, matmul_transposed_result};
 use super::winograd;
-
-/// One convolution's shapes, from the image side (`[height, width]` pairs for kernel and padding;
-/// one stride for both axes).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct ConvGeometry {
-    pub batch: usize,
-    pub channels: usize,
-    pub height: usize,
-    pub width: usize,
-    pub kernel: [usize; 2],
-    pub stride: usize,
-    pub padding: [usize; 2],
-    pub out_height: usize,
-    pub out_width: usize,
-}
-
-impl ConvGeometry {
-    /// A convolution over a `channels × height × width` image.
-    pub fn conv(batch: usize, channels: usize, [height, width]: [usize; 2], kernel: [usize; 2], stride: usize, padding: [usize; 2]) -> Self {
-        let out = |size: usize, axis: usize| (size + 2 * padding[axis] - kernel[axis]) / stride + 1;
-        ConvGeometry { batch, channels, height, width, kernel, stride, padding, out_height: out(height, 0), out_width: out(width, 1) }
-    }
-
-    /// The convolution whose input gradient is a transposed convolution from `input` to `output`
-    /// (`[height, width]`; output padding included in the output size).
-    pub fn transposed(batch: usize, out_channels: usize, input: [usize; 2], output: [usize; 2], kernel: [usize; 2], stride: usize, padding: [usize; 2]) -> Self {
-        let ([out_height, out_width], [height, width]) = (input, output);
-        ConvGeometry { batch, channels: out_channels, height, width, kernel, stride, padding, out_height, out_width }
-    }
-
-    fn taps(&self) -> usize {
-        self.kernel[0] * self.kernel[1]
-    }
-
-    fn patch(&self) -> usize {
-        self.channels * self.taps()
-    }
-
-    fn positions(&self) -> usize {
-        self.out_height * self.out_width
-    }
-
-    fn columns(&self) -> usize {
-        self.batch * self.positions()
-    }
-
-    /// The output positions `lo..hi` (of `out`) whose kernel tap `k` lands inside an image axis of
-    /// `size` padded by `pad`; the tap reads position `o·stride + k − pad`.
-    #[inline]
-    fn inside(&self, k: usize, size: usize, out: usize, pad: usize) -> (usize, usize) {
-        taps_inside(k, size, out, pad, self.stride)
-    }
-
-    /// The rows and columns of tap `(ky, kx)` inside the image.
-    #[inline]
-    fn tap_ranges(&self, ky: usize, kx: usize) -> ((usize, usize), (usize, usize)) {
-        (self.inside(ky, self.height, self.out_height, self.padding[0]), self.inside(kx, self.width, self.out_width, self.padding[1]))
-    }
-}
-
-/// The outputs `lo..hi` (of `out`) whose window tap `k` reads inside an axis of `size` padded by
-/// `pad`, the tap reading position `o·stride + k − pad` (convolutions and pooling alike).
-#[inline]
-pub(super) fn taps_inside(k: usize, size: usize, out: usize, pad: usize, stride: usize) -> (usize, usize) {
-    let lo = pad.saturating_sub(k).div_ceil(stride);
-    let hi = if size + pad > k { ((size - 1 + pad - k) / stride + 1).min(out) } else { 0 };
-    (lo.min(hi), hi)
-}
 
 /// Which image element every column of every kernel tap reads, for a group of `samples`
 /// consecutive samples of one channel: the small spatial sizes of the DCGANs make per-row loops
@@ -260,140 +194,6 @@ impl Col2imSources {
     }
 }
 
-/// A row-major matrix view with arbitrary strides (a transpose is a swap of the strides).
-#[derive(Clone, Copy)]
-pub(super) struct View<'a> {
-    data: &'a [f32],
-    row_stride: usize,
-    col_stride: usize,
-}
-
-impl<'a> View<'a> {
-    pub(super) fn rows(data: &'a [f32], cols: usize) -> Self {
-        View { data, row_stride: cols, col_stride: 1 }
-    }
-
-    pub(super) fn transposed(data: &'a [f32], cols: usize) -> Self {
-        View { data, row_stride: 1, col_stride: cols }
-    }
-
-    pub(super) fn with_strides(data: &'a [f32], row_stride: usize, col_stride: usize) -> Self {
-        View { data, row_stride, col_stride }
-    }
-
-    /// The view from column `c0` on.
-    fn from_column(self, c0: usize) -> Self {
-        View { data: &self.data[c0 * self.col_stride..], ..self }
-    }
-}
-
-/// `[m, n] = lhs[m, k] · rhs[k, n]`, row-major result.
-pub(super) fn matmul(m: usize, n: usize, k: usize, lhs: View, rhs: View) -> Vec<f32> {
-    product(m, n, k, lhs, rhs, false)
-}
-
-/// `(lhs[m, k] · rhs[k, n])ᵀ` as `[n, m]` row-major.
-///
-/// gemm works on column-major results: a row-major product whose `rhs` is itself a transposed
-/// (row-major) matrix makes it re-pack that operand transposed, while this form packs `lhs`,
-/// which is much smaller for weight gradients (`lhs` is the output gradient `[O, N·L]`, `rhs` the
-/// `[N·L, C·kh·kw]` columns).
-fn matmul_transposed_result(m: usize, n: usize, k: usize, lhs: View, rhs: View) -> Vec<f32> {
-    product(m, n, k, lhs, rhs, true)
-}
-
-/// The columns are split into one block per thread, each a single-threaded GEMM: measured on the
-/// DCGAN shapes this is as fast as gemm's own threading everywhere and twice as fast when the
-/// result has few rows (64 × 4096 × 512: 2.2 ms instead of 4.2 ms on 2 cores).
-fn product(m: usize, n: usize, k: usize, lhs: View, rhs: View, transposed_result: bool) -> Vec<f32> {
-    if m == 0 || n == 0 || k == 0 {
-        return vec![0.0; m * n];
-    }
-    // gemm overwrites every element, so the buffer needs no zeroing.
-    let mut dst = Vec::<f32>::with_capacity(m * n);
-    let strides = if transposed_result { [1, m] } else { [n, 1] };
-    let threads = rayon::current_num_threads();
-    let blocks = if n >= 32 * threads { threads } else { 1 };
-    let dst_addr = dst.as_mut_ptr() as usize;
-    let run = |c0: usize, c1: usize, parallelism: gemm::Parallelism| {
-        // SAFETY: `dst` has capacity for the m·n elements at these strides, and column blocks
-        // [c0, c1) of different calls are disjoint.
-        unsafe { gemm_into((dst_addr as *mut f32).add(c0 * strides[1]), strides, lhs, rhs.from_column(c0), [m, c1 - c0, k], parallelism) }
-    };
-    if blocks > 1 {
-        (0..blocks).into_par_iter().for_each(|b| run(n * b / blocks, n * (b + 1) / blocks, gemm::Parallelism::None));
-    } else {
-        run(0, n, gemm::Parallelism::Rayon(threads));
-    }
-    // SAFETY: every element was written above.
-    unsafe { dst.set_len(m * n) };
-    dst
-}
-
-/// `dst[m, n] = lhs[m, k] · rhs[k, n]` with `dst`'s rows and columns `[row, column]` strides apart.
-///
-/// # Safety
-/// `dst` must be valid for writes of every `(r, c)` at `r·strides[0] + c·strides[1]`, r < m,
-/// c < n, and no other thread may touch those elements.
-pub(super) unsafe fn gemm_into(dst: *mut f32, strides: [usize; 2], lhs: View, rhs: View, mnk: [usize; 3], parallelism: gemm::Parallelism) {
-    // SAFETY: the caller's.
-    unsafe { gemm_with(dst, strides, lhs, rhs, mnk, parallelism, false) }
-}
-
-/// [`gemm_into`], adding the product to `dst`'s values.
-///
-/// # Safety
-/// As for [`gemm_into`]; `dst`'s elements must be initialised.
-unsafe fn gemm_add_into(dst: *mut f32, strides: [usize; 2], lhs: View, rhs: View, mnk: [usize; 3]) {
-    // SAFETY: the caller's.
-    unsafe { gemm_with(dst, strides, lhs, rhs, mnk, gemm::Parallelism::None, true) }
-}
-
-/// # Safety
-/// As for [`gemm_into`] (and [`gemm_add_into`] when `add`).
-unsafe fn gemm_with(dst: *mut f32, strides: [usize; 2], lhs: View, rhs: View, [m, n, k]: [usize; 3], parallelism: gemm::Parallelism, add: bool) {
-    if m == 0 || n == 0 {
-        return;
-    }
-    if k == 0 {
-        // An empty sum: the product is zero (an empty batch's weight gradient).
-        if !add {
-            for (r, c) in (0..m).flat_map(|r| (0..n).map(move |c| (r, c))) {
-                // SAFETY: the caller vouches for every (r, c) of `dst`.
-                unsafe { dst.add(r * strides[0] + c * strides[1]).write(0.0) };
-            }
-        }
-        return;
-    }
-    let max_index = |v: &View, r: usize, c: usize| (r - 1) * v.row_stride + (c - 1) * v.col_stride;
-    assert!(max_index(&lhs, m, k) < lhs.data.len() && max_index(&rhs, k, n) < rhs.data.len(), "matmul view out of bounds");
-    // SAFETY: the assert keeps every index the views address inside their slices; the caller
-    // vouches for `dst`.
-    unsafe {
-        gemm::gemm(
-            m,
-            n,
-            k,
-            dst,
-            strides[1] as isize,
-            strides[0] as isize,
-            add,
-            lhs.data.as_ptr(),
-            lhs.col_stride as isize,
-            lhs.row_stride as isize,
-            rhs.data.as_ptr(),
-            rhs.col_stride as isize,
-            rhs.row_stride as isize,
-            if add { 1.0 } else { 0.0 },
-            1.0,
-            false,
-            false,
-            false,
-            parallelism,
-        )
-    }
-}
-
 /// A vector of `len` values built in parallel, `fill(i, chunk)` writing chunk i (`chunk` values,
 /// the last one shorter) — without zeroing it first (a memset of every reordered activation).
 ///
@@ -500,7 +300,7 @@ pub fn conv_forward(x: &[f32], weight: &[f32], out_channels: usize, g: &ConvGeom
 }
 
 /// [`conv_forward`] through im2col.
-pub(super) fn im2col_forward(x: &[f32], weight: &[f32], out_channels: usize, g: &ConvGeometry) -> Vec<f32> {
+fn im2col_forward(x: &[f32], weight: &[f32], out_channels: usize, g: &ConvGeometry) -> Vec<f32> {
     if g.positions() >= PER_SAMPLE_POSITIONS && g.batch > 1 {
         return conv_forward_per_sample(x, weight, out_channels, g);
     }
@@ -583,7 +383,7 @@ pub fn conv_transpose_forward(x: &[f32], weight: &[f32], out_channels: usize, g:
 }
 
 /// [`conv_transpose_forward`] through col2im.
-pub(super) fn col2im_transpose_forward(x: &[f32], weight: &[f32], out_channels: usize, g: &ConvGeometry) -> Vec<f32> {
+fn col2im_transpose_forward(x: &[f32], weight: &[f32], out_channels: usize, g: &ConvGeometry) -> Vec<f32> {
     let x = to_channel_major(x, g.batch, out_channels, g.positions());
     col2im_of_transposed_times(weight, &x, out_channels, g)
 }
@@ -765,7 +565,7 @@ fn weight_gradient_of_columns(grad: &[f32], x: &[f32], out_channels: usize, g: &
 
 /// The weight gradient of `x` from `grad [N, O, oh, ow]` through im2col (for comparisons).
 #[cfg(test)]
-pub(super) fn im2col_weight_gradient(x: &[f32], grad: &[f32], out_channels: usize, g: &ConvGeometry) -> Vec<f32> {
+fn im2col_weight_gradient(x: &[f32], grad: &[f32], out_channels: usize, g: &ConvGeometry) -> Vec<f32> {
     weight_gradient_of_columns(grad, x, out_channels, g)
 }
 
@@ -937,6 +737,46 @@ mod tests {
         let one = on(1);
         for threads in [2, 3, 8] {
             assert_eq!(on(threads), one, "dense on {threads} threads");
+        }
+    }
+
+    /// Deterministic values in [-1, 1].
+    fn values(len: usize, seed: u32) -> Vec<f32> {
+        (0..len).map(|i| (((i as u32).wrapping_mul(2654435761).wrapping_add(seed) >> 8) % 2001) as f32 / 1000.0 - 1.0).collect()
+    }
+
+    fn worst(a: &[f32], b: &[f32]) -> f32 {
+        assert_eq!(a.len(), b.len());
+        a.iter().zip(b).map(|(a, b)| (a - b).abs()).fold(0.0, f32::max)
+    }
+
+    /// Every Winograd pass against the im2col/col2im ones, on even and odd sizes and paddings 0–2
+    /// (with image rows no window reads), batches that do and do not divide into groups of lanes.
+    #[test]
+    fn winograd_matches_the_im2col_passes() {
+        for &(batch, c, o, size, pad) in &[(3, 32, 40, 16, 1), (5, 33, 32, 7, 1), (2, 32, 32, 9, 0), (3, 32, 32, 11, 0), (4, 40, 36, 10, 2), (70, 32, 32, 4, 1)] {
+            let g = ConvGeometry::conv(batch, c, [size, size], [4, 4], 2, [pad, pad]);
+            assert!(winograd::fits(&g, o));
+            let case = format!("{batch}×{c}→{o} at {size} pad {pad}");
+            let (x, w) = (values(batch * c * size * size, 1), values(o * c * 16, 2));
+            let grad = values(batch * o * g.out_height * g.out_width, 3);
+            // Tolerances: float rounding of sums of c·16, o·16 and batch·positions products.
+            let (forward, transposed, weights) = (1e-5 * (c * 16) as f32, 1e-5 * (o * 16) as f32, 1e-5 * (batch * g.out_height * g.out_width) as f32);
+            let e = worst(&winograd::conv_forward(&x, &w, o, &g), &im2col_forward(&x, &w, o, &g));
+            assert!(e < forward, "forward {case}: off by {e}");
+            let e = worst(&winograd::conv_transpose(&grad, &w, o, &g), &col2im_transpose_forward(&grad, &w, o, &g));
+            assert!(e < transposed, "transposed {case}: off by {e}");
+            let [dx, dw] = winograd::conv_backward(&x, &w, &grad, o, &g, [true, true]).map(Option::unwrap);
+            let e = worst(&dx, &col2im_transpose_forward(&grad, &w, o, &g));
+            assert!(e < transposed, "input gradient {case}: off by {e}");
+            let e = worst(&dw, &im2col_weight_gradient(&x, &grad, o, &g));
+            assert!(e < weights, "weight gradient {case}: off by {e}");
+            // The transposed convolution of `grad`, its output gradient an image `x`.
+            let [dgrad, dw] = winograd::conv_transpose_backward(&grad, &w, &x, o, &g, [true, true]).map(Option::unwrap);
+            let e = worst(&dgrad, &im2col_forward(&x, &w, o, &g));
+            assert!(e < forward, "transposed convolution's input gradient {case}: off by {e}");
+            let e = worst(&dw, &im2col_weight_gradient(&x, &grad, o, &g));
+            assert!(e < weights, "transposed convolution's weight gradient {case}: off by {e}");
         }
     }
 }

@@ -17,7 +17,7 @@ use burn::tensor::TensorData;
 use rayon::prelude::*;
 
 use super::{batch_norm, linear, pool, tanh};
-use super::leaky_relu_factor;
+use super::activation::leaky_relu_factor;
 use super::conv::{ConvGeometry, conv_backward, conv_forward, conv_transpose_backward, conv_transpose_forward};
 
 #[backend_extension(Flex, Autodiff)]

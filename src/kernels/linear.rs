@@ -1,7 +1,7 @@
 //! The matrix product of a fully connected layer, `[m, k] · [k, n]`, on gantry's GEMM: the
 //! backward pass reads both operands transposed through strides, so nothing is copied.
 
-use super::conv::{View, matmul};
+use super::matrix::{View, matmul};
 
 /// `x [m, k] · w [k, n]`.
 pub fn forward(x: &[f32], w: &[f32], [m, k, n]: [usize; 3]) -> Vec<f32> {

@@ -77,7 +77,7 @@ pub fn inference(x: &[f32], planes: usize, [h, w]: [usize; 2], window: Window, r
     assert!(k > 0 && s > 0 && 2 * p <= k && h + 2 * p >= k && w + 2 * p >= k, "pooling window {window:?} fits a {h}x{w} plane");
     assert_eq!(x.len(), planes * h * w, "pooling input size");
     let (oh, ow) = (window.output(h), window.output(w));
-    let columns: Vec<(usize, usize)> = (0..k).map(|kx| super::conv::taps_inside(kx, w, ow, p, s)).collect();
+    let columns: Vec<(usize, usize)> = (0..k).map(|kx| super::geometry::taps_inside(kx, w, ow, p, s)).collect();
     // Taps inside the image per output column (the mean's divisor, with the rows' count).
     let column_taps: Vec<usize> = (0..ow).map(|ox| columns.iter().filter(|&&(lo, hi)| (lo..hi).contains(&ox)).count()).collect();
     let start = if reduce == Reduce::Max { f32::NEG_INFINITY } else { 0.0 };

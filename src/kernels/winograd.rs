@@ -26,7 +26,8 @@ use std::mem::MaybeUninit;
 
 use rayon::prelude::*;
 
-use super::conv::{ConvGeometry, View, gemm_into};
+use super::geometry::ConvGeometry;
+use super::matrix::{View, gemm_into};
 
 /// Both channel counts must reach this: a GEMM with fewer rows or a shorter inner dimension
 /// (the RGB layers of a DCGAN) runs too far below the GEMM's peak for the saved multiplications
@@ -44,7 +45,7 @@ pub fn applies(g: &ConvGeometry, out_channels: usize) -> bool {
 
 /// Whether the convolution's geometry suits Winograd: a 4×4 kernel with stride 2, enough
 /// channels each way, and more than one output per axis.
-fn fits(g: &ConvGeometry, out_channels: usize) -> bool {
+pub(super) fn fits(g: &ConvGeometry, out_channels: usize) -> bool {
     g.kernel == [4, 4] && g.stride == 2 && g.channels >= MIN_CHANNELS && out_channels >= MIN_CHANNELS && g.out_height > 1 && g.out_width > 1
 }
 
@@ -691,7 +692,6 @@ fn block_positions([_, tb]: [usize; 2], grid: &[u32]) -> Vec<u32> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::kernels::conv::{col2im_transpose_forward, im2col_forward, im2col_weight_gradient};
 
     fn values(len: usize, seed: u32) -> Vec<f32> {
         (0..len).map(|i| (((i as u32).wrapping_mul(2654435761).wrapping_add(seed) >> 8) % 2001) as f32 / 1000.0 - 1.0).collect()
@@ -724,41 +724,6 @@ mod tests {
         let one = on(1);
         for threads in [2, 3, 8] {
             assert_eq!(on(threads), one, "on {threads} threads");
-        }
-    }
-
-    fn worst(a: &[f32], b: &[f32]) -> f32 {
-        assert_eq!(a.len(), b.len());
-        a.iter().zip(b).map(|(a, b)| (a - b).abs()).fold(0.0, f32::max)
-    }
-
-    /// Every pass against the im2col/col2im ones, on even and odd sizes and paddings 0–2 (with
-    /// image rows no window reads), batches that do and do not divide into groups of lanes.
-    #[test]
-    fn matches_the_im2col_passes() {
-        for &(batch, c, o, size, pad) in &[(3, 32, 40, 16, 1), (5, 33, 32, 7, 1), (2, 32, 32, 9, 0), (3, 32, 32, 11, 0), (4, 40, 36, 10, 2), (70, 32, 32, 4, 1)] {
-            let g = ConvGeometry::conv(batch, c, [size, size], [4, 4], 2, [pad, pad]);
-            assert!(fits(&g, o));
-            let case = format!("{batch}×{c}→{o} at {size} pad {pad}");
-            let (x, w) = (values(batch * c * size * size, 1), values(o * c * 16, 2));
-            let grad = values(batch * o * g.out_height * g.out_width, 3);
-            // Tolerances: float rounding of sums of c·16, o·16 and batch·positions products.
-            let (forward, transposed, weights) = (1e-5 * (c * 16) as f32, 1e-5 * (o * 16) as f32, 1e-5 * (batch * g.out_height * g.out_width) as f32);
-            let e = worst(&conv_forward(&x, &w, o, &g), &im2col_forward(&x, &w, o, &g));
-            assert!(e < forward, "forward {case}: off by {e}");
-            let e = worst(&conv_transpose(&grad, &w, o, &g), &col2im_transpose_forward(&grad, &w, o, &g));
-            assert!(e < transposed, "transposed {case}: off by {e}");
-            let [dx, dw] = conv_backward(&x, &w, &grad, o, &g, [true, true]).map(Option::unwrap);
-            let e = worst(&dx, &col2im_transpose_forward(&grad, &w, o, &g));
-            assert!(e < transposed, "input gradient {case}: off by {e}");
-            let e = worst(&dw, &im2col_weight_gradient(&x, &grad, o, &g));
-            assert!(e < weights, "weight gradient {case}: off by {e}");
-            // The transposed convolution of `grad`, its output gradient an image `x`.
-            let [dgrad, dw] = conv_transpose_backward(&grad, &w, &x, o, &g, [true, true]).map(Option::unwrap);
-            let e = worst(&dgrad, &im2col_forward(&x, &w, o, &g));
-            assert!(e < forward, "transposed convolution's input gradient {case}: off by {e}");
-            let e = worst(&dw, &im2col_weight_gradient(&x, &grad, o, &g));
-            assert!(e < weights, "transposed convolution's weight gradient {case}: off by {e}");
         }
     }
 }
