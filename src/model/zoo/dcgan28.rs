@@ -2,7 +2,7 @@
 //! for Stacked MNIST), and its
 //! LayerNorm-critic variant for gradient penalties (WGAN-GP refuses BatchNorm critics).
 
-use super::{GanSpec, ModelOptions};
+use super::gan_spec::{GanSpec, ModelOptions};
 use crate::error::Result;
 use crate::model::spec::{Init, LayerSpec, LayerSpec::*, NetSpec};
 

@@ -1,7 +1,7 @@
 //! DCGAN for 32x32 RGB images (CIFAR-10). Convolutions carry no bias (BatchNorm follows them, as in
 //! the DCGAN reference implementation); DCGAN-paper initialisation.
 
-use super::{GanSpec, ModelOptions};
+use super::gan_spec::{GanSpec, ModelOptions};
 use crate::error::Result;
 use crate::model::spec::{Init, LayerSpec::*, NetSpec};
 

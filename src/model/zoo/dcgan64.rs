@@ -1,7 +1,7 @@
 //! DCGAN for 64x64 RGB images (CelebA): the `dcgan-32` pattern one level deeper, with the widths of
 //! the DCGAN reference (ngf = ndf = 64). No conv bias; DCGAN-paper initialisation.
 
-use super::{GanSpec, ModelOptions};
+use super::gan_spec::{GanSpec, ModelOptions};
 use crate::error::Result;
 use crate::model::spec::{Init, LayerSpec::*, NetSpec};
 

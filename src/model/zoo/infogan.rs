@@ -1,6 +1,6 @@
 //! CS231n's DCGAN (InfoGAN architecture) for 28x28 images.
 
-use super::{GanSpec, ModelOptions};
+use super::gan_spec::{GanSpec, ModelOptions};
 use crate::error::Result;
 use crate::model::spec::{Init, LayerSpec::*, NetSpec};
 

@@ -1,7 +1,7 @@
 //! Fully connected GANs on 28x28 images. Conditional variants take [z, one-hot] in G and
 //! [flatten(x), one-hot] in D.
 
-use super::{GanSpec, ModelOptions};
+use super::gan_spec::{GanSpec, ModelOptions};
 use crate::error::Result;
 use crate::model::spec::{Init, LayerSpec::*, NetSpec};
 

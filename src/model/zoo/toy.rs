@@ -1,6 +1,6 @@
 //! MLPs for the 2-D toy mixtures (points are `[2, 1, 1]`).
 
-use super::{GanSpec, ModelOptions};
+use super::gan_spec::{GanSpec, ModelOptions};
 use crate::error::Result;
 use crate::model::spec::{Init, LayerSpec::*, NetSpec};
 

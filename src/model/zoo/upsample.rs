@@ -1,7 +1,7 @@
 //! The PyTorch-GAN reference DCGAN: nearest upsampling + Conv in G, strided Conv + Dropout2d in D.
 //! BatchNorm eps 0.8 comes from its `BatchNorm2d(n, 0.8)` (second positional argument = eps).
 
-use super::{GanSpec, ModelOptions};
+use super::gan_spec::{GanSpec, ModelOptions};
 use crate::error::Result;
 use crate::model::spec::{Init, LayerSpec::*, NetSpec};
 
