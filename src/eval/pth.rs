@@ -337,203 +337,261 @@ impl<'a> Unpickler<'a> {
     fn load(mut self) -> std::result::Result<(Value, usize), String> {
         loop {
             let op = self.u8()?;
-            match op {
-                0x80 => {
-                    self.u8()?; // PROTO
-                }
-                0x95 => {
-                    self.take(8)?; // FRAME
-                }
-                b'.' => return Ok((self.pop()?, self.pos)),
-                b'(' => self.push(Value::Mark),
-                b'}' => self.push(Value::Dict(Vec::new())),
-                b']' => self.push(Value::List(Vec::new())),
-                b')' => self.push(Value::Tuple(Vec::new())),
-                b'N' => self.push(Value::None),
-                0x88 => self.push(Value::Bool(true)),
-                0x89 => self.push(Value::Bool(false)),
-                b'K' => {
-                    let v = self.u8()? as i64;
-                    self.push(Value::Int(v))
-                }
-                b'M' => {
-                    let v = self.u16()? as i64;
-                    self.push(Value::Int(v))
-                }
-                b'J' => {
-                    let v = self.u32()? as i32 as i64;
-                    self.push(Value::Int(v))
-                }
-                0x8a | 0x8b => {
-                    // LONG1 / LONG4: little-endian two's complement; kept if it fits in i64.
-                    let n = if op == 0x8a { self.u8()? as usize } else { self.u32()? as usize };
-                    let b = self.take(n)?;
-                    let mut v: i128 = 0;
-                    for (i, &byte) in b.iter().enumerate().take(16) {
-                        v |= (byte as i128) << (8 * i);
-                    }
-                    if n > 0 && n < 16 && b[n - 1] & 0x80 != 0 {
-                        v -= 1i128 << (8 * n);
-                    }
-                    self.push(match i64::try_from(v) {
-                        Ok(i) => Value::Int(i),
-                        Err(_) => Value::BigInt(v),
-                    })
-                }
-                b'G' => {
-                    let v = f64::from_be_bytes(self.take(8)?.try_into().unwrap());
-                    self.push(Value::Float(v))
-                }
-                b'X' => {
-                    let n = self.u32()? as usize;
-                    let s = self.string(n)?;
-                    self.push(Value::Str(s))
-                }
-                0x8c => {
-                    let n = self.u8()? as usize;
-                    let s = self.string(n)?;
-                    self.push(Value::Str(s))
-                }
-                0x8d => {
-                    let n = u64::from_le_bytes(self.take(8)?.try_into().unwrap()) as usize;
-                    let s = self.string(n)?;
-                    self.push(Value::Str(s))
-                }
-                b'U' => {
-                    let n = self.u8()? as usize;
-                    let s = self.string(n)?;
-                    self.push(Value::Str(s))
-                }
-                b'T' => {
-                    let n = self.u32()? as usize;
-                    let s = self.string(n)?;
-                    self.push(Value::Str(s))
-                }
-                b'C' => {
-                    let n = self.u8()? as usize;
-                    let b = self.take(n)?.to_vec();
-                    self.push(Value::Bytes(b))
-                }
-                b'B' => {
-                    let n = self.u32()? as usize;
-                    let b = self.take(n)?.to_vec();
-                    self.push(Value::Bytes(b))
-                }
-                b'q' => {
-                    let i = self.u8()? as u32;
-                    self.memo_put(i)?;
-                }
-                b'r' => {
-                    let i = self.u32()?;
-                    self.memo_put(i)?;
-                }
-                0x94 => {
-                    let i = self.memo.len() as u32;
-                    self.memo_put(i)?;
-                }
-                b'h' => {
-                    let i = self.u8()? as u32;
-                    self.memo_get(i)?;
-                }
-                b'j' => {
-                    let i = self.u32()?;
-                    self.memo_get(i)?;
-                }
-                b't' => {
-                    let (items, w) = self.pop_mark_weighted()?;
-                    self.push_weighted(Value::Tuple(items), Weight::container(w)?)
-                }
-                0x85..=0x87 => {
-                    let n = (op - 0x84) as usize;
-                    if self.stack.len() < n {
-                        return Err("pickle stack underflow".into());
-                    }
-                    let items = self.stack.split_off(self.stack.len() - n);
-                    let w = self.weights.split_off(self.weights.len() - n).into_iter().fold(Weight::NOTHING, Weight::beside);
-                    self.push_weighted(Value::Tuple(items), Weight::container(w)?)
-                }
-                b'l' => {
-                    let (items, w) = self.pop_mark_weighted()?;
-                    self.push_weighted(Value::List(items), Weight::container(w)?)
-                }
-                b'd' => {
-                    let (items, w) = self.pop_mark_weighted()?;
-                    self.push_weighted(Value::Dict(pairs(items)), Weight::container(w)?)
-                }
-                b'a' => {
-                    let (v, w) = self.pop_weighted()?;
-                    self.grow_top(w)?;
-                    if let Value::List(l) = self.top()? {
-                        l.push(v)
-                    }
-                }
-                b'e' => {
-                    let (items, w) = self.pop_mark_weighted()?;
-                    self.grow_top(w)?;
-                    if let Value::List(l) = self.top()? {
-                        l.extend(items)
-                    }
-                }
-                b's' => {
-                    let (v, wv) = self.pop_weighted()?;
-                    let (k, wk) = self.pop_weighted()?;
-                    self.grow_top(wv.beside(wk))?;
-                    if let Value::Dict(d) = self.top()? {
-                        d.push((k, v))
-                    }
-                }
-                b'u' => {
-                    let (items, w) = self.pop_mark_weighted()?;
-                    self.grow_top(w)?;
-                    if let Value::Dict(d) = self.top()? {
-                        d.extend(pairs(items))
-                    }
-                }
-                b'c' => {
-                    let module = self.line()?;
-                    let name = self.line()?;
-                    self.push(Value::Global(format!("{module}.{name}")))
-                }
-                0x93 => {
-                    let name = self.pop()?;
-                    let module = self.pop()?;
-                    match (module, name) {
-                        (Value::Str(m), Value::Str(n)) => self.push(Value::Global(format!("{m}.{n}"))),
-                        _ => return Err("STACK_GLOBAL expects two strings".into()),
-                    }
-                }
-                b'Q' => {
-                    let pid = self.pop()?;
-                    self.push(persistent_load(pid)?)
-                }
-                b'R' => {
-                    // The result holds at most the arguments (a parameter's tensor, say).
-                    let (args, w) = self.pop_weighted()?;
-                    let callable = self.pop()?;
-                    self.push_weighted(reduce(callable, args)?, w)
-                }
-                0x81 => {
-                    let _args = self.pop()?;
-                    let cls = self.pop()?;
-                    self.push(Value::Object(cls.kind()))
-                }
-                b'b' => {
-                    // BUILD: object state (e.g. a state dict's `_metadata`) is not needed.
-                    self.pop()?;
-                }
-                b'0' => {
-                    self.pop()?;
-                }
-                b'1' => {
-                    self.pop_mark_weighted()?;
-                }
-                b'2' => {
-                    let (v, w) = self.top_copy()?;
-                    self.push_weighted(v, w)
-                }
-                other => return Err(format!("unsupported pickle opcode 0x{other:02x} at byte {}", self.pos - 1)),
+            if op == b'.' {
+                return Ok((self.pop()?, self.pos));
+            }
+            // Each group of opcodes runs `op` if it is one of its own.
+            let known = self.constant_or_number(op)?
+                || self.text(op)?
+                || self.memo_op(op)?
+                || self.container_op(op)?
+                || self.object_op(op)?
+                || self.stack_op(op)?;
+            if !known {
+                return Err(format!("unsupported pickle opcode 0x{op:02x} at byte {}", self.pos - 1));
             }
         }
+    }
+
+    /// PROTO and FRAME (skipped), and the opcodes that push a constant, an integer or a float;
+    /// false for any other opcode.
+    fn constant_or_number(&mut self, op: u8) -> std::result::Result<bool, String> {
+        match op {
+            0x80 => {
+                self.u8()?; // PROTO
+            }
+            0x95 => {
+                self.take(8)?; // FRAME
+            }
+            b'(' => self.push(Value::Mark),
+            b'}' => self.push(Value::Dict(Vec::new())),
+            b']' => self.push(Value::List(Vec::new())),
+            b')' => self.push(Value::Tuple(Vec::new())),
+            b'N' => self.push(Value::None),
+            0x88 => self.push(Value::Bool(true)),
+            0x89 => self.push(Value::Bool(false)),
+            b'K' => {
+                let v = self.u8()? as i64;
+                self.push(Value::Int(v))
+            }
+            b'M' => {
+                let v = self.u16()? as i64;
+                self.push(Value::Int(v))
+            }
+            b'J' => {
+                let v = self.u32()? as i32 as i64;
+                self.push(Value::Int(v))
+            }
+            0x8a | 0x8b => {
+                // LONG1 / LONG4: little-endian two's complement; kept if it fits in i64.
+                let n = if op == 0x8a { self.u8()? as usize } else { self.u32()? as usize };
+                let b = self.take(n)?;
+                let mut v: i128 = 0;
+                for (i, &byte) in b.iter().enumerate().take(16) {
+                    v |= (byte as i128) << (8 * i);
+                }
+                if n > 0 && n < 16 && b[n - 1] & 0x80 != 0 {
+                    v -= 1i128 << (8 * n);
+                }
+                self.push(match i64::try_from(v) {
+                    Ok(i) => Value::Int(i),
+                    Err(_) => Value::BigInt(v),
+                })
+            }
+            b'G' => {
+                let v = f64::from_be_bytes(self.take(8)?.try_into().unwrap());
+                self.push(Value::Float(v))
+            }
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    /// The opcodes that push a string or bytes; false for any other.
+    fn text(&mut self, op: u8) -> std::result::Result<bool, String> {
+        match op {
+            b'X' => {
+                let n = self.u32()? as usize;
+                let s = self.string(n)?;
+                self.push(Value::Str(s))
+            }
+            0x8c => {
+                let n = self.u8()? as usize;
+                let s = self.string(n)?;
+                self.push(Value::Str(s))
+            }
+            0x8d => {
+                let n = u64::from_le_bytes(self.take(8)?.try_into().unwrap()) as usize;
+                let s = self.string(n)?;
+                self.push(Value::Str(s))
+            }
+            b'U' => {
+                let n = self.u8()? as usize;
+                let s = self.string(n)?;
+                self.push(Value::Str(s))
+            }
+            b'T' => {
+                let n = self.u32()? as usize;
+                let s = self.string(n)?;
+                self.push(Value::Str(s))
+            }
+            b'C' => {
+                let n = self.u8()? as usize;
+                let b = self.take(n)?.to_vec();
+                self.push(Value::Bytes(b))
+            }
+            b'B' => {
+                let n = self.u32()? as usize;
+                let b = self.take(n)?.to_vec();
+                self.push(Value::Bytes(b))
+            }
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    /// The memo's PUT and GET opcodes; false for any other.
+    fn memo_op(&mut self, op: u8) -> std::result::Result<bool, String> {
+        match op {
+            b'q' => {
+                let i = self.u8()? as u32;
+                self.memo_put(i)?;
+            }
+            b'r' => {
+                let i = self.u32()?;
+                self.memo_put(i)?;
+            }
+            0x94 => {
+                let i = self.memo.len() as u32;
+                self.memo_put(i)?;
+            }
+            b'h' => {
+                let i = self.u8()? as u32;
+                self.memo_get(i)?;
+            }
+            b'j' => {
+                let i = self.u32()?;
+                self.memo_get(i)?;
+            }
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    /// The opcodes that build tuples, lists and dicts or add to them; false for any other.
+    fn container_op(&mut self, op: u8) -> std::result::Result<bool, String> {
+        match op {
+            b't' => {
+                let (items, w) = self.pop_mark_weighted()?;
+                self.push_weighted(Value::Tuple(items), Weight::container(w)?)
+            }
+            0x85..=0x87 => {
+                let n = (op - 0x84) as usize;
+                if self.stack.len() < n {
+                    return Err("pickle stack underflow".into());
+                }
+                let items = self.stack.split_off(self.stack.len() - n);
+                let w = self.weights.split_off(self.weights.len() - n).into_iter().fold(Weight::NOTHING, Weight::beside);
+                self.push_weighted(Value::Tuple(items), Weight::container(w)?)
+            }
+            b'l' => {
+                let (items, w) = self.pop_mark_weighted()?;
+                self.push_weighted(Value::List(items), Weight::container(w)?)
+            }
+            b'd' => {
+                let (items, w) = self.pop_mark_weighted()?;
+                self.push_weighted(Value::Dict(pairs(items)), Weight::container(w)?)
+            }
+            b'a' => {
+                let (v, w) = self.pop_weighted()?;
+                self.grow_top(w)?;
+                if let Value::List(l) = self.top()? {
+                    l.push(v)
+                }
+            }
+            b'e' => {
+                let (items, w) = self.pop_mark_weighted()?;
+                self.grow_top(w)?;
+                if let Value::List(l) = self.top()? {
+                    l.extend(items)
+                }
+            }
+            b's' => {
+                let (v, wv) = self.pop_weighted()?;
+                let (k, wk) = self.pop_weighted()?;
+                self.grow_top(wv.beside(wk))?;
+                if let Value::Dict(d) = self.top()? {
+                    d.push((k, v))
+                }
+            }
+            b'u' => {
+                let (items, w) = self.pop_mark_weighted()?;
+                self.grow_top(w)?;
+                if let Value::Dict(d) = self.top()? {
+                    d.extend(pairs(items))
+                }
+            }
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    /// Globals, persistent ids, REDUCE, NEWOBJ and BUILD; false for any other opcode.
+    fn object_op(&mut self, op: u8) -> std::result::Result<bool, String> {
+        match op {
+            b'c' => {
+                let module = self.line()?;
+                let name = self.line()?;
+                self.push(Value::Global(format!("{module}.{name}")))
+            }
+            0x93 => {
+                let name = self.pop()?;
+                let module = self.pop()?;
+                match (module, name) {
+                    (Value::Str(m), Value::Str(n)) => self.push(Value::Global(format!("{m}.{n}"))),
+                    _ => return Err("STACK_GLOBAL expects two strings".into()),
+                }
+            }
+            b'Q' => {
+                let pid = self.pop()?;
+                self.push(persistent_load(pid)?)
+            }
+            b'R' => {
+                // The result holds at most the arguments (a parameter's tensor, say).
+                let (args, w) = self.pop_weighted()?;
+                let callable = self.pop()?;
+                self.push_weighted(reduce(callable, args)?, w)
+            }
+            0x81 => {
+                let _args = self.pop()?;
+                let cls = self.pop()?;
+                self.push(Value::Object(cls.kind()))
+            }
+            b'b' => {
+                // BUILD: object state (e.g. a state dict's `_metadata`) is not needed.
+                self.pop()?;
+            }
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    /// POP, POP_MARK and DUP; false for any other opcode.
+    fn stack_op(&mut self, op: u8) -> std::result::Result<bool, String> {
+        match op {
+            b'0' => {
+                self.pop()?;
+            }
+            b'1' => {
+                self.pop_mark_weighted()?;
+            }
+            b'2' => {
+                let (v, w) = self.top_copy()?;
+                self.push_weighted(v, w)
+            }
+            _ => return Ok(false),
+        }
+        Ok(true)
     }
 }
 
