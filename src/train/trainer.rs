@@ -101,16 +101,16 @@ impl Trainer {
     /// A fresh run of `config` on its device (`config.device`; training uses its autodiff
     /// form); loads the dataset.
     pub fn new(config: TrainConfig, quiet: bool) -> Result<Self> {
-        config.validate()?;
         crate::eval::metric::check_names(&config)?;
+        config.validate()?;
         let data = data::load(&config.dataset, &config.data_options(quiet, false))?;
         Self::with_data(config, data)
     }
 
     /// A fresh run of `config` on data already in memory.
     pub fn with_data(config: TrainConfig, data: Dataset) -> Result<Self> {
-        config.validate()?;
         crate::eval::metric::check_names(&config)?;
+        config.validate()?;
         let spec = config.gan_spec(data.shape, data.num_classes())?;
         let device = config.device.device()?.autodiff();
         let gan = Gan::from_config(spec, &config, data.class_names.clone(), &device);
