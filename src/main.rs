@@ -5,7 +5,6 @@ mod cli;
 fn main() {
     gantry::alloc_policy::keep_freed_memory();
     file_size_limit_is_an_error();
-    closed_output_ends_quietly();
     if let Err(e) = cli::run() {
         eprintln!("error: {e:#}");
         std::process::exit(2);
@@ -19,16 +18,5 @@ fn file_size_limit_is_an_error() {
     // SAFETY: setting a signal's disposition to "ignore" before any other thread exists.
     unsafe {
         libc::signal(libc::SIGXFSZ, libc::SIG_IGN);
-    }
-}
-
-/// Output piped into a reader that stops early (`gantry eval … | head -3`) ends the process as it
-/// ends other Unix tools, instead of Rust's default of ignoring SIGPIPE and panicking on the
-/// failed write.
-fn closed_output_ends_quietly() {
-    #[cfg(unix)]
-    // SAFETY: restoring a signal's default disposition before any other thread exists.
-    unsafe {
-        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
     }
 }
