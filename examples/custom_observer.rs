@@ -56,8 +56,7 @@ pub fn train_with_watch(out: &Path, steps: u64) -> gantry::Result<(Summary, Vec<
     let summary = trainer.run(&mut observers, &stop)?;
     assert_eq!(summary.outcome, Outcome::Interrupted, "LossWatch stops the run");
     // The observers were moved into the list; read the watch's losses back from the run's log.
-    let log = std::fs::read_to_string(out.join("log.jsonl")).map_err(|e| gantry::Error::io(out.join("log.jsonl"), e))?;
-    let losses = log.lines().filter_map(gantry::run::StepRecord::from_json).filter_map(|r| r.scalars.get("loss_g")).collect();
+    let losses = gantry::run::log::read_log(out, summary.steps).iter().filter_map(|r| r.scalars.get("loss_g")).collect();
     Ok((summary, losses))
 }
 

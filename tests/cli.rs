@@ -38,6 +38,10 @@ fn errors_are_one_clear_line() {
     one_line_error(&["animate", "no_such_run"], d, &["no_such_run", "samples"]);
     one_line_error(&["train", "--eval-every", "10", "--eval-metrics", "modes,sharpness"], d, &["eval_metrics", "sharpness"]);
     one_line_error(&["train", "--keep-best", "fid"], d, &["keep_best", "eval_every"]);
+    // A config refused before training leaves no run folder behind.
+    std::fs::write(d.join("metrics.toml"), "eval_every = 10\neval_metrics = [\"sharpness\"]\n").unwrap();
+    one_line_error(&["train", "--config", "metrics.toml"], d, &["eval_metrics", "sharpness"]);
+    assert!(!d.join("runs/metrics").exists(), "no run folder for a refused config");
 }
 
 #[test]

@@ -141,10 +141,10 @@ fn shown(fid: f64) -> f64 {
 
 fn inception_eval(ckpt: &Path, n: usize, against: Option<&str>, c: &Common) -> Result<()> {
     let model = open_model(ckpt, &c.device.device()?)?;
-    model.require_images("use `gantry eval modes` for the 2-D benchmarks")?;
     let against = against.map(str::to_string).unwrap_or_else(|| format!("{}-test", model.config.dataset));
     let reference = ReferenceSet::open(&against, &DataOptions { image_size: model.config.image_size, ..data_opts(c) })?;
     let net = extractor(c)?;
+    model.require_images("use `gantry eval modes` for the 2-D benchmarks")?;
     let started = std::time::Instant::now();
     let result = report::inception_eval(&model.generator, &net, n, &reference, &against, c.seed, c.quiet)?;
     let seconds = started.elapsed().as_secs_f64();

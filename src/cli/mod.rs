@@ -314,6 +314,7 @@ fn execute(cli: Cli) -> Result<()> {
         Command::Presets => {
             for (name, text) in presets::PRESETS {
                 let c = TrainConfig::from_toml(text, name)?;
+                gantry::eval::metric::check_names(&c.eval_metrics, c.keep_best.as_deref())?;
                 println!("{name:<30} {}", c.description);
             }
             Ok(())
@@ -480,6 +481,9 @@ fn train(a: TrainArgs) -> Result<()> {
                 }
             };
             apply(&mut config, &a);
+            // Refused before a run folder is made for it.
+            config.validate()?;
+            gantry::eval::metric::check_names(&config.eval_metrics, config.keep_best.as_deref())?;
             let out = a.out.clone().unwrap_or_else(|| fresh_dir(&name));
             let lock = RunLock::acquire(&out)?;
             (Trainer::new(config, a.quiet)?, out, lock)

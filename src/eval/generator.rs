@@ -1,7 +1,6 @@
 //! What evaluation needs of a generator: a batch from noise and optional labels, its shapes,
-//! its classes and its prior. A run's trained model, a generator under training and one loaded
-//! from a PyTorch state dict all are one ([`GeneratorNet`] implements it); evaluation never
-//! needs to know how it was trained.
+//! its classes and its prior. A run's trained model and a generator under training are both a
+//! [`GeneratorNet`], which implements it; evaluation never needs to know how it was trained.
 
 use burn::tensor::{Device, Tensor, TensorData};
 

@@ -12,7 +12,6 @@ use super::generator::{Generator, generate_n};
 use super::report::{ModeEval, mode_eval, require_images};
 use super::stats::{self, Features, Gaussian};
 use super::{FidExtractor, InceptionOutputs};
-use crate::config::TrainConfig;
 use crate::data::DataOptions;
 use crate::error::{Error, Result};
 use crate::rng::Rng;
@@ -29,7 +28,8 @@ pub trait Metric {
 /// What a metric is built from: the run's data and the metrics built before it (so FID and
 /// KID share one Inception pass).
 pub struct MetricSetup {
-    /// Where the run's data is and the image size its generator makes (`eval_data_options`).
+    /// Where the run's data is and the image size its generator makes
+    /// (`TrainConfig::eval_data_options`).
     pub data: DataOptions,
     /// The run's dataset: its classifier counts modes, its test split is FID's and KID's reference.
     pub dataset: String,
@@ -71,12 +71,12 @@ pub const METRICS: &[MetricEntry] = &[
     MetricEntry { name: "kid", description: "KID against the dataset's test split (score: KID mean)", build: |s| Ok(Box::new(Kid(s.inception()?))) },
 ];
 
-/// Checks the metrics a config names (`eval_metrics`, `keep_best`) before a run starts.
-pub fn check_names(config: &TrainConfig) -> Result<()> {
-    for m in &config.eval_metrics {
+/// Checks the metrics a run names (`eval_metrics`, `keep_best`) before it starts.
+pub fn check_names(eval_metrics: &[String], keep_best: Option<&str>) -> Result<()> {
+    for m in eval_metrics {
         entry(m, "eval_metrics")?;
     }
-    if let Some(best) = &config.keep_best {
+    if let Some(best) = keep_best {
         entry(best, "keep_best")?;
     }
     Ok(())

@@ -1,6 +1,6 @@
 //! Fused Adam update: one pass over parameter, gradient and both moments instead of about ten
 //! whole-tensor operations (each reading and writing every element). The arithmetic is the one of
-//! the tensor version in `train::optim` (PyTorch's rule), element by element in f32.
+//! the tensor version in `optim` (PyTorch's rule), element by element in f32.
 
 use burn::tensor::{Tensor, TensorData};
 use rayon::prelude::*;

@@ -34,7 +34,7 @@ pub fn keep_up_to(run_dir: &Path, step: u64, epoch: u64) -> Result<()> {
         let old: String = grids(run_dir)
             .into_iter()
             .filter(|g| g.step.is_some_and(|s| s <= step) || g.epoch.is_some_and(|e| e <= epoch))
-            .map(|g| format!("{}\n", serde_json::json!({ "file": g.file.trim_start_matches("samples/"), "step": g.step, "epoch": g.epoch, "label": g.label })))
+            .map(|g| format!("{}\n", serde_json::json!({ "file": g.file.trim_start_matches(&format!("{}/", layout::SAMPLES)), "step": g.step, "epoch": g.epoch, "label": g.label })))
             .collect();
         crate::tensor_file::write_atomic(&index, old.as_bytes())?;
     }

@@ -94,7 +94,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn the_eval_reports_of_a_run_are_the_reports_in_its_eval_folder() {
+    fn paths_in_the_run_folder_are_built_from_their_folders() {
         for (in_run, name) in [(RUN_MODES_REPORT, MODES_REPORT), (RUN_MODES_CHART, MODES_CHART), (RUN_MODES_SCATTER, MODES_SCATTER)] {
             assert_eq!(in_run, format!("{EVAL_DIR}/{name}"));
         }

@@ -38,11 +38,6 @@ pub fn complete_json_lines(bytes: &[u8]) -> impl Iterator<Item = Option<Map<Stri
     })
 }
 
-/// The JSON objects of the file at `path` (none if it is missing), skipping lines that are not.
-pub fn read_json_lines(path: &Path) -> Vec<Map<String, Value>> {
-    complete_json_lines(&std::fs::read(path).unwrap_or_default()).flatten().collect()
-}
-
 /// Appends `value` as one line to the JSON-lines file at `path` (created if missing).
 pub fn append_json_line(path: &Path, value: &Value) -> Result<()> {
     use std::io::Write;

@@ -14,6 +14,9 @@ use crate::model::{GanSpec, GeneratorNet};
 use crate::rng::Rng;
 use crate::sample::{self, SampleGrid};
 
+/// A run's generator as its newest verified checkpoint holds it (G and G's label embedding are
+/// all that is built: D and the optimiser states stay in the file), with the run's config and
+/// what the commands need to name classes and place their output.
 pub struct TrainedModel {
     /// The generator, its label embedding and its prior, on the device it was opened on.
     pub generator: GeneratorNet,

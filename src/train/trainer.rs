@@ -101,7 +101,7 @@ impl Trainer {
     /// A fresh run of `config` on its device (`config.device`; training uses its autodiff
     /// form); loads the dataset.
     pub fn new(config: TrainConfig, quiet: bool) -> Result<Self> {
-        crate::eval::metric::check_names(&config)?;
+        crate::eval::metric::check_names(&config.eval_metrics, config.keep_best.as_deref())?;
         config.validate()?;
         let data = data::load(&config.dataset, &config.data_options(quiet, false))?;
         Self::with_data(config, data)
@@ -109,7 +109,7 @@ impl Trainer {
 
     /// A fresh run of `config` on data already in memory.
     pub fn with_data(config: TrainConfig, data: Dataset) -> Result<Self> {
-        crate::eval::metric::check_names(&config)?;
+        crate::eval::metric::check_names(&config.eval_metrics, config.keep_best.as_deref())?;
         config.validate()?;
         let spec = config.gan_spec(data.shape, data.num_classes())?;
         let device = config.device.device()?.autodiff();

@@ -17,7 +17,7 @@ use std::path::{Path, PathBuf};
 
 pub use checkpoints::Checkpoints;
 pub use evaluation::Evaluations;
-pub use grids::{SampleGrids, fixed_grid};
+pub use grids::SampleGrids;
 pub use log::LogWriter;
 pub use loss_plot::LossPlot;
 pub use nan_stop::NanStop;
