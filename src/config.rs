@@ -198,6 +198,43 @@ impl TrainConfig {
         Ok(c)
     }
 
+    /// This config with `fields` replaced, as a flag or a Python keyword replaces them: each a
+    /// field name and its value (None clears an optional field back to its default). `lr_g` and
+    /// `lr_d` set the optimisers' learning rates. An unknown name is refused with the list of
+    /// fields; a value of the wrong type names its field.
+    pub fn with_fields(&self, fields: &[(String, Option<toml::Value>)]) -> Result<Self> {
+        let base = toml::Value::try_from(self).expect("serialisable config");
+        let mut table = base.as_table().cloned().unwrap_or_default();
+        let mut lrs = Vec::new();
+        for (name, value) in fields {
+            match (name.as_str(), value) {
+                ("lr_g" | "lr_d", Some(v)) => lrs.push((name.as_str(), v.as_float().or_else(|| v.as_integer().map(|i| i as f64)).ok_or_else(|| Error::config(name, format!("expected a number, got {v}")))?)),
+                (_, Some(v)) => drop(table.insert(name.clone(), v.clone())),
+                (_, None) => drop(table.remove(name)),
+            }
+        }
+        let mut c: TrainConfig = toml::Value::Table(table.clone()).try_into().map_err(|e: toml::de::Error| {
+            let msg = e.message().to_string();
+            let field = match msg.strip_prefix("unknown field `") {
+                Some(rest) => rest.split('`').next().unwrap_or("?").to_string(),
+                // The first given field that alone fails to read is the one named.
+                None => fields.iter().find(|(n, v)| v.as_ref().is_some_and(|v| Self::field_fails(&base, n, v))).map_or("?".into(), |f| f.0.clone()),
+            };
+            Error::config(field, msg)
+        })?;
+        for (name, lr) in lrs {
+            if name == "lr_g" { c.optim_g.set_lr(lr) } else { c.optim_d.set_lr(lr) }
+        }
+        c.validate()?;
+        Ok(c)
+    }
+
+    fn field_fails(base: &toml::Value, name: &str, value: &toml::Value) -> bool {
+        let mut table = base.as_table().cloned().unwrap_or_default();
+        table.insert(name.to_string(), value.clone());
+        toml::Value::Table(table).try_into::<TrainConfig>().is_err()
+    }
+
     pub fn to_toml(&self) -> String {
         toml::to_string_pretty(self).expect("serialisable config")
     }

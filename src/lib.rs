@@ -12,6 +12,7 @@ pub mod loss;
 pub mod model;
 pub mod optim;
 pub mod presets;
+pub mod pth;
 pub mod progress;
 pub mod rng;
 pub mod run;

@@ -37,6 +37,19 @@ impl SampleGrid {
         let captions = classes.iter().map(|&c| short_name(names, c)).collect();
         SampleGrid { z, labels: Some(labels), per_row: cols, captions }
     }
+
+    /// The given z vectors (each of the generator's z size), 8 per row; conditional models draw
+    /// class `class`.
+    pub fn from_z(spec: &GanSpec, zs: &[Vec<f32>], class: Option<u8>, device: &Device) -> Result<SampleGrid> {
+        let [c, h, w] = spec.z_shape;
+        if let Some(bad) = zs.iter().find(|z| z.len() != c * h * w) {
+            return Err(Error::Other(format!("z vectors of length {} given; this generator takes {}", bad.len(), c * h * w)));
+        }
+        let data: Vec<f32> = zs.concat();
+        let z = Tensor::from_data(burn::tensor::TensorData::new(data, [zs.len(), c, h, w]), device);
+        let labels = (spec.classes() > 0).then(|| vec![class.unwrap_or(0); zs.len()]);
+        Ok(SampleGrid { z, labels, per_row: 8, captions: vec![] })
+    }
 }
 
 fn short_name(names: &[String], class: u8) -> String {
@@ -70,6 +83,16 @@ pub fn save_z(grid: &SampleGrid, path: &Path) -> Result<usize> {
     let [n, c, h, w] = grid.z.dims();
     let z = NamedTensor { name: "z".into(), shape: vec![n, c * h * w], data: read_back(&grid.z) };
     crate::tensor_file::write(path, &[z], Default::default())?;
+    Ok(n)
+}
+
+/// A grid's z and the samples `x` made of them, as float32 tensors `z` `[n, z]` and `x` (the
+/// generator's output shape), for programs that compare numbers rather than pictures.
+pub fn save_tensors(grid: &SampleGrid, x: &Tensor<4>, path: &Path) -> Result<usize> {
+    let [n, c, h, w] = grid.z.dims();
+    let z = NamedTensor { name: "z".into(), shape: vec![n, c * h * w], data: read_back(&grid.z) };
+    let x = NamedTensor { name: "x".into(), shape: x.dims().to_vec(), data: read_back(x) };
+    crate::tensor_file::write(path, &[z, x], Default::default())?;
     Ok(n)
 }
 

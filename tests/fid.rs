@@ -8,7 +8,8 @@ use std::collections::HashMap;
 use std::path::PathBuf;
 
 use gantry::eval::stats::{self, Features, Gaussian};
-use gantry::eval::{self, inception, pth};
+use gantry::eval::{self, inception};
+use gantry::pth;
 use gantry::model::NamedTensor;
 use gantry::tensor_file;
 

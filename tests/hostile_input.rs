@@ -223,7 +223,7 @@ fn pytorch_checkpoint_readers_survive_mutations() {
     let dir = tempfile::tempdir().unwrap();
     for file in ["small_zip.pth", "small_legacy.pth"] {
         let seed = std::fs::read(golden.join(file)).unwrap();
-        survive(file, &seed, &dir.path().join(file), CASES, LIMIT, |p| gantry::eval::pth::read_state_dict(p).is_ok());
+        survive(file, &seed, &dir.path().join(file), CASES, LIMIT, |p| gantry::pth::read_state_dict(p).is_ok());
     }
 }
 
@@ -255,7 +255,7 @@ fn deep_and_self_referencing_pickles_are_refused() {
         PEAK.with(|m| m.set(HELD.with(Cell::get)));
         let before = HELD.with(Cell::get);
         let started = Instant::now();
-        let r = gantry::eval::pth::read_state_dict(&path);
+        let r = gantry::pth::read_state_dict(&path);
         assert!(started.elapsed() < LIMIT, "{what}: took {:?}", started.elapsed());
         assert!(PEAK.with(Cell::get) - before < allowance(pickle.len()), "{what}: allocated too much");
         let err = r.err().unwrap_or_else(|| panic!("{what}: accepted")).to_string();

@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, Result, bail};
 use clap::Subcommand;
 
-use super::trained::{DeviceArg, open_model};
+use super::trained::{DeviceArg, GeneratorArg};
 use gantry::data::{self, DataOptions};
 use gantry::eval::generator::from_z;
 use gantry::eval::interpolate::{LatentPath, latent_rows};
@@ -19,9 +19,9 @@ use gantry::sample;
 pub struct EvalArgs {
     #[command(subcommand)]
     action: Option<EvalAction>,
-    /// FID, IS, KID and precision/recall of a trained generator's samples: run directory or checkpoint.
-    #[arg(long)]
-    checkpoint: Option<PathBuf>,
+    /// FID, IS, KID and precision/recall of a trained generator's samples.
+    #[command(flatten)]
+    generator: GeneratorArg,
     /// Number of generated samples.
     #[arg(long, default_value_t = 10_000)]
     n: usize,
@@ -65,8 +65,8 @@ enum EvalAction {
     /// Mode coverage of a trained generator: class histogram (bar chart), KL to uniform, modes
     /// covered, confidence, classifier-feature Fréchet distance; 2-D and Stacked-MNIST benchmarks.
     Modes {
-        #[arg(long)]
-        checkpoint: PathBuf,
+        #[command(flatten)]
+        generator: GeneratorArg,
         #[arg(long, default_value_t = 10_000)]
         n: usize,
         /// Folder for the report files (default: RUN/eval).
@@ -89,7 +89,7 @@ enum EvalAction {
 pub fn run(a: EvalArgs) -> Result<()> {
     match a.action {
         Some(EvalAction::Fid { a: first, b, save_stats, common }) => fid(&first, &b, save_stats, &common),
-        Some(EvalAction::Modes { checkpoint, n, out, common }) => modes_report(&checkpoint, n, out, &common),
+        Some(EvalAction::Modes { generator, n, out, common }) => modes_report(&generator, n, out, &common),
         Some(EvalAction::Classifier { dataset, epochs, common }) => {
             let opts = data_opts(&common);
             let train = classifier::TrainOptions { epochs, seed: common.seed, quiet: common.quiet, ..Default::default() };
@@ -98,10 +98,8 @@ pub fn run(a: EvalArgs) -> Result<()> {
             println!("{} classifier: test accuracy {:.2}% ({})", c.dataset, 100.0 * c.test_accuracy, path.display());
             Ok(())
         }
-        None => match a.checkpoint {
-            Some(ckpt) => inception_eval(&ckpt, a.n, a.against.as_deref(), &a.common),
-            None => bail!("gantry eval needs --checkpoint RUN (or a subcommand: fid, modes, classifier); see gantry eval --help"),
-        },
+        None if a.generator.given() => inception_eval(&a.generator, a.n, a.against.as_deref(), &a.common),
+        None => bail!("gantry eval needs --checkpoint RUN or --weights FILE --model NAME (or a subcommand: fid, modes, classifier); see gantry eval --help"),
     }
 }
 
@@ -139,8 +137,8 @@ fn shown(fid: f64) -> f64 {
     if fid < 0.0 && fid > -1e-6 { 0.0 } else { fid }
 }
 
-fn inception_eval(ckpt: &Path, n: usize, against: Option<&str>, c: &Common) -> Result<()> {
-    let model = open_model(ckpt, &c.device.device()?)?;
+fn inception_eval(generator: &GeneratorArg, n: usize, against: Option<&str>, c: &Common) -> Result<()> {
+    let model = generator.open(&c.device.device()?)?;
     let against = against.map(str::to_string).unwrap_or_else(|| format!("{}-test", model.config.dataset));
     let reference = ReferenceSet::open(&against, &DataOptions { image_size: model.config.image_size, ..data_opts(c) })?;
     let net = extractor(c)?;
@@ -158,8 +156,8 @@ fn inception_eval(ckpt: &Path, n: usize, against: Option<&str>, c: &Common) -> R
     Ok(())
 }
 
-fn modes_report(ckpt: &Path, n: usize, out: Option<PathBuf>, c: &Common) -> Result<()> {
-    let model = open_model(ckpt, &c.device.device()?)?;
+fn modes_report(generator: &GeneratorArg, n: usize, out: Option<PathBuf>, c: &Common) -> Result<()> {
+    let model = generator.open(&c.device.device()?)?;
     let out = out.unwrap_or_else(|| model.run_file(layout::EVAL_DIR));
     let data = DataOptions { image_size: model.config.image_size, ..data_opts(c) };
     let r = report::mode_eval(&model.generator, &model.config.dataset, n, c.seed, &data, c.quiet)?;
@@ -171,8 +169,8 @@ fn modes_report(ckpt: &Path, n: usize, out: Option<PathBuf>, c: &Common) -> Resu
 
 #[derive(clap::Args)]
 pub struct InterpolateArgs {
-    #[arg(long)]
-    checkpoint: PathBuf,
+    #[command(flatten)]
+    generator: GeneratorArg,
     /// Noise seeds of the end points (one row per consecutive pair: 0 1 2 gives two rows).
     #[arg(long, num_args = 2.., default_values_t = [0u64, 1])]
     seeds: Vec<u64>,
@@ -204,7 +202,7 @@ pub struct InterpolateArgs {
 }
 
 pub fn interpolate_cmd(a: InterpolateArgs) -> Result<()> {
-    let model = open_model(&a.checkpoint, &a.device.device()?)?;
+    let model = a.generator.open(&a.device.device()?)?;
     model.require_images("interpolation grids need an image model")?;
     let class = a.class.as_deref().map(|c| model.parse_class(c)).transpose().map_err(|e| anyhow::anyhow!("--class: {e}"))?;
     let (path, default_name) = match (&a.z_file, &a.expr) {

@@ -17,7 +17,7 @@ use gantry::model::{self, ModelOptions};
 use gantry::presets;
 use gantry::config::{GNoise, Noise, TrainConfig};
 use gantry::run::{RunLock, layout};
-use trained::{DeviceArg, open_model, warn_skipped};
+use trained::{DeviceArg, GeneratorArg, open_model, warn_skipped};
 use gantry::sample;
 use gantry::train::{self, Outcome, RunLength, StopSignal, TrainOptions, Trainer};
 
@@ -34,9 +34,8 @@ enum Command {
     Train(TrainArgs),
     /// Generate samples from a trained generator (eval mode).
     Sample {
-        /// Run directory or checkpoint file.
-        #[arg(long)]
-        checkpoint: PathBuf,
+        #[command(flatten)]
+        generator: GeneratorArg,
         #[arg(long, default_value_t = 64)]
         n: usize,
         #[arg(long, default_value_t = 0)]
@@ -65,6 +64,14 @@ enum Command {
         /// `gantry interpolate --z-file`.
         #[arg(long)]
         save_z: Option<PathBuf>,
+        /// Generate from these z vectors (a file of `gantry sample --save-z`, or any safetensors
+        /// file with a float32 tensor `z`) instead of seed noise.
+        #[arg(long, conflicts_with_all = ["classes", "seed"])]
+        z_file: Option<PathBuf>,
+        /// Also write z and the samples as float32 tensors `z` and `x` (safetensors), to compare
+        /// numbers rather than pictures.
+        #[arg(long)]
+        tensors: Option<PathBuf>,
         #[command(flatten)]
         device: DeviceArg,
         /// Print nothing but errors.
@@ -304,8 +311,8 @@ pub fn run() -> Result<()> {
 fn execute(cli: Cli) -> Result<()> {
     match cli.command {
         Command::Train(a) => train(a),
-        Command::Sample { checkpoint, n, seed, grid, out_dir, batch_stats, class, classes, per_class, save_z, device, quiet } => {
-            sample(SampleArgs { ckpt: checkpoint, n, seed, grid, out_dir, batch_stats, class, classes, per_class, save_z, device, quiet })
+        Command::Sample { generator, n, seed, grid, out_dir, batch_stats, class, classes, per_class, save_z, z_file, tensors, device, quiet } => {
+            sample(SampleArgs { generator, n, seed, grid, out_dir, batch_stats, class, classes, per_class, save_z, z_file, tensors, device, quiet })
         }
         Command::Eval(a) => eval::run(a),
         Command::Interpolate(a) => eval::interpolate_cmd(a),
@@ -530,7 +537,7 @@ fn mode_check(trainer: &Trainer, out: &std::path::Path, quiet: bool) -> Result<(
 }
 
 struct SampleArgs {
-    ckpt: PathBuf,
+    generator: GeneratorArg,
     n: usize,
     seed: u64,
     grid: Option<PathBuf>,
@@ -540,20 +547,24 @@ struct SampleArgs {
     classes: Option<String>,
     per_class: usize,
     save_z: Option<PathBuf>,
+    z_file: Option<PathBuf>,
+    tensors: Option<PathBuf>,
     device: DeviceArg,
     quiet: bool,
 }
 
 fn sample(a: SampleArgs) -> Result<()> {
-    let model = open_model(&a.ckpt, &a.device.device()?)?;
+    let model = a.generator.open(&a.device.device()?)?;
     let conditional = model.spec().classes() > 0;
-    let grid = match (&a.class, &a.classes) {
-        (Some(c), _) => model.noise_grid(a.n, Some(model.parse_class(c).map_err(|e| anyhow::anyhow!("--class: {e}"))?), a.seed),
-        (None, Some(list)) => model.class_grid(&model.parse_classes(list).map_err(|e| anyhow::anyhow!("--classes: {e}"))?, a.per_class, a.seed),
-        (None, None) if conditional && a.out_dir.is_none() => {
+    let class = a.class.as_deref().map(|c| model.parse_class(c).map_err(|e| anyhow::anyhow!("--class: {e}"))).transpose()?;
+    let grid = match (&a.z_file, class, &a.classes) {
+        (Some(f), _, _) => sample::SampleGrid::from_z(model.spec(), &sample::load_z(f)?, class, &model.device()).with_context(|| format!("--z-file {}", f.display()))?,
+        (None, Some(c), _) => model.noise_grid(a.n, Some(c), a.seed),
+        (None, None, Some(list)) => model.class_grid(&model.parse_classes(list).map_err(|e| anyhow::anyhow!("--classes: {e}"))?, a.per_class, a.seed),
+        (None, None, None) if conditional && a.out_dir.is_none() => {
             model.class_grid(&model.spec().labels.all(), a.per_class, a.seed)
         }
-        (None, None) => model.noise_grid(a.n, None, a.seed),
+        (None, None, None) => model.noise_grid(a.n, None, a.seed),
     };
     let say = |line: String| {
         if !a.quiet {
@@ -563,6 +574,10 @@ fn sample(a: SampleArgs) -> Result<()> {
     if let Some(path) = &a.save_z {
         let n = sample::save_z(&grid, path)?;
         say(format!("wrote {n} z vectors to {} (gantry interpolate --z-file)", path.display()));
+    }
+    if let Some(path) = &a.tensors {
+        let n = sample::save_tensors(&grid, &model.generate_grid(&grid, !a.batch_stats), path)?;
+        say(format!("wrote z and x of {n} samples to {}", path.display()));
     }
     if let Some(dir) = &a.out_dir {
         model.require_images("--out-dir writes images (use --grid for a scatter plot)")?;

@@ -11,7 +11,6 @@ pub mod metric;
 pub mod minimax;
 pub mod modes;
 pub mod npz;
-pub mod pth;
 pub mod report;
 pub mod stats;
 pub mod toy2d;
@@ -76,7 +75,7 @@ impl FidExtractor {
         let tensors: HashMap<String, crate::model::NamedTensor> = if path.extension().is_some_and(|e| e == "safetensors") {
             crate::tensor_file::read(path)?.tensors
         } else {
-            pth::read_state_dict(path)?.iter().map(|(k, v)| (k.clone(), v.to_named(k))).collect()
+            crate::pth::read_state_dict(path)?.iter().map(|(k, v)| (k.clone(), v.to_named(k))).collect()
         };
         Self::from_tensors(&tensors, device).map_err(|m| Error::bad_file(path, m))
     }

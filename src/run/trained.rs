@@ -33,7 +33,7 @@ pub struct TrainedModel {
     /// The generator step the weights belong to.
     pub step: u64,
     /// The dataset's class names as the checkpoint recorded them.
-    recorded_class_names: Vec<String>,
+    pub(super) recorded_class_names: Vec<String>,
 }
 
 impl TrainedModel {
