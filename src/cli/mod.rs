@@ -8,7 +8,7 @@ use std::path::PathBuf;
 use anyhow::{Context, Result, bail};
 use clap::{Parser, Subcommand};
 
-use gantry::data::{self, ModeCount, download};
+use gantry::data::{self, download};
 use gantry::device::DeviceChoice;
 use gantry::loss::GanLoss;
 use gantry::loss::penalty::PenaltyKind;
@@ -17,7 +17,7 @@ use gantry::model::{self, ModelOptions};
 use gantry::presets;
 use gantry::config::{GNoise, Noise, TrainConfig};
 use gantry::run::{RunLock, layout};
-use trained::{DeviceArg, GeneratorArg, open_model, warn_skipped};
+use trained::{DeviceArg, GeneratorArg, warn_skipped};
 use gantry::sample;
 use gantry::train::{self, Outcome, RunLength, StopSignal, TrainOptions, Trainer};
 
@@ -434,14 +434,6 @@ fn serve(runs_dir: PathBuf, addr: std::net::SocketAddr) -> Result<()> {
     Ok(())
 }
 
-fn fresh_dir(name: &str) -> PathBuf {
-    let base = PathBuf::from("runs").join(name);
-    if !base.exists() {
-        return base;
-    }
-    (2..).map(|i| PathBuf::from("runs").join(format!("{name}-{i}"))).find(|p| !p.exists()).unwrap()
-}
-
 /// A stop signal that Ctrl-C and SIGTERM raise.
 fn stop_on_ctrl_c() -> StopSignal {
     let stop = StopSignal::default();
@@ -491,7 +483,7 @@ fn train(a: TrainArgs) -> Result<()> {
             // Refused before a run folder is made for it.
             config.validate()?;
             gantry::eval::metric::check_names(&config.eval_metrics, config.keep_best.as_deref())?;
-            let out = a.out.clone().unwrap_or_else(|| fresh_dir(&name));
+            let out = a.out.clone().unwrap_or_else(|| layout::fresh_run_dir(&name));
             let lock = RunLock::acquire(&out)?;
             (Trainer::new(config, a.quiet)?, out, lock)
         }
@@ -515,24 +507,13 @@ fn train(a: TrainArgs) -> Result<()> {
     if s.outcome == Outcome::Interrupted {
         std::process::exit(130);
     }
-    if !a.no_eval
-        && matches!(trainer.data.kind.mode_count, ModeCount::OwnClassifier | ModeCount::Points)
-        && let Err(e) = mode_check(&trainer, &out, a.quiet)
-    {
-        // The run itself succeeded; the check is extra.
-        eprintln!("gantry: mode-coverage check skipped: {e:#}");
+    if !a.no_eval && train::mode_check::applies(&trainer.config) {
+        match train::mode_check::run(&out, &trainer.config.device.device()?, a.quiet) {
+            Ok((report, files)) => println!("{} (histogram: {})", report.headline(), files[0].display()),
+            // The run itself succeeded; the check is extra.
+            Err(e) => eprintln!("gantry: mode-coverage check skipped: {e:#}"),
+        }
     }
-    Ok(())
-}
-
-/// A run answers "are all classes generated?" itself: the class histogram of 2000 eval-mode
-/// samples by the dataset's classifier (trained once and cached, as `gantry eval modes` uses it).
-fn mode_check(trainer: &Trainer, out: &std::path::Path, quiet: bool) -> Result<()> {
-    let model = open_model(out, &trainer.config.device.device()?)?;
-    let data = trainer.config.eval_data_options(quiet);
-    let r = gantry::eval::report::mode_eval(&model.generator, &trainer.config.dataset, 2000, 0, &data, quiet)?;
-    let files = r.save(&layout::file(out, layout::EVAL_DIR))?;
-    println!("{} (histogram: {})", r.headline(), files[0].display());
     Ok(())
 }
 

@@ -4,6 +4,7 @@
 
 use std::path::{Path, PathBuf};
 
+use burn::tensor::Tensor;
 use serde::Serialize;
 
 use super::classifier::{self, Prediction};
@@ -118,15 +119,23 @@ pub enum ModeEval {
 /// it; `data` locates the dataset (and sets the image size the generator makes); classifiers are
 /// trained once and cached.
 pub fn mode_eval(g: &dyn Generator, dataset: &str, n: usize, seed: u64, data: &DataOptions, quiet: bool) -> Result<ModeEval> {
-    let kind = data::kind(dataset)?;
+    data::kind(dataset)?;
     let (x, requested) = generate_n(g, n, seed, quiet)?;
+    judge_modes(&x, requested.as_deref(), dataset, data, quiet)
+}
+
+/// Samples `x` (`[N, C, H, W]` images or `[N, 2, 1, 1]` points, from a generator or elsewhere)
+/// judged for mode coverage as `dataset` defines it; `requested` are the classes a conditional
+/// generator was asked for.
+pub fn judge_modes(x: &Tensor<4>, requested: Option<&[u8]>, dataset: &str, data: &DataOptions, quiet: bool) -> Result<ModeEval> {
+    let kind = data::kind(dataset)?;
     let train_opts = classifier::TrainOptions { seed: 0, quiet, ..Default::default() };
-    let device = &g.device();
+    let device = &x.device();
     match kind.mode_count {
         ModeCount::OwnClassifier => {}
         ModeCount::Points => {
             let (centres, std) = kind.point_modes().expect("a points dataset has modes");
-            let points: Vec<[f32; 2]> = read_back(&x).chunks(2).map(|p| [p[0], p[1]]).collect();
+            let points: Vec<[f32; 2]> = read_back(x).chunks(2).map(|p| [p[0], p[1]]).collect();
             return Ok(ModeEval::Points { report: toy2d::report(dataset, &points, &centres, std), points, centres });
         }
         ModeCount::PerChannel { classifier: of, channels: 3 } => {
@@ -139,14 +148,15 @@ pub fn mode_eval(g: &dyn Generator, dataset: &str, n: usize, seed: u64, data: &D
         }
     }
     let clf = classifier::load_or_train(dataset, data, &train_opts, device)?;
-    if clf.shape != g.x_shape() {
-        return Err(Error::config("dataset", format!("the {dataset} classifier takes {:?} images, this generator makes {:?}", clf.shape, g.x_shape())));
+    let [_, c, h, w] = x.dims();
+    if clf.shape != [c, h, w] {
+        return Err(Error::config("dataset", format!("the {dataset} classifier takes {:?} images, these are {:?}", clf.shape, [c, h, w])));
     }
     let test = data::load(dataset, &DataOptions { test_split: true, ..data.clone() })?;
     let idx: Vec<usize> = (0..test.len.min(10_000)).collect();
     let reference = clf.predict(&test.batch(&idx, device));
     let reference = Features::from_f32(idx.len(), classifier::FEATURE_DIM, &reference.features);
-    let report = modes::report(&clf.predict(&x), &clf.class_names, requested.as_deref(), Some(&reference));
+    let report = modes::report(&clf.predict(x), &clf.class_names, requested, Some(&reference));
     Ok(ModeEval::Classes { report, dataset: dataset.to_string(), classifier_accuracy: clf.test_accuracy })
 }
 

@@ -13,6 +13,8 @@
 
 use std::path::{Path, PathBuf};
 
+/// Where runs go by default (`gantry train`, `gantry.train` in Python).
+pub const RUNS_DIR: &str = "runs";
 pub const CONFIG: &str = "config.toml";
 pub const STATUS: &str = "status.json";
 pub const LOG: &str = "log.jsonl";
@@ -56,6 +58,16 @@ pub fn file(run_dir: &Path, rel: &str) -> PathBuf {
 /// (`RUN/checkpoints/FILE`).
 pub fn run_dir_of(path: &Path) -> PathBuf {
     if path.is_dir() { path.to_path_buf() } else { path.parent().and_then(Path::parent).map(PathBuf::from).unwrap_or_default() }
+}
+
+/// Where a new run named `name` goes by default: `runs/NAME`, numbered (`runs/NAME-2`, …) when
+/// that exists.
+pub fn fresh_run_dir(name: &str) -> PathBuf {
+    let base = PathBuf::from(RUNS_DIR).join(name);
+    if !base.exists() {
+        return base;
+    }
+    (2..).map(|i| PathBuf::from(RUNS_DIR).join(format!("{name}-{i}"))).find(|p| !p.exists()).expect("a free name")
 }
 
 /// `samples/step_0000120.png` and `checkpoints/step_0000120.safetensors` by their step.
