@@ -195,6 +195,7 @@ fn eval_commands_run_end_to_end_with_given_weights() {
         assert!(out.status.success(), "{args:?}: {}", String::from_utf8_lossy(&out.stderr));
         String::from_utf8_lossy(&out.stdout).to_string()
     };
+    gantry(&["train", "--preset", "default", "--generated-size", "64", "--batch-size", "8", "--z-dim", "8", "--max-steps", "2", "--out", "run0", "--quiet", "--no-eval"]);
     // A set against itself: ~0. Against its saved statistics: the same.
     let out = gantry(&["eval", "fid", "a", "a", "--inception-weights", "fid.safetensors", "--quiet"]);
     let fid: f64 = out.trim().strip_prefix("FID: ").unwrap().parse().unwrap();
@@ -202,6 +203,14 @@ fn eval_commands_run_end_to_end_with_given_weights() {
     gantry(&["eval", "fid", "--save-stats", "a", "a.npz", "--inception-weights", "fid.safetensors", "--quiet"]);
     let out = gantry(&["eval", "fid", "a", "a.npz", "--inception-weights", "fid.safetensors", "--quiet"]);
     assert!(out.trim().strip_prefix("FID: ").unwrap().parse::<f64>().unwrap().abs() < 1e-3, "{out}");
+    // Two sets: every metric, as torch-fidelity reports them; against statistics, FID only.
+    gantry(&["sample", "--checkpoint", "run0", "--n", "6", "--out-dir", "b", "--quiet"]);
+    let out = gantry(&["eval", "a", "b", "--inception-weights", "fid.safetensors", "--quiet"]);
+    for m in ["A: 4 images, B: 6 images", "FID: ", "KID: ", "precision: ", "recall: ", "IS of A: ", "IS of B: "] {
+        assert!(out.contains(m), "{m} missing from:\n{out}");
+    }
+    let out = gantry(&["eval", "b", "a.npz", "--inception-weights", "fid.safetensors", "--quiet"]);
+    assert!(out.contains("FID: ") && out.contains("FID only") && !out.contains("KID"), "{out}");
     // A generator's own samples against a folder: every metric is reported and saved.
     gantry(&["train", "--preset", "default", "--generated-size", "64", "--batch-size", "8", "--z-dim", "8", "--max-steps", "2", "--out", "run", "--quiet", "--no-eval"]);
     let out = gantry(&["eval", "--checkpoint", "run", "--n", "12", "--against", "a", "--inception-weights", "fid.safetensors", "--quiet"]);

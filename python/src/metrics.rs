@@ -4,8 +4,7 @@
 use std::path::PathBuf;
 
 use gantry::eval::report::ReferenceSet;
-use gantry::eval::stats::{self, Gaussian};
-use gantry::eval::{FidExtractor, Image8, InceptionOutputs, inception_report};
+use gantry::eval::{FidExtractor, Image8, InceptionOutputs};
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyString};
 
@@ -48,22 +47,7 @@ fn compare<'py>(py: Python<'py>, a: Bound<'py, PyAny>, b: Bound<'py, PyAny>, wei
     let values = work(py, move || {
         let net = extractor(weights, quiet)?;
         let (ra, rb) = (open(sa, &data)?, open(sb, &data)?);
-        let mut v: Vec<(&str, f64)> = vec![];
-        match (&ra, &rb) {
-            (ReferenceSet::Images(ia), ReferenceSet::Images(ib)) => {
-                let (oa, ob) = (net.outputs(ia, quiet, "a"), net.outputs(ib, quiet, "b"));
-                let r = inception_report(&oa, &ob, seed);
-                let (is_b, is_b_std) = ob.inception_score();
-                v.extend([("fid", r.fid), ("kid_mean", r.kid_mean), ("kid_std", r.kid_std), ("precision", r.precision), ("recall", r.recall)]);
-                v.extend([("is_a_mean", r.is_mean), ("is_a_std", r.is_std), ("is_b_mean", is_b), ("is_b_std", is_b_std)]);
-                v.extend([("n_a", r.n_generated as f64), ("n_b", r.n_reference as f64)]);
-            }
-            _ => {
-                let (ga, gb): (Gaussian, Gaussian) = (ra.gaussian(&net, "a", quiet), rb.gaussian(&net, "b", quiet));
-                v.push(("fid", stats::frechet_distance(&ga, &gb)));
-            }
-        }
-        Ok(v)
+        Ok(gantry::eval::report::compare_sets(&ra, &rb, &net, seed, quiet).values())
     })?;
     let d = PyDict::new(py);
     for (k, x) in values {

@@ -202,6 +202,10 @@ def test_fid_of_a_set_with_itself_is_zero_and_folders_match_the_command_line(cli
     assert round(gantry.eval.fid(workdir / "fa", workdir / "fb", weights=inception_weights), 4) == pytest.approx(printed, abs=1e-4)
     # Arrays quantised as the PNGs are give the same number as the folders.
     assert gantry.eval.fid(x, run.sample(6, seed=2), weights=inception_weights) == pytest.approx(printed, abs=1e-3)
+    # Two folders, every metric: as `gantry eval A B` prints them.
+    table = cli("eval", str(workdir / "fa"), str(workdir / "fb"), "--inception-weights", str(inception_weights), "--quiet", cwd=workdir).stdout
+    both = gantry.eval.compare(workdir / "fa", workdir / "fb", weights=inception_weights)
+    assert f"KID: {both['kid_mean']:.6f}" in table and f"precision: {both['precision']:.4f}" in table and f"IS of B: {both['is_b_mean']:.4f}" in table
     every = gantry.eval.compare(x, run.sample(6, seed=2), weights=inception_weights)
     assert {"fid", "kid_mean", "kid_std", "precision", "recall", "is_a_mean", "is_b_mean"} <= set(every)
     f = gantry.eval.inception_features(x, weights=inception_weights)

@@ -19,6 +19,10 @@ use gantry::sample;
 pub struct EvalArgs {
     #[command(subcommand)]
     action: Option<EvalAction>,
+    /// Two sets A B (folders of images, .npz statistics, DATASET-test / DATASET-train): FID, KID,
+    /// precision/recall and the IS of each, as torch-fidelity reports them (FID only against .npz).
+    #[arg(num_args = 2, value_names = ["A", "B"], conflicts_with_all = ["checkpoint", "weights"])]
+    sets: Vec<String>,
     /// FID, IS, KID and precision/recall of a trained generator's samples.
     #[command(flatten)]
     generator: GeneratorArg,
@@ -98,6 +102,7 @@ pub fn run(a: EvalArgs) -> Result<()> {
             println!("{} classifier: test accuracy {:.2}% ({})", c.dataset, 100.0 * c.test_accuracy, path.display());
             Ok(())
         }
+        None if a.sets.len() == 2 => compare(&a.sets[0], &a.sets[1], &a.common),
         None if a.generator.given() => inception_eval(&a.generator, a.n, a.against.as_deref(), &a.common),
         None => bail!("gantry eval needs --checkpoint RUN or --weights FILE --model NAME (or a subcommand: fid, modes, classifier); see gantry eval --help"),
     }
@@ -129,6 +134,14 @@ fn fid(a: &str, b: &str, save_stats: bool, c: &Common) -> Result<()> {
     }
     let gb = ReferenceSet::open(b, &data_opts(c))?.gaussian(&net, b, c.quiet);
     println!("FID: {:.4}", shown(stats::frechet_distance(&ga, &gb)));
+    Ok(())
+}
+
+fn compare(a: &str, b: &str, c: &Common) -> Result<()> {
+    let net = extractor(c)?;
+    let (sa, sb) = (ReferenceSet::open(a, &data_opts(c))?, ReferenceSet::open(b, &data_opts(c))?);
+    let r = report::compare_sets(&sa, &sb, &net, c.seed, c.quiet);
+    println!("{}", r.summary());
     Ok(())
 }
 

@@ -68,8 +68,8 @@ enum Command {
         /// file with a float32 tensor `z`) instead of seed noise.
         #[arg(long, conflicts_with_all = ["classes", "seed"])]
         z_file: Option<PathBuf>,
-        /// Also write z and the samples as float32 tensors `z` and `x` (safetensors), to compare
-        /// numbers rather than pictures.
+        /// Write z and the samples as float32 tensors `z` and `x` (safetensors), to compare
+        /// numbers rather than pictures (instead of the grid, unless --grid is given too).
         #[arg(long)]
         tensors: Option<PathBuf>,
         #[command(flatten)]
@@ -564,7 +564,7 @@ fn sample(a: SampleArgs) -> Result<()> {
         model.require_images("--out-dir writes images (use --grid for a scatter plot)")?;
         let n = gantry::eval::write_images(&model.generate_grid(&grid, !a.batch_stats), dir)?;
         say(format!("wrote {n} images to {}", dir.display()));
-    } else {
+    } else if a.tensors.is_none() || a.grid.is_some() {
         let path = a.grid.clone().unwrap_or_else(|| model.run_file(layout::SAMPLE_GRID));
         let n = grid.z.dims()[0];
         model.write_grid(&grid, &path, &format!("{n} samples"), !a.batch_stats)?;

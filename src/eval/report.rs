@@ -53,6 +53,78 @@ impl ReferenceSet {
     }
 }
 
+/// Every metric of two sets (`gantry eval A B`, `gantry.eval.compare`): FID; where both are
+/// images also KID, precision/recall of `a` against `b` and the Inception Score of each.
+#[derive(Clone, Debug, Serialize)]
+pub struct Comparison {
+    pub fid: f64,
+    #[serde(flatten, skip_serializing_if = "Option::is_none")]
+    pub images: Option<ImageComparison>,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct ImageComparison {
+    pub n_a: usize,
+    pub n_b: usize,
+    pub kid_mean: f64,
+    pub kid_std: f64,
+    pub precision: f64,
+    pub recall: f64,
+    pub is_a_mean: f64,
+    pub is_a_std: f64,
+    pub is_b_mean: f64,
+    pub is_b_std: f64,
+}
+
+pub fn compare_sets(a: &ReferenceSet, b: &ReferenceSet, net: &FidExtractor, seed: u64, quiet: bool) -> Comparison {
+    match (a, b) {
+        (ReferenceSet::Images(ia), ReferenceSet::Images(ib)) => {
+            let (oa, ob) = (net.outputs(ia, quiet, "A"), net.outputs(ib, quiet, "B"));
+            let r = super::inception_report(&oa, &ob, seed);
+            let (is_b_mean, is_b_std) = ob.inception_score();
+            let images = ImageComparison {
+                n_a: r.n_generated,
+                n_b: r.n_reference,
+                kid_mean: r.kid_mean,
+                kid_std: r.kid_std,
+                precision: r.precision,
+                recall: r.recall,
+                is_a_mean: r.is_mean,
+                is_a_std: r.is_std,
+                is_b_mean,
+                is_b_std,
+            };
+            Comparison { fid: r.fid, images: Some(images) }
+        }
+        _ => Comparison { fid: stats::frechet_distance(&a.gaussian(net, "A", quiet), &b.gaussian(net, "B", quiet)), images: None },
+    }
+}
+
+impl Comparison {
+    /// The numbers by name, in the order they are printed.
+    pub fn values(&self) -> Vec<(&'static str, f64)> {
+        let mut v = vec![("fid", self.fid)];
+        if let Some(i) = &self.images {
+            v.extend([("kid_mean", i.kid_mean), ("kid_std", i.kid_std), ("precision", i.precision), ("recall", i.recall)]);
+            v.extend([("is_a_mean", i.is_a_mean), ("is_a_std", i.is_a_std), ("is_b_mean", i.is_b_mean), ("is_b_std", i.is_b_std)]);
+            v.extend([("n_a", i.n_a as f64), ("n_b", i.n_b as f64)]);
+        }
+        v
+    }
+
+    /// As a person reads it.
+    pub fn summary(&self) -> String {
+        let fid = if self.fid < 0.0 && self.fid > -1e-6 { 0.0 } else { self.fid };
+        match &self.images {
+            None => format!("FID: {fid:.4} (against statistics: FID only)"),
+            Some(i) => format!(
+                "A: {} images, B: {} images\nFID: {fid:.4}\nKID: {:.6} ± {:.6}\nprecision: {:.4}  recall: {:.4} (A against B, k = 3)\nIS of A: {:.4} ± {:.4}\nIS of B: {:.4} ± {:.4}",
+                i.n_a, i.n_b, i.kid_mean, i.kid_std, i.precision, i.recall, i.is_a_mean, i.is_a_std, i.is_b_mean, i.is_b_std
+            ),
+        }
+    }
+}
+
 /// Inception metrics of a model's samples: all of them against images, FID and IS against
 /// statistics.
 #[derive(Clone, Debug, Serialize)]

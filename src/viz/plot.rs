@@ -1,11 +1,16 @@
-//! Line plots (loss curves) and 2-D scatter plots.
+//! Line plots (loss curves, trajectories), 2-D scatter plots and bar charts, drawn by plotters
+//! with a real font (DejaVu Sans, compiled in: no system fonts needed), round ticks and axis
+//! labels. Each is written as PNG at `path` and as SVG beside it (same name, `.svg`).
 
+use std::ops::Range;
 use std::path::Path;
+use std::sync::Once;
 
 use image::Rgb;
+use plotters::coord::Shift;
+use plotters::prelude::*;
 
-use super::canvas::{BLACK, Canvas, GREY, RED};
-use crate::error::Result;
+use crate::error::{Error, Result};
 
 pub struct Series<'a> {
     pub name: &'a str,
@@ -13,102 +18,186 @@ pub struct Series<'a> {
     pub color: Rgb<u8>,
 }
 
-fn fmt(v: f64) -> String {
-    if v.abs() >= 1000.0 || (v != 0.0 && v.abs() < 0.01) { format!("{v:.1e}") } else { format!("{v:.2}") }
-}
-
-/// Plot series on shared axes, with a title, axis labels and a legend.
-pub fn line_plot(title: &str, xlabel: &str, series: &[Series], path: &Path) -> Result<()> {
-    let (w, h) = (900.0, 420.0);
-    let (l, r, t, b) = (70.0, 20.0, 30.0, 40.0);
-    let mut c = Canvas::new(w as u32, h as u32);
-    let pts = series.iter().flat_map(|s| s.points.iter()).filter(|p| p.1.is_finite());
-    let (mut x0, mut x1, mut y0, mut y1) = (f64::MAX, f64::MIN, f64::MAX, f64::MIN);
-    for &(x, y) in pts {
-        (x0, x1, y0, y1) = (x0.min(x), x1.max(x), y0.min(y), y1.max(y));
-    }
-    if x0 > x1 {
-        (x0, x1, y0, y1) = (0.0, 1.0, 0.0, 1.0);
-    }
-    if x1 == x0 {
-        x1 = x0 + 1.0;
-    }
-    if y1 == y0 {
-        y1 = y0 + 1.0;
-    }
-    let sx = |x: f64| l + (x - x0) / (x1 - x0) * (w - l - r);
-    let sy = |y: f64| h - b - (y - y0) / (y1 - y0) * (h - t - b);
-    for i in 0..=4 {
-        let y = y0 + (y1 - y0) * i as f64 / 4.0;
-        c.line(l, sy(y), w - r, sy(y), GREY);
-        c.text(4, sy(y) as i64 - 4, &fmt(y), BLACK);
-        let x = x0 + (x1 - x0) * i as f64 / 4.0;
-        c.text(sx(x) as i64 - 16, (h - b + 6.0) as i64, &fmt(x), BLACK);
-    }
-    c.line(l, t, l, h - b, BLACK);
-    c.line(l, h - b, w - r, h - b, BLACK);
-    c.text(l as i64, 8, title, BLACK);
-    c.text((w / 2.0) as i64, (h - 14.0) as i64, xlabel, BLACK);
-    for (k, s) in series.iter().enumerate() {
-        for p in s.points.windows(2) {
-            if p[0].1.is_finite() && p[1].1.is_finite() {
-                c.line(sx(p[0].0), sy(p[0].1), sx(p[1].0), sy(p[1].1), s.color);
-            }
-        }
-        let lx = (w - r - 160.0) as i64;
-        let ly = (t + 6.0 + 14.0 * k as f64) as i64;
-        c.line(lx as f64, ly as f64 + 4.0, lx as f64 + 20.0, ly as f64 + 4.0, s.color);
-        c.text(lx + 26, ly, s.name, BLACK);
-    }
-    c.save(path)
-}
-
 /// Half-width of the square that ring8 and grid25 scatter plots show (the modes lie within ±1.42).
 pub const TOY_RANGE: f32 = 2.2;
 
-/// Scatter of 2-D points (blue) over reference centres (red), on a fixed square range.
-pub fn scatter(title: &str, points: &[[f32; 2]], centres: &[[f32; 2]], range: f32, path: &Path) -> Result<()> {
-    let size = 500.0;
-    let mut c = Canvas::new(size as u32, size as u32 + 20);
-    let s = |v: f32| ((v + range) / (2.0 * range)) as f64 * (size - 20.0) + 10.0;
-    c.line(s(0.0), 30.0, s(0.0), size + 10.0, GREY);
-    c.line(10.0, s(0.0) + 20.0, size - 10.0, s(0.0) + 20.0, GREY);
-    for p in points {
-        c.dot(s(p[0]), s(-p[1]) + 20.0, 1, super::canvas::BLUE);
+const FONT: &str = "sans-serif";
+const BLUE: RGBColor = RGBColor(31, 119, 180);
+const RED: RGBColor = RGBColor(214, 39, 40);
+
+fn rgb(c: Rgb<u8>) -> RGBColor {
+    RGBColor(c.0[0], c.0[1], c.0[2])
+}
+
+/// What a drawing returns: plotters' errors are generic over the backend; they become text.
+type Drawn = std::result::Result<(), String>;
+
+fn text_err<E: std::fmt::Debug>(e: E) -> String {
+    format!("{e:?}")
+}
+
+/// A tick value as a person writes it: `10`, `0.5`, `2.5e-4` (never `10.0` or `63.25000001`).
+fn tick(v: &f64) -> String {
+    let v = *v;
+    if v == 0.0 {
+        return "0".into();
     }
-    for p in centres {
-        c.dot(s(p[0]), s(-p[1]) + 20.0, 3, RED);
+    if v.abs() >= 1e5 || v.abs() < 1e-3 {
+        return format!("{v:.1e}");
     }
-    c.text(8, 6, title, BLACK);
-    c.save(path)
+    let s = format!("{v:.4}");
+    s.trim_end_matches('0').trim_end_matches('.').to_string()
+}
+
+fn register_font() {
+    static FONT_ONCE: Once = Once::new();
+    FONT_ONCE.call_once(|| {
+        // The bytes are DejaVu Sans as the `dejavu` crate ships it; a failure would leave text undrawn.
+        let _ = plotters::style::register_font(FONT, FontStyle::Normal, dejavu::sans::regular());
+    });
+}
+
+/// Draws with `png` into a pixel buffer saved as `path`, and with `svg` into `path` with `.svg`.
+fn save(path: &Path, size: (u32, u32), png: impl FnOnce(&DrawingArea<BitMapBackend, Shift>) -> Drawn, svg: impl FnOnce(&DrawingArea<SVGBackend, Shift>) -> Drawn) -> Result<()> {
+    register_font();
+    let fail = |m: String| Error::Other(format!("cannot draw {}: {m}", path.display()));
+    let mut pixels = vec![255u8; (size.0 * size.1 * 3) as usize];
+    {
+        let root = BitMapBackend::with_buffer(&mut pixels, size).into_drawing_area();
+        png(&root).map_err(fail)?;
+        root.present().map_err(|e| fail(text_err(e)))?;
+    }
+    let img = image::RgbImage::from_raw(size.0, size.1, pixels).expect("a buffer of the picture's size");
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
+    }
+    let mut png_bytes = Vec::new();
+    img.write_to(&mut std::io::Cursor::new(&mut png_bytes), image::ImageFormat::Png).map_err(|e| fail(e.to_string()))?;
+    crate::tensor_file::write_atomic(path, &png_bytes)?;
+    let mut text = String::new();
+    {
+        let root = SVGBackend::with_string(&mut text, size).into_drawing_area();
+        svg(&root).map_err(fail)?;
+        root.present().map_err(|e| fail(text_err(e)))?;
+    }
+    crate::tensor_file::write_atomic(&path.with_extension("svg"), text.as_bytes())
+}
+
+/// The range of finite values, padded by `pad` of its width on each side (a unit range around a
+/// constant).
+fn padded(values: impl Iterator<Item = f64>, pad: f64) -> Range<f64> {
+    let (lo, hi) = values.filter(|v| v.is_finite()).fold((f64::MAX, f64::MIN), |(a, b), v| (a.min(v), b.max(v)));
+    if lo > hi {
+        return 0.0..1.0;
+    }
+    if hi - lo < 1e-12 {
+        return lo - 0.5..hi + 0.5;
+    }
+    let pad = pad * (hi - lo);
+    lo - pad..hi + pad
+}
+
+fn lines<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, title: &str, xlabel: &str, series: &[Series]) -> Drawn {
+    root.fill(&WHITE).map_err(text_err)?;
+    let all = || series.iter().flat_map(|s| s.points.iter()).filter(|p| p.1.is_finite());
+    let (xs, ys) = (padded(all().map(|p| p.0), 0.0), padded(all().map(|p| p.1), 0.05));
+    let mut chart = ChartBuilder::on(root)
+        .caption(title, (FONT, 18))
+        .margin(12)
+        .x_label_area_size(42)
+        .y_label_area_size(62)
+        .build_cartesian_2d(xs, ys)
+        .map_err(text_err)?;
+    chart
+        .configure_mesh()
+        .x_desc(xlabel)
+        .x_label_formatter(&tick)
+        .y_label_formatter(&tick)
+        .label_style((FONT, 13))
+        .axis_desc_style((FONT, 14))
+        .light_line_style(WHITE.mix(0.0))
+        .draw()
+        .map_err(text_err)?;
+    for s in series {
+        let color = rgb(s.color);
+        // A non-finite value breaks the line rather than drawing to infinity.
+        let segments = s.points.split(|p| !p.1.is_finite());
+        let mut labelled = false;
+        for seg in segments.filter(|seg| !seg.is_empty()) {
+            let drawn = chart.draw_series(LineSeries::new(seg.iter().copied(), color.stroke_width(2))).map_err(text_err)?;
+            if !labelled {
+                drawn.label(s.name).legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], color.stroke_width(2)));
+                labelled = true;
+            }
+        }
+    }
+    chart.configure_series_labels().label_font((FONT, 13)).background_style(WHITE.mix(0.85)).border_style(BLACK.mix(0.3)).position(SeriesLabelPosition::UpperRight).draw().map_err(text_err)
+}
+
+/// Series on shared axes, with a title, axis labels, round ticks and a legend.
+pub fn line_plot(title: &str, xlabel: &str, series: &[Series], path: &Path) -> Result<()> {
+    save(path, (900, 420), |r| lines(r, title, xlabel, series), |r| lines(r, title, xlabel, series))
+}
+
+fn points<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, title: &str, pts: &[[f32; 2]], centres: &[[f32; 2]], range: f32) -> Drawn {
+    root.fill(&WHITE).map_err(text_err)?;
+    let r = range as f64;
+    let mut chart = ChartBuilder::on(root).caption(title, (FONT, 16)).margin(12).x_label_area_size(36).y_label_area_size(44).build_cartesian_2d(-r..r, -r..r).map_err(text_err)?;
+    chart.configure_mesh().x_desc("x").y_desc("y").x_label_formatter(&tick).y_label_formatter(&tick).label_style((FONT, 12)).axis_desc_style((FONT, 13)).light_line_style(WHITE.mix(0.0)).draw().map_err(text_err)?;
+    chart
+        .draw_series(pts.iter().map(|p| Circle::new((p[0] as f64, p[1] as f64), 2, BLUE.mix(0.6).filled())))
+        .map_err(text_err)?
+        .label("generated")
+        .legend(|(x, y)| Circle::new((x + 10, y), 3, BLUE.filled()));
+    chart
+        .draw_series(centres.iter().map(|p| Cross::new((p[0] as f64, p[1] as f64), 5, RED.stroke_width(2))))
+        .map_err(text_err)?
+        .label("mode centres")
+        .legend(|(x, y)| Cross::new((x + 10, y), 4, RED.stroke_width(2)));
+    chart.configure_series_labels().label_font((FONT, 12)).background_style(WHITE.mix(0.85)).border_style(BLACK.mix(0.3)).draw().map_err(text_err)
+}
+
+/// Scatter of 2-D points (blue) over reference centres (red crosses), on a fixed square range.
+pub fn scatter(title: &str, pts: &[[f32; 2]], centres: &[[f32; 2]], range: f32, path: &Path) -> Result<()> {
+    save(path, (520, 540), |r| points(r, title, pts, centres, range), |r| points(r, title, pts, centres, range))
+}
+
+fn bars<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, title: &str, labels: &[String], values: &[f64], reference: Option<f64>, ylabel: &str) -> Drawn {
+    root.fill(&WHITE).map_err(text_err)?;
+    let n = labels.len().max(1);
+    let top = values.iter().copied().chain(reference).filter(|v| v.is_finite()).fold(0.0f64, f64::max).max(1e-12) * 1.3; // room for the legend above the bars
+    let mut chart = ChartBuilder::on(root).caption(title, (FONT, 16)).margin(12).x_label_area_size(40).y_label_area_size(58).build_cartesian_2d(0f64..n as f64, 0f64..top).map_err(text_err)?;
+    let label_of = |x: &f64| {
+        let i = x.floor() as usize;
+        if (x - i as f64 - 0.5).abs() < 1e-6 { labels.get(i).cloned().unwrap_or_default() } else { String::new() }
+    };
+    chart
+        .configure_mesh()
+        .disable_x_mesh()
+        .x_labels(2 * n + 1)
+        .x_label_formatter(&label_of)
+        .y_desc(ylabel)
+        .y_label_formatter(&tick)
+        .label_style((FONT, 12))
+        .axis_desc_style((FONT, 13))
+        .light_line_style(WHITE.mix(0.0))
+        .draw()
+        .map_err(text_err)?;
+    chart.draw_series(values.iter().enumerate().map(|(i, &v)| Rectangle::new([(i as f64 + 0.15, 0.0), (i as f64 + 0.85, v.max(0.0))], BLUE.filled()))).map_err(text_err)?;
+    if let Some(rv) = reference {
+        chart
+            .draw_series(DashedLineSeries::new([(0.0, rv), (n as f64, rv)], 8, 5, RED.stroke_width(2).into()))
+            .map_err(text_err)?
+            .label(format!("uniform share {rv:.3}"))
+            .legend(|(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], RED.stroke_width(2)));
+        chart.configure_series_labels().label_font((FONT, 12)).background_style(WHITE.mix(0.85)).border_style(BLACK.mix(0.3)).draw().map_err(text_err)?;
+    }
+    Ok(())
 }
 
 /// Vertical bars (e.g. class shares) with their labels underneath and a dashed reference level
 /// (e.g. the uniform share).
 pub fn bar_chart(title: &str, labels: &[String], values: &[f64], reference: Option<f64>, path: &Path) -> Result<()> {
-    let slot = (labels.iter().map(|l| l.len()).max().unwrap_or(1) * 8 + 8).max(24) as f64;
-    let (l, r, t, b) = (60.0, 20.0, 30.0, 30.0);
-    let (w, h) = ((l + r + slot * labels.len() as f64).max(title.len() as f64 * 8.0 + 16.0), 320.0);
-    let mut c = Canvas::new(w as u32, h as u32);
-    let top = values.iter().cloned().chain(reference).fold(0.0f64, f64::max).max(1e-12) * 1.1;
-    let y = |v: f64| h - b - v / top * (h - t - b);
-    c.line(l, y(0.0), w - r, y(0.0), BLACK);
-    for (i, (&v, label)) in values.iter().zip(labels).enumerate() {
-        let x0 = l + i as f64 * slot + 4.0;
-        for px in x0 as i64..(x0 + slot - 8.0) as i64 {
-            c.line(px as f64, y(0.0), px as f64, y(v), super::canvas::BLUE);
-        }
-        c.text(x0 as i64, (h - b + 8.0) as i64, label, BLACK);
-    }
-    if let Some(rv) = reference {
-        let mut x = l;
-        while x < w - r {
-            c.line(x, y(rv), (x + 6.0).min(w - r), y(rv), RED);
-            x += 12.0;
-        }
-        c.text(4, y(rv) as i64 - 4, &fmt(rv), RED);
-    }
-    c.text(4, y(top / 1.1) as i64 - 4, &fmt(top / 1.1), GREY);
-    c.text(8, 8, title, BLACK);
-    c.save(path)
+    let width = (120 + 44 * labels.len() as u32).clamp(460, 1600);
+    save(path, (width, 340), |r| bars(r, title, labels, values, reference, "share"), |r| bars(r, title, labels, values, reference, "share"))
 }

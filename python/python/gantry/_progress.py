@@ -35,8 +35,8 @@ def progress_callback() -> Callable[[Dict[str, Any]], None]:
         elif kind == "step":
             bar = state.get("bar")
             if bar is not None:
-                bar.update(1)
                 bar.set_postfix_str(_postfix(ev), refresh=False)
+                bar.update(1)
             elif time.monotonic() - state.get("last", 0.0) > 1.0 or ev["step"] == ev["total_steps"]:
                 state["last"] = time.monotonic()
                 sys.stderr.write(f"\rtraining: step {ev['step']}/{ev['total_steps']} {_postfix(ev)}   ")
