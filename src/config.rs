@@ -218,7 +218,7 @@ impl TrainConfig {
             let field = match msg.strip_prefix("unknown field `") {
                 Some(rest) => rest.split('`').next().unwrap_or("?").to_string(),
                 // The first given field that alone fails to read is the one named.
-                None => fields.iter().find(|(n, v)| v.as_ref().is_some_and(|v| Self::field_fails(&base, n, v))).map_or("?".into(), |f| f.0.clone()),
+                None => fields.iter().find(|(n, v)| Self::field_fails(&base, n, v.as_ref())).map_or("?".into(), |f| f.0.clone()),
             };
             Error::config(field, msg)
         })?;
@@ -229,9 +229,12 @@ impl TrainConfig {
         Ok(c)
     }
 
-    fn field_fails(base: &toml::Value, name: &str, value: &toml::Value) -> bool {
+    fn field_fails(base: &toml::Value, name: &str, value: Option<&toml::Value>) -> bool {
         let mut table = base.as_table().cloned().unwrap_or_default();
-        table.insert(name.to_string(), value.clone());
+        match value {
+            Some(v) => drop(table.insert(name.to_string(), v.clone())),
+            None => drop(table.remove(name)),
+        }
         toml::Value::Table(table).try_into::<TrainConfig>().is_err()
     }
 

@@ -23,9 +23,10 @@ pub struct SampleGrid {
 }
 
 impl SampleGrid {
-    /// `n` samples of `rng`'s noise, 8 per row; conditional models draw class `class`.
+    /// `n` samples of `rng`'s noise, 8 per row; conditional models draw class `class`, or every
+    /// class in turn (0, 1, …, 0, 1, …) when none is given.
     pub fn noise(kind: Noise, spec: &GanSpec, n: usize, class: Option<u8>, rng: &mut Rng, device: &Device) -> SampleGrid {
-        let labels = (spec.classes() > 0).then(|| vec![class.unwrap_or(0); n]);
+        let labels = cycled_labels(spec.classes(), n, class);
         SampleGrid { z: noise(kind, n, spec.z_shape, rng, device), labels, per_row: 8, captions: vec![] }
     }
 
@@ -47,10 +48,37 @@ impl SampleGrid {
         }
         let data: Vec<f32> = zs.concat();
         let z = Tensor::from_data(burn::tensor::TensorData::new(data, [zs.len(), c, h, w]), device);
-        let labels = (spec.classes() > 0).then(|| vec![class.unwrap_or(0); zs.len()]);
+        let labels = cycled_labels(spec.classes(), zs.len(), class);
         Ok(SampleGrid { z, labels, per_row: 8, captions: vec![] })
     }
 }
+
+/// The labels of `n` samples of a model with `classes` classes (None when unconditional): all
+/// `class`, or every class in turn.
+pub fn cycled_labels(classes: usize, n: usize, class: Option<u8>) -> Option<Vec<u8>> {
+    (classes > 0).then(|| (0..n).map(|i| class.unwrap_or((i % classes) as u8)).collect())
+}
+
+/// The most values (samples × values per sample) one request may ask for: 2^28 floats, 1 GiB
+/// of output (a quarter of a million 32×32 RGB images), so that a mistyped count is refused
+/// with a message instead of exhausting memory.
+pub const MAX_VALUES: usize = 1 << 28;
+
+/// Refuses `n` samples of `per_sample` values each when they exceed [`MAX_VALUES`]; `what`
+/// names the argument.
+pub fn check_count(what: &str, n: usize, per_sample: usize) -> Result<()> {
+    if n == 0 {
+        return Err(Error::config(what, "must be at least 1"));
+    }
+    let most = MAX_VALUES / per_sample.max(1);
+    if n > most {
+        return Err(Error::config(what, format!("{n} samples are too many at once (at most {most} of this generator's {per_sample} values each); draw them in batches")));
+    }
+    Ok(())
+}
+
+/// Samples generated per forward pass in eval mode, so that memory stays bounded whatever n is.
+const EVAL_BATCH: usize = 4096;
 
 fn short_name(names: &[String], class: u8) -> String {
     let name = names.get(class as usize).cloned().unwrap_or_else(|| class.to_string());
@@ -60,7 +88,17 @@ fn short_name(names: &[String], class: u8) -> String {
 /// What the generator makes of a grid's inputs: in eval mode (running BatchNorm statistics, no
 /// dropout), or with the batch's own statistics as the training grids show it.
 pub fn generate_grid(generator: &GeneratorNet, grid: &SampleGrid, eval_mode: bool) -> Tensor<4> {
-    generator.forward(grid.z.clone(), grid.labels.as_deref(), eval_mode)
+    let n = grid.z.dims()[0];
+    if !eval_mode || n <= EVAL_BATCH {
+        // Batch statistics couple the samples: one pass.
+        return generator.forward(grid.z.clone(), grid.labels.as_deref(), eval_mode);
+    }
+    let parts = (0..n).step_by(EVAL_BATCH).map(|start| {
+        let len = EVAL_BATCH.min(n - start);
+        let labels = grid.labels.as_ref().map(|l| &l[start..start + len]);
+        generator.forward(grid.z.clone().narrow(0, start, len), labels, true)
+    });
+    Tensor::cat(parts.collect(), 0)
 }
 
 /// A scatter plot of 2-D points `[N, 2, 1, 1]` over the data's mode centres.

@@ -51,6 +51,12 @@ fn dataset_kinds() -> Vec<(String, String)> {
     gantry::data::DATASETS.iter().map(|k| (k.name.to_string(), k.description.to_string())).collect()
 }
 
+/// The class names of a dataset (empty when unlabelled), without reading it.
+#[pyfunction]
+fn dataset_class_names(name: &str) -> PyResult<Vec<String>> {
+    Ok((gantry::data::kind(name).py()?.class_names)(name))
+}
+
 /// A config as TOML: `preset` (or the TOML text `toml_text`) with `fields` replaced, validated.
 #[pyfunction]
 #[pyo3(signature = (preset=None, toml_text=None, origin=None, fields=None))]
@@ -106,6 +112,7 @@ fn _gantry(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(dataset_kinds, m)?)?;
     m.add_function(wrap_pyfunction!(resolve_config, m)?)?;
     m.add_function(wrap_pyfunction!(load_dataset, m)?)?;
+    m.add_function(wrap_pyfunction!(dataset_class_names, m)?)?;
     model::register(m)?;
     trainer::register(m)?;
     metrics::register(m)?;

@@ -34,7 +34,7 @@ fn open(arg: SetArg, data: &gantry::data::DataOptions) -> gantry::Result<Referen
 
 fn extractor(weights: Option<PathBuf>, quiet: bool) -> gantry::Result<FidExtractor> {
     let path = gantry::eval::locate_fid_weights(weights.as_deref(), quiet)?;
-    FidExtractor::from_file(&path, &burn::tensor::Device::flex())
+    FidExtractor::from_file(&path, &gantry::device::DeviceChoice::Cpu.device()?)
 }
 
 /// Every metric of two sets (as `gantry eval A B`): FID, and where both are images KID,
@@ -98,7 +98,7 @@ fn modes_of(py: Python<'_>, samples: Bound<'_, PyAny>, dataset: String, out: Opt
     let dims = if points { [shape[0], shape[1], 1, 1] } else { [shape[0], shape[1], shape[2], shape[3]] };
     let opts = gantry::data::DataOptions { data_dir, quiet, ..Default::default() };
     work(py, move || {
-        let x = burn::tensor::Tensor::<4>::from_data(burn::tensor::TensorData::new(data, dims), &burn::tensor::Device::flex());
+        let x = burn::tensor::Tensor::<4>::from_data(burn::tensor::TensorData::new(data, dims), &gantry::device::DeviceChoice::Cpu.device()?);
         let r = gantry::eval::report::judge_modes(&x, None, &dataset, &opts, quiet)?;
         let (json, files) = match &out {
             Some(dir) => {

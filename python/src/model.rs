@@ -9,6 +9,7 @@ use burn::tensor::{Tensor, TensorData};
 use gantry::eval::interpolate::{LatentPath, latent_rows};
 use gantry::model::{LayerSpec, NamedTensor, NetSpec, Noise};
 use gantry::run::{ForeignModel, TrainedModel};
+use gantry::sample::SampleGrid;
 use numpy::ndarray::{ArrayD, IxDyn};
 use numpy::IntoPyArray;
 use pyo3::prelude::*;
@@ -127,11 +128,9 @@ impl Model {
     /// in [-1, 1] (points: (N, 2)).
     #[pyo3(signature = (n, seed=0, cls=None, eval_mode=true))]
     fn sample<'py>(&self, py: Python<'py>, n: usize, seed: u64, cls: Option<Bound<'py, PyAny>>, eval_mode: bool) -> PyResult<Bound<'py, PyAny>> {
-        if n == 0 {
-            return Err(errors::config_error(py, "n", "must be at least 1"));
-        }
         let class = self.with(|m| class_arg(m, cls.as_ref())).map_err(|e| errors::to_py(py, e.into()))?;
         let (x, shape, points) = self.work(py, |m| {
+            gantry::sample::check_count("n", n, m.spec().x_shape.iter().product())?;
             let x = m.generate_grid(&m.noise_grid(n, class, seed), eval_mode);
             Ok((gantry::device::read_back(&x), x.dims(), m.point_modes().is_some()))
         })?;
@@ -146,13 +145,13 @@ impl Model {
         let (zshape, classes) = self.with(|m| (m.spec().z_shape, m.spec().classes()));
         let zlen: usize = zshape.iter().product();
         let (data, shape) = convert::any_floats(py, &z, "z")?;
-        let n = shape[0];
         if shape.len() < 2 || shape[1..].iter().product::<usize>() != zlen || data.is_empty() {
             return Err(errors::shape_error(py, "z", &format!("expected shape (N, {zlen}) or (N, {}, {}, {}), got {shape:?}", zshape[0], zshape[1], zshape[2])));
         }
         if let Some(bad) = data.iter().find(|v| !v.is_finite()) {
             return Err(errors::shape_error(py, "z", &format!("holds {bad}; every value must be finite")));
         }
+        let n = shape[0];
         let labels = match (labels, classes) {
             (Some(l), k) if k > 0 => {
                 if l.len() != n || l.iter().any(|&c| c as usize >= k) {
@@ -161,12 +160,13 @@ impl Model {
                 Some(l)
             }
             (Some(_), _) => return Err(errors::config_error(py, "labels", "this generator is unconditional")),
-            (None, k) if k > 0 => Some(vec![0; n]),
-            (None, _) => None,
+            (None, k) => gantry::sample::cycled_labels(k, n, None),
         };
         let (x, dims) = self.work(py, move |m| {
+            gantry::sample::check_count("z", n, m.spec().x_shape.iter().product())?;
             let z = Tensor::<4>::from_data(TensorData::new(data, [n, zshape[0], zshape[1], zshape[2]]), &m.device());
-            let x = m.generator.forward(z, labels.as_deref(), eval_mode);
+            let grid = SampleGrid { z, labels, per_row: 8, captions: vec![] };
+            let x = m.generate_grid(&grid, eval_mode);
             Ok((gantry::device::read_back(&x), x.dims()))
         })?;
         convert::array(py, x, &dims)
@@ -178,6 +178,9 @@ impl Model {
     fn grid_png<'py>(&self, py: Python<'py>, n: usize, seed: u64, cls: Option<Bound<'py, PyAny>>, classes: Option<String>, per_class: usize, eval_mode: bool) -> PyResult<Bound<'py, PyBytes>> {
         let class = self.with(|m| class_arg(m, cls.as_ref())).map_err(|e| errors::to_py(py, e.into()))?;
         let png = self.work(py, move |m| {
+            let per_sample = m.spec().x_shape.iter().product();
+            gantry::sample::check_count("per_class", per_class, per_sample)?;
+            gantry::sample::check_count("n", n, per_sample)?;
             let grid = match (&classes, class) {
                 (Some(list), _) => m.class_grid(&m.parse_classes(list)?, per_class, seed),
                 (None, Some(c)) => m.noise_grid(n, Some(c), seed),
@@ -196,6 +199,7 @@ impl Model {
         let class = self.with(|m| class_arg(m, cls.as_ref())).map_err(|e| errors::to_py(py, e.into()))?;
         let (x, dims, per_row, png) = self.work(py, move |m| {
             m.require_images("interpolation grids need an image model")?;
+            gantry::sample::check_count("steps", steps.saturating_mul(seeds.len().max(2) - 1), m.spec().x_shape.iter().product())?;
             let (zs, per_row) = latent_rows(&m.generator, &LatentPath::Seeds { seeds, steps, spherical })?;
             let x = gantry::eval::generator::from_z(&m.generator, &zs, class)?;
             let png = png_of(|p| gantry::viz::grid::save_grid(&x, per_row, &[], p))?;
@@ -209,7 +213,8 @@ impl Model {
     #[pyo3(signature = (n=10000, seed=0, out=None, data_dir=None, quiet=true))]
     fn modes(&self, py: Python<'_>, n: usize, seed: u64, out: Option<PathBuf>, data_dir: Option<PathBuf>, quiet: bool) -> PyResult<(String, String, Vec<PathBuf>)> {
         self.work(py, move |m| {
-            let data = gantry::data::DataOptions { data_dir: data_dir.or_else(|| m.config.data_dir.clone()), image_size: m.config.image_size, quiet, ..Default::default() };
+            let mut data = m.config.eval_data_options(quiet);
+            data.data_dir = data_dir.or(data.data_dir);
             let r = gantry::eval::report::mode_eval(&m.generator, &m.config.dataset, n, seed, &data, quiet)?;
             let out = out.unwrap_or_else(|| m.run_file(gantry::run::layout::EVAL_DIR));
             let files = r.save(&out)?;
@@ -221,20 +226,15 @@ impl Model {
     /// G's (or, from a run, D's) tensors under PyTorch's names.
     #[pyo3(signature = (which="G"))]
     fn state_dict<'py>(&self, py: Python<'py>, which: &str) -> PyResult<Bound<'py, PyDict>> {
-        let (spec, tensors, steps) = match which {
-            "G" => self.work(py, |m| Ok((m.spec().g.clone(), m.generator.g.state_dict(), m.step)))?,
-            "D" => self.work(py, |m| {
-                if m.step == 0 && !m.path.extension().is_some_and(|e| e == "safetensors") {
-                    return Err(gantry::Error::Other(format!("{} holds a generator only; there is no discriminator", m.path.display())));
-                }
-                let file = gantry::tensor_file::read(&m.path)?;
-                let mut d: Vec<NamedTensor> = file.tensors.into_iter().filter_map(|(k, t)| k.strip_prefix("D.").map(|n| NamedTensor { name: n.to_string(), ..t })).collect();
-                d.sort_by(|a, b| a.name.cmp(&b.name));
-                Ok((m.spec().d.clone(), d, m.step))
-            })?,
-            other => return Err(errors::config_error(py, "which", &format!("`{other}` is not a network (\"G\" or \"D\")"))),
-        };
+        let which = which.to_string();
+        let (spec, tensors, steps) = self.work(py, move |m| m.state_dict(&which).map(|(spec, t)| (spec, t, m.step)))?;
         state_dict_of(py, &spec, tensors, steps)
+    }
+
+    /// Whether it comes from a gantry run (with a log, a discriminator and a run folder).
+    #[getter]
+    fn from_run(&self) -> bool {
+        self.with(|m| m.from_run)
     }
 
     /// The run's config as TOML.
@@ -294,7 +294,7 @@ impl Model {
 
     /// The run's log as written: one JSON object per step.
     fn log_json(&self, py: Python<'_>) -> PyResult<Vec<String>> {
-        self.work(py, |m| Ok(gantry::run::log::read_log(&m.run_dir, u64::MAX).iter().map(gantry::run::log::line).collect()))
+        self.work(py, |m| Ok(if m.from_run { gantry::run::log::read_log(&m.run_dir, u64::MAX).iter().map(gantry::run::log::line).collect() } else { vec![] }))
     }
 }
 

@@ -103,6 +103,18 @@ impl Trainer {
     fn with<T>(&self, f: impl FnOnce(&mut LibTrainer) -> T) -> T {
         f(&mut self.inner.lock().unwrap_or_else(|p| p.into_inner()))
     }
+
+    /// `f` on the trainer when no `run` holds it; while one does (a callback, or another thread,
+    /// asking), an exception rather than a wait for a lock that the run keeps to its end.
+    fn idle<T>(&self, f: impl FnOnce(&mut LibTrainer) -> T) -> PyResult<T> {
+        match self.inner.try_lock() {
+            Ok(mut t) => Ok(f(&mut t)),
+            Err(std::sync::TryLockError::Poisoned(p)) => Ok(f(&mut p.into_inner())),
+            Err(std::sync::TryLockError::WouldBlock) => Err(Python::attach(|py| {
+                errors::raise(py, "GantryError", "the trainer is running: its step, epoch and length come with each event a callback receives")
+            })),
+        }
+    }
 }
 
 #[pymethods]
@@ -128,6 +140,7 @@ impl Trainer {
 
     /// One generator step (k discriminator steps first): `{step, epoch, loss_d, loss_g, …}`.
     fn step<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
+        self.idle(|_| ())?;
         let r = work(py, || self.with(|t| t.step()))?;
         record_dict(py, &r)
     }
@@ -136,6 +149,7 @@ impl Trainer {
     /// Returns `(outcome, steps, seconds, images_per_s)`.
     #[pyo3(signature = (out, callback=None))]
     fn run(&self, py: Python<'_>, out: PathBuf, callback: Option<Py<PyAny>>) -> PyResult<(String, u64, f64, f64)> {
+        self.idle(|_| ())?;
         let raised = Arc::new(Mutex::new(None));
         let stop = StopSignal::default();
         *self.stop.lock().unwrap_or_else(|p| p.into_inner()) = stop.clone();
@@ -192,52 +206,53 @@ impl Trainer {
 
     /// Write a checkpoint of everything needed to continue exactly.
     fn save_checkpoint(&self, py: Python<'_>, path: PathBuf) -> PyResult<()> {
+        self.idle(|_| ())?;
         work(py, || self.with(|t| t.save_checkpoint(&path)))
     }
 
     /// The config as JSON (every field, defaults included).
     #[getter]
-    fn config_json(&self) -> String {
-        self.with(|t| serde_json::to_string(&t.config).unwrap_or_default())
+    fn config_json(&self) -> PyResult<String> {
+        self.idle(|t| serde_json::to_string(&t.config).unwrap_or_default())
     }
 
     #[getter]
-    fn config_toml(&self) -> String {
-        self.with(|t| t.config.to_toml())
+    fn config_toml(&self) -> PyResult<String> {
+        self.idle(|t| t.config.to_toml())
     }
 
     /// Generator steps taken.
     #[getter]
-    fn step_count(&self) -> u64 {
-        self.with(|t| t.progress.step)
+    fn step_count(&self) -> PyResult<u64> {
+        self.idle(|t| t.progress.step)
     }
 
     /// Completed epochs.
     #[getter]
-    fn epoch(&self) -> u64 {
-        self.with(|t| t.progress.epoch)
+    fn epoch(&self) -> PyResult<u64> {
+        self.idle(|t| t.progress.epoch)
     }
 
     #[getter]
-    fn total_steps(&self) -> u64 {
-        self.with(|t| t.total_steps())
+    fn total_steps(&self) -> PyResult<u64> {
+        self.idle(|t| t.total_steps())
     }
 
     #[getter]
-    fn steps_per_epoch(&self) -> u64 {
-        self.with(|t| t.steps_per_epoch())
+    fn steps_per_epoch(&self) -> PyResult<u64> {
+        self.idle(|t| t.steps_per_epoch())
     }
 
     /// Whether runs of this config end with the mode check.
     #[getter]
-    fn counts_modes(&self) -> bool {
-        self.with(|t| gantry::train::mode_check::applies(&t.config))
+    fn counts_modes(&self) -> PyResult<bool> {
+        self.idle(|t| gantry::train::mode_check::applies(&t.config))
     }
 
     /// The checkpoint a resumed trainer continues from.
     #[getter]
-    fn resumed_from(&self) -> Option<PathBuf> {
-        self.with(|t| t.resumed_from.clone())
+    fn resumed_from(&self) -> PyResult<Option<PathBuf>> {
+        self.idle(|t| t.resumed_from.clone())
     }
 }
 

@@ -265,3 +265,48 @@ def test_wrong_arrays_are_refused(cli_run, inception_weights):
         gantry.eval.fid(nan, nan, weights=inception_weights)
     with pytest.raises(gantry.ConfigError, match="unconditional"):
         run.generate(np.zeros((2, 96), np.float32), labels=[1, 2])
+
+
+def test_a_config_file_and_reading_a_running_trainer(workdir):
+    cfg = workdir / "mine.toml"
+    cfg.write_text('model = "dcgan-28"\nmax_steps = 2\nbatch_size = 16\ngenerated_size = 64\n')
+    seen = []
+    t = gantry.Trainer(cfg)
+    assert t.config["model"] == "dcgan-28"
+
+    def peek(ev):
+        if ev["event"] == "step":
+            try:
+                t.steps_done
+            except gantry.GantryError as e:  # never a wait on the run's own lock
+                seen.append(str(e))
+
+    run = t.run(workdir / "from-file", progress=False, mode_check=False, callbacks=[peek])
+    assert run.step == 2 and len(seen) == 2 and "running" in seen[0]
+    assert t.steps_done == 2
+
+
+def test_requests_out_of_proportion_are_refused(cli_run):
+    run = gantry.open(cli_run)
+    with pytest.raises(gantry.ConfigError, match=r"`n`: 1000000000 samples are too many"):
+        run.sample(10**9)
+    with pytest.raises(gantry.ConfigError, match="`n`: must be at least 1"):
+        run.sample(0)
+    with pytest.raises(gantry.ArrayError, match="z: expected shape"):
+        run.generate(np.float32(1.0))
+    with pytest.raises(gantry.ConfigError, match="2-D points"):
+        gantry.eval.modes(np.zeros((5, 3), np.float32), dataset="ring8")
+
+
+def test_a_generator_from_elsewhere_has_no_discriminator_or_log(workdir):
+    d = GOLDEN / "torch_generators"
+    if not d.exists():
+        pytest.skip(f"{d} not found")
+    theirs = gantry.from_state_dict("dcgan-28", d / "seed000_dcgan28.pth")
+    with pytest.raises(gantry.GantryError, match="generator only"):
+        theirs.state_dict("D")
+    assert theirs.log == [] or len(theirs.log) == 0
+    with pytest.raises(gantry.NotFoundError, match="no such weights file"):
+        gantry.from_state_dict("dcgan-28", workdir / "missing.pth")
+    with pytest.raises(gantry.ConfigError, match="z_dim"):
+        gantry.from_state_dict("dcgan-28", d / "seed000_dcgan28.pth", z_dim=64)

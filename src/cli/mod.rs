@@ -538,6 +538,7 @@ fn sample(a: SampleArgs) -> Result<()> {
     let model = a.generator.open(&a.device.device()?)?;
     let conditional = model.spec().classes() > 0;
     let class = a.class.as_deref().map(|c| model.parse_class(c).map_err(|e| anyhow::anyhow!("--class: {e}"))).transpose()?;
+    sample::check_count("n", a.n, model.spec().x_shape.iter().product())?;
     let grid = match (&a.z_file, class, &a.classes) {
         (Some(f), _, _) => sample::SampleGrid::from_z(model.spec(), &sample::load_z(f)?, class, &model.device()).with_context(|| format!("--z-file {}", f.display()))?,
         (None, Some(c), _) => model.noise_grid(a.n, Some(c), a.seed),

@@ -207,6 +207,9 @@ pub fn judge_modes(x: &Tensor<4>, requested: Option<&[u8]>, dataset: &str, data:
         ModeCount::OwnClassifier => {}
         ModeCount::Points => {
             let (centres, std) = kind.point_modes().expect("a points dataset has modes");
+            if x.dims()[1..] != [2, 1, 1] {
+                return Err(Error::config("dataset", format!("`{dataset}` holds 2-D points; these samples have shape {:?}", x.dims())));
+            }
             let points: Vec<[f32; 2]> = read_back(x).chunks(2).map(|p| [p[0], p[1]]).collect();
             return Ok(ModeEval::Points { report: toy2d::report(dataset, &points, &centres, std), points, centres });
         }

@@ -16,6 +16,11 @@ use crate::rng::Rng;
 use crate::tensor_file;
 
 pub const FORMAT: &str = "gantry-checkpoint-1";
+/// The prefixes of each network's tensors in a checkpoint (PyTorch names after them).
+pub const G_PREFIX: &str = "G.";
+pub const D_PREFIX: &str = "D.";
+pub const G_LABEL_PREFIX: &str = "G_label.";
+pub const D_LABEL_PREFIX: &str = "D_label.";
 
 /// Where training stands.
 #[derive(Clone, Debug, Default, PartialEq)]

@@ -38,7 +38,8 @@ impl ForeignModel {
 /// The tensors of a weights file: `.safetensors`, or a PyTorch `.pth` (zip or legacy format).
 pub fn read_weights(path: &Path) -> Result<HashMap<String, NamedTensor>> {
     if !path.exists() {
-        return Err(Error::bad_file(path, "no such weights file (expected a PyTorch state_dict saved with torch.save, or .safetensors)"));
+        let why = std::io::Error::new(std::io::ErrorKind::NotFound, "no such weights file (expected a PyTorch state_dict saved with torch.save, or .safetensors)");
+        return Err(Error::io(path, why));
     }
     if path.extension().is_some_and(|e| e == "safetensors") {
         return Ok(crate::tensor_file::read(path)?.tensors);
@@ -69,10 +70,15 @@ impl TrainedModel {
         let prefix = module_prefix(tensors, &expected).ok_or_else(|| {
             bad(format!("no tensor named `{}` (under any module prefix) — is this the state_dict of a {} generator? It holds {}", first.name, m.model, listing(tensors)))
         })?;
-        config.z_dim = match m.z_dim {
-            Some(z) => z,
-            None => z_dim_of(&provisional, tensors, &prefix).unwrap_or(config.z_dim),
+        let in_file = z_dim_of(&provisional, tensors, &prefix);
+        config.z_dim = match (m.z_dim, in_file) {
+            (Some(z), Some(f)) if z != f => return Err(Error::config("z_dim", format!("{z} given, but the first layer of {} takes {f}", origin.display()))),
+            (Some(z), _) => z,
+            (None, f) => f.unwrap_or(config.z_dim),
         };
+        if config.z_dim == 0 || config.z_dim > 1 << 20 {
+            return Err(bad(format!("the first layer takes an input of {}; not a generator's z", config.z_dim)));
+        }
         let mut generator = GeneratorNet::new(config.gan_spec(shape, 0)?, config.noise, device);
         generator.load_state_dict(tensors, &prefix, "").map_err(|message| bad(format!("{message} (model {}, z_dim {})", m.model, config.z_dim)))?;
         let names: HashSet<String> = generator.g.state_dict().into_iter().map(|t| t.name).collect();
@@ -89,6 +95,7 @@ impl TrainedModel {
             data_kind,
             skipped_checkpoints: vec![],
             step: 0,
+            from_run: false,
             recorded_class_names: (data_kind.class_names)(&dataset),
         })
     }

@@ -27,6 +27,8 @@ pub const BEST_CHECKPOINT: &str = "checkpoints/best.safetensors";
 pub const BEST_RECORD: &str = "checkpoints/best.json";
 pub const LOCK: &str = ".lock";
 pub const REAL: &str = "real.png";
+/// Plots (`viz::plot`: the loss plot, the mode charts) are also written as SVG beside the PNG,
+/// the same name with `.svg`.
 pub const LOSS_PLOT: &str = "loss.png";
 /// The reports of `gantry eval` and the end-of-run mode check.
 pub const EVAL_DIR: &str = "eval";

@@ -32,6 +32,9 @@ pub struct TrainedModel {
     pub skipped_checkpoints: Vec<String>,
     /// The generator step the weights belong to.
     pub step: u64,
+    /// Whether it comes from a gantry run (a checkpoint with D, a log, a run folder), rather than
+    /// a state dict trained elsewhere (`run::foreign`).
+    pub from_run: bool,
     /// The dataset's class names as the checkpoint recorded them.
     pub(super) recorded_class_names: Vec<String>,
 }
@@ -42,7 +45,7 @@ impl TrainedModel {
         let (l, skipped_checkpoints) = checkpoint::load_latest(path)?;
         let spec = l.config.gan_spec(l.data_shape, l.class_names.len())?;
         let mut generator = GeneratorNet::new(spec, l.config.noise, device);
-        generator.load_state_dict(&l.file.tensors, "G.", "G_label.").map_err(|message| Error::Checkpoint { path: l.path.clone(), message })?;
+        generator.load_state_dict(&l.file.tensors, checkpoint::G_PREFIX, checkpoint::G_LABEL_PREFIX).map_err(|message| Error::Checkpoint { path: l.path.clone(), message })?;
         let data_kind = data::kind(&l.config.dataset)?;
         Ok(Self {
             generator,
@@ -50,10 +53,28 @@ impl TrainedModel {
             data_kind,
             skipped_checkpoints,
             step: l.progress.step,
+            from_run: true,
             recorded_class_names: l.class_names,
             config: l.config,
             path: l.path,
         })
+    }
+
+    /// The tensors of network `which` (`G` or `D`) under PyTorch's names, with its spec: G as
+    /// loaded, D from the checkpoint file (only a run's checkpoint has one).
+    pub fn state_dict(&self, which: &str) -> Result<(crate::model::NetSpec, Vec<crate::model::NamedTensor>)> {
+        match which {
+            "G" => Ok((self.spec().g.clone(), self.generator.g.state_dict())),
+            "D" if !self.from_run => Err(Error::Other(format!("{} holds a generator only; there is no discriminator", self.path.display()))),
+            "D" => {
+                let prefix = checkpoint::D_PREFIX;
+                let file = crate::tensor_file::read(&self.path)?;
+                let mut d: Vec<_> = file.tensors.into_iter().filter_map(|(k, t)| k.strip_prefix(prefix).map(|n| crate::model::NamedTensor { name: n.to_string(), ..t })).collect();
+                d.sort_by(|a, b| a.name.cmp(&b.name));
+                Ok((self.spec().d.clone(), d))
+            }
+            other => Err(Error::config("which", format!("`{other}` is not a network (G or D)"))),
+        }
     }
 
     pub fn spec(&self) -> &GanSpec {

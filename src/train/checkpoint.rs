@@ -10,7 +10,7 @@ use crate::error::{Error, Result};
 use crate::model::NamedTensor;
 use crate::optim::with_label;
 use crate::rng::Rng;
-use crate::run::checkpoint::{self, CheckpointInfo, Loaded, Progress};
+use crate::run::checkpoint::{self, CheckpointInfo, D_LABEL_PREFIX, D_PREFIX, G_LABEL_PREFIX, G_PREFIX, Loaded, Progress};
 
 /// Writes everything needed to continue `gan`'s training exactly at `path` (atomically).
 pub fn save(path: &Path, gan: &Gan, config: &TrainConfig, progress: &Progress, noise_rng: &Rng) -> Result<()> {
@@ -21,13 +21,13 @@ pub fn save(path: &Path, gan: &Gan, config: &TrainConfig, progress: &Progress, n
             t
         })
     }
-    tensors.extend(prefixed("G.", gan.g.state_dict()));
-    tensors.extend(prefixed("D.", gan.d.state_dict()));
+    tensors.extend(prefixed(G_PREFIX, gan.g.state_dict()));
+    tensors.extend(prefixed(D_PREFIX, gan.d.state_dict()));
     if let Some(e) = &gan.g_label {
-        tensors.extend(prefixed("G_label.", e.state_dict()));
+        tensors.extend(prefixed(G_LABEL_PREFIX, e.state_dict()));
     }
     if let Some(e) = &gan.d_label {
-        tensors.extend(prefixed("D_label.", e.state_dict()));
+        tensors.extend(prefixed(D_LABEL_PREFIX, e.state_dict()));
     }
     tensors.extend(gan.opt_g.state_dict("opt_g."));
     tensors.extend(gan.opt_d.state_dict("opt_d."));
@@ -46,13 +46,13 @@ pub fn save(path: &Path, gan: &Gan, config: &TrainConfig, progress: &Progress, n
 /// one clear error.
 pub fn restore(loaded: &Loaded, gan: &mut Gan) -> Result<()> {
     let bad = |m: String| Error::Checkpoint { path: loaded.path.clone(), message: m };
-    gan.g.load_state_dict("G.", &loaded.file.tensors).map_err(|m| bad(format!("generator: {m}")))?;
-    gan.d.load_state_dict("D.", &loaded.file.tensors).map_err(|m| bad(format!("discriminator: {m}")))?;
+    gan.g.load_state_dict(G_PREFIX, &loaded.file.tensors).map_err(|m| bad(format!("generator: {m}")))?;
+    gan.d.load_state_dict(D_PREFIX, &loaded.file.tensors).map_err(|m| bad(format!("discriminator: {m}")))?;
     if let Some(e) = &mut gan.g_label {
-        e.load_state_dict("G_label.", &loaded.file.tensors).map_err(|m| bad(format!("generator label embedding: {m}")))?;
+        e.load_state_dict(G_LABEL_PREFIX, &loaded.file.tensors).map_err(|m| bad(format!("generator label embedding: {m}")))?;
     }
     if let Some(e) = &mut gan.d_label {
-        e.load_state_dict("D_label.", &loaded.file.tensors).map_err(|m| bad(format!("discriminator label embedding: {m}")))?;
+        e.load_state_dict(D_LABEL_PREFIX, &loaded.file.tensors).map_err(|m| bad(format!("discriminator label embedding: {m}")))?;
     }
     let device = gan.g.device();
     gan.opt_g.load_state_dict("opt_g.", &loaded.file.tensors, &device);

@@ -4,7 +4,7 @@ The work is done by gantry's Rust library (the same code as the ``gantry`` comma
 GIL released; arrays cross as numpy arrays. Start with::
 
     import gantry
-    run = gantry.train(max_steps=200)          # the default: dcgan-28 on built-in digits
+    run = gantry.train(max_steps=200)          # the default: CS231n's DCGAN on built-in digits
     run.grid()                                 # a sample grid, shown inline in Jupyter
     run.modes()                                # "are all digits equally likely?"
     x = run.sample(1000, seed=0)               # float32 (N, 1, 28, 28) in [-1, 1]
@@ -12,6 +12,7 @@ GIL released; arrays cross as numpy arrays. Start with::
 
 from __future__ import annotations
 
+import builtins
 import json
 import os
 import tempfile
@@ -67,14 +68,14 @@ class _Datasets:
         seed: int = 0,
     ) -> Tuple[np.ndarray, Optional[np.ndarray]]:
         """A dataset's ``(x, y)``: x float32 ``(N, C, H, W)`` in [-1, 1] (2-D points: ``(N, 2)``),
-        y uint8 labels or None. Files are found in ``data_dir``, ``$GANTRY_DATA_DIR`` or gantry's
-        cache (downloaded there, MD5-checked, on a connected machine)."""
+        y uint8 labels or None. Files are found in ``data_dir`` or gantry's cache (downloaded
+        there, MD5-checked, on a connected machine; ``gantry datasets fetch NAME``)."""
         x, y, _ = _native.load_dataset(name, split, _path(data_dir), image_size, generated_size, seed)
         return x, y
 
-    def class_names(self, name: str, *, data_dir: Optional[PathLike] = None) -> List[str]:
+    def class_names(self, name: str) -> List[str]:
         """The class names of a labelled dataset (empty when unlabelled)."""
-        return list(_native.load_dataset(name, "test", _path(data_dir), None, 16, 0)[2])
+        return list(_native.dataset_class_names(name))
 
     def __repr__(self) -> str:
         return "gantry.datasets: " + ", ".join(self())
@@ -96,7 +97,7 @@ def _config_toml(preset: Optional[str], config: Union[None, PathLike, Dict[str, 
         path = os.fspath(config)
         if not os.path.exists(path):
             raise NotFoundError(f"{path}: no such config file")
-        with open(path, encoding="utf-8") as f:
+        with builtins.open(path, encoding="utf-8") as f:
             return _native.resolve_config(None, f.read(), path, fields)
     return _native.resolve_config(preset, None, None, fields)
 
@@ -185,6 +186,8 @@ class Run:
         """"Are all classes generated equally often?": the class histogram of ``n`` samples by
         the dataset's classifier (2-D data: modes covered, high-quality fraction), written into
         ``out`` (default: the run's ``eval/``)."""
+        if out is None and not self._m.from_run:  # a generator from elsewhere has no run folder
+            out = tempfile.mkdtemp(prefix="gantry-modes-")
         js, summary, files = self._m.modes(int(n), int(seed), _path(out), _path(data_dir), quiet)
         return ModeReport(js, summary, files)
 
@@ -304,7 +307,9 @@ class Trainer:
         self.last_outcome = {"outcome": outcome, "steps": steps, "seconds": seconds, "images_per_s": rate}
         if mode_check and outcome != "interrupted" and self._t.counts_modes:
             try:
-                _native.mode_check(out, True)
+                headline, files = _native.mode_check(out, True)
+                if progress:
+                    print(f"{headline} (histogram: {os.fspath(files[0])})")
             except GantryError as e:  # the run itself succeeded; the check is extra
                 import warnings
 

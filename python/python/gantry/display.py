@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import builtins
 import os
 from typing import Optional
 
@@ -36,7 +37,7 @@ class Picture:
 
     @classmethod
     def open(cls, path: "str | os.PathLike[str]", title: str = "") -> "Picture":
-        with open(path, "rb") as f:
+        with builtins.open(path, "rb") as f:
             png = f.read()
         svg_path = os.path.splitext(os.fspath(path))[0] + ".svg"
         svg = open(svg_path, encoding="utf-8").read() if os.path.exists(svg_path) else None

@@ -27,7 +27,8 @@ def _p(p: Optional[PathLike]) -> Optional[str]:
 def compare(a: SetLike, b: SetLike, *, weights: Optional[PathLike] = None, data_dir: Optional[PathLike] = None, seed: int = 0, quiet: bool = True) -> Dict[str, float]:
     """Every metric of two sets at once (as ``gantry eval A B``): ``fid``; where both are images
     also ``kid_mean``/``kid_std``, ``precision``/``recall`` (of ``a`` against ``b``) and the
-    Inception Score of each (``is_a_mean`` …)."""
+    Inception Score of each (``is_a_mean``, ``is_a_std``, ``is_b_mean``, ``is_b_std``) and the
+    set sizes ``n_a``, ``n_b``."""
     return dict(_native.compare(a, b, _p(weights), _p(data_dir), seed, quiet))
 
 
