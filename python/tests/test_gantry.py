@@ -75,8 +75,15 @@ def test_an_interrupt_saves_a_checkpoint_that_resumes_exactly(cli_run, workdir):
         if ev["event"] == "step" and ev["step"] == 7:
             os.kill(os.getpid(), signal.SIGINT)  # what Ctrl-C or "interrupt kernel" sends
 
-    with pytest.raises(KeyboardInterrupt):
-        gantry.train(max_steps=20, out=out, progress=False, mode_check=False, callbacks=[interrupt_at_7])
+    # Python turns SIGINT into KeyboardInterrupt only where it was not ignored when it started (a
+    # job started in the background by a non-interactive shell inherits SIG_IGN); a terminal or a
+    # Jupyter kernel has Python's handler, which this puts back.
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            gantry.train(max_steps=20, out=out, progress=False, mode_check=False, callbacks=[interrupt_at_7])
+    finally:
+        signal.signal(signal.SIGINT, previous)
     stopped = gantry.open(out)
     assert 7 <= stopped.step < 20, stopped.step
     t = gantry.Trainer.resume(out)
