@@ -96,6 +96,16 @@ impl PthTensor {
     }
 }
 
+/// The tensors of a weights file as float32 named tensors: `.safetensors`, or a PyTorch `.pth`
+/// (zip or legacy format; int64 buffers such as `num_batches_tracked` widened exactly, then
+/// narrowed to f32).
+pub fn read_named(path: &Path) -> Result<HashMap<String, NamedTensor>> {
+    if path.extension().is_some_and(|e| e == "safetensors") {
+        return Ok(crate::tensor_file::read(path)?.tensors);
+    }
+    Ok(read_state_dict(path)?.iter().map(|(k, v)| (k.clone(), v.to_named(k))).collect())
+}
+
 /// Read a state dict (name → tensor, in file order by name). A checkpoint that wraps the state
 /// dict as `{"state_dict": {...}}` is unwrapped.
 pub fn read_state_dict(path: &Path) -> Result<BTreeMap<String, PthTensor>> {

@@ -59,10 +59,7 @@ pub fn array_u8(py: Python<'_>, data: Vec<u8>) -> Bound<'_, PyAny> {
 
 /// A dataset's samples as floats in [-1, 1] (images) or the points themselves, with their shape.
 pub fn dataset_samples(ds: &gantry::data::Dataset) -> (Vec<f32>, Vec<usize>) {
-    let x = match &ds.samples {
-        gantry::data::Samples::Bytes(b) => b.iter().map(|&p| p as f32 / 127.5 - 1.0).collect(),
-        gantry::data::Samples::Floats(f) => f.clone(),
-    };
+    let x = ds.values();
     let [c, h, w] = ds.shape;
     let shape = if ds.kind.is_points() { vec![ds.len, c * h * w] } else { vec![ds.len, c, h, w] };
     (x, shape)
@@ -88,7 +85,7 @@ pub fn floats_in(py: Python<'_>, a: &Bound<'_, PyAny>, what: &str, ndim: usize) 
     } else if let Ok(x) = a.cast::<PyArrayDyn<f64>>() {
         (x.to_owned_array().iter().map(|&v| v as f32).collect(), x.shape().to_vec())
     } else if let Ok(x) = a.cast::<PyArrayDyn<u8>>() {
-        (x.to_owned_array().iter().map(|&v| v as f32 / 127.5 - 1.0).collect(), x.shape().to_vec())
+        (x.to_owned_array().iter().map(|&v| gantry::data::unit_value(v)).collect(), x.shape().to_vec())
     } else {
         let t = match a.getattr("dtype") {
             Ok(d) => format!("a numpy array of dtype {}", d.str()?),

@@ -100,18 +100,11 @@ fn modes_of(py: Python<'_>, samples: Bound<'_, PyAny>, dataset: String, out: Opt
     work(py, move || {
         let x = burn::tensor::Tensor::<4>::from_data(burn::tensor::TensorData::new(data, dims), &gantry::device::DeviceChoice::Cpu.device()?);
         let r = gantry::eval::report::judge_modes(&x, None, &dataset, &opts, quiet)?;
-        let (json, files) = match &out {
-            Some(dir) => {
-                let files = r.save(dir)?;
-                (std::fs::read_to_string(&files[files.len() - 1]).unwrap_or_default(), files)
-            }
-            None => {
-                let dir = tempfile::tempdir().map_err(|e| gantry::Error::io(std::env::temp_dir(), e))?;
-                let files = r.save(dir.path())?;
-                (std::fs::read_to_string(&files[files.len() - 1]).unwrap_or_default(), vec![])
-            }
+        let files = match &out {
+            Some(dir) => r.save(dir)?,
+            None => vec![],
         };
-        Ok((json, r.summary(), files))
+        Ok((r.json(), r.summary(), files))
     })
 }
 

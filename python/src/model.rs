@@ -218,8 +218,7 @@ impl Model {
             let r = gantry::eval::report::mode_eval(&m.generator, &m.config.dataset, n, seed, &data, quiet)?;
             let out = out.unwrap_or_else(|| m.run_file(gantry::run::layout::EVAL_DIR));
             let files = r.save(&out)?;
-            let json = std::fs::read_to_string(&files[files.len() - 1]).unwrap_or_default();
-            Ok((json, r.summary(), files))
+            Ok((r.json(), r.summary(), files))
         })
     }
 

@@ -557,13 +557,15 @@ fn sample(a: SampleArgs) -> Result<()> {
         let n = sample::save_z(&grid, path)?;
         say(format!("wrote {n} z vectors to {} (gantry interpolate --z-file)", path.display()));
     }
-    if let Some(path) = &a.tensors {
-        let n = sample::save_tensors(&grid, &model.generate_grid(&grid, !a.batch_stats), path)?;
+    // The samples as numbers, made once for --tensors and --out-dir.
+    let x = (a.tensors.is_some() || a.out_dir.is_some()).then(|| model.generate_grid(&grid, !a.batch_stats));
+    if let (Some(path), Some(x)) = (&a.tensors, &x) {
+        let n = sample::save_tensors(&grid, x, path)?;
         say(format!("wrote z and x of {n} samples to {}", path.display()));
     }
-    if let Some(dir) = &a.out_dir {
+    if let (Some(dir), Some(x)) = (&a.out_dir, &x) {
         model.require_images("--out-dir writes images (use --grid for a scatter plot)")?;
-        let n = gantry::eval::write_images(&model.generate_grid(&grid, !a.batch_stats), dir)?;
+        let n = gantry::eval::write_images(x, dir)?;
         say(format!("wrote {n} images to {}", dir.display()));
     } else if a.tensors.is_none() || a.grid.is_some() {
         let path = a.grid.clone().unwrap_or_else(|| model.run_file(layout::SAMPLE_GRID));

@@ -105,6 +105,11 @@ pub struct Dataset {
     pub class_names: Vec<String>,
 }
 
+/// An 8-bit pixel as the networks see it: 0..255 mapped to [-1, 1].
+pub fn unit_value(p: u8) -> f32 {
+    p as f32 / 127.5 - 1.0
+}
+
 pub(super) const DIGITS: [&str; 10] = ["0", "1", "2", "3", "4", "5", "6", "7", "8", "9"];
 
 pub(super) fn names(v: &[&str]) -> Vec<String> {
@@ -144,15 +149,27 @@ impl Dataset {
         self.shape.iter().product()
     }
 
+    /// Appends the values of samples `range` (images mapped to [-1, 1]) to `out`.
+    fn extend_values(&self, range: std::ops::Range<usize>, out: &mut Vec<f32>) {
+        let m = self.sample_len();
+        match &self.samples {
+            Samples::Bytes(b) => out.extend(b[range.start * m..range.end * m].iter().map(|&p| unit_value(p))),
+            Samples::Floats(f) => out.extend_from_slice(&f[range.start * m..range.end * m]),
+        }
+    }
+
+    /// Every sample's values (images mapped to [-1, 1]), one after another.
+    pub fn values(&self) -> Vec<f32> {
+        let mut v = Vec::with_capacity(self.len * self.sample_len());
+        self.extend_values(0..self.len, &mut v);
+        v
+    }
+
     /// Samples at `indices` as a `[N, C, H, W]` tensor, images mapped to [-1, 1].
     pub fn batch(&self, indices: &[usize], device: &Device) -> Tensor<4> {
-        let m = self.sample_len();
-        let mut v = Vec::with_capacity(indices.len() * m);
+        let mut v = Vec::with_capacity(indices.len() * self.sample_len());
         for &i in indices {
-            match &self.samples {
-                Samples::Bytes(b) => v.extend(b[i * m..(i + 1) * m].iter().map(|&p| p as f32 / 127.5 - 1.0)),
-                Samples::Floats(f) => v.extend_from_slice(&f[i * m..(i + 1) * m]),
-            }
+            self.extend_values(i..i + 1, &mut v);
         }
         let [c, h, w] = self.shape;
         Tensor::from_data(TensorData::new(v, [indices.len(), c, h, w]), device)

@@ -15,7 +15,7 @@ pub mod toy;
 
 use std::path::{Path, PathBuf};
 
-pub use dataset::{Dataset, DatasetKind, ModeCount, NamePattern, SampleKind, Samples, epoch_batches};
+pub use dataset::{Dataset, DatasetKind, ModeCount, NamePattern, SampleKind, Samples, epoch_batches, unit_value};
 pub use download::{Downloads, FileCheck};
 pub use options::DataOptions;
 

@@ -72,11 +72,7 @@ pub struct InceptionOutputs {
 impl FidExtractor {
     /// pytorch-fid's `.pth` file, or the same state dict saved as safetensors.
     pub fn from_file(path: &Path, device: &Device) -> Result<Self> {
-        let tensors: HashMap<String, crate::model::NamedTensor> = if path.extension().is_some_and(|e| e == "safetensors") {
-            crate::tensor_file::read(path)?.tensors
-        } else {
-            crate::pth::read_state_dict(path)?.iter().map(|(k, v)| (k.clone(), v.to_named(k))).collect()
-        };
+        let tensors = crate::pth::read_named(path)?;
         Self::from_tensors(&tensors, device).map_err(|m| Error::bad_file(path, m))
     }
 

@@ -239,19 +239,32 @@ impl ModeEval {
     /// Writes the report's files into `dir` (`modes.json`, and a scatter plot or bar chart);
     /// returns their paths.
     pub fn save(&self, dir: &Path) -> Result<Vec<PathBuf>> {
-        Ok(match self {
+        std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
+        let picture = match self {
             Self::Points { report, points, centres } => {
                 let plot = dir.join(layout::MODES_SCATTER);
                 crate::viz::plot::scatter(&format!("{}: {} samples", report.dataset, report.samples), points, centres, crate::viz::plot::TOY_RANGE, &plot)?;
-                vec![plot, write_json(dir, layout::MODES_REPORT, report)?]
+                Some(plot)
             }
-            Self::Stacked(r) => vec![write_json(dir, layout::MODES_REPORT, r)?],
+            Self::Stacked(_) => None,
             Self::Classes { report, dataset, .. } => {
                 let chart = dir.join(layout::MODES_CHART);
                 report.bar_chart(&format!("{dataset}: classes of {} samples (red: uniform)", report.samples), &chart)?;
-                vec![chart, write_json(dir, layout::MODES_REPORT, report)?]
+                Some(chart)
             }
-        })
+        };
+        let report = write_text(dir, layout::MODES_REPORT, &self.json())?;
+        Ok(picture.into_iter().chain([report]).collect())
+    }
+
+    /// The report as `modes.json` holds it.
+    pub fn json(&self) -> String {
+        let value = match self {
+            Self::Points { report, .. } => serde_json::to_string_pretty(report),
+            Self::Stacked(r) => serde_json::to_string_pretty(r),
+            Self::Classes { report, .. } => serde_json::to_string_pretty(report),
+        };
+        value.expect("a report serialises")
     }
 
     /// One line: how many modes the samples cover and how evenly.
@@ -290,9 +303,12 @@ impl ModeEval {
 }
 
 fn write_json(dir: &Path, name: &str, value: &impl Serialize) -> Result<PathBuf> {
+    write_text(dir, name, &serde_json::to_string_pretty(value).map_err(|e| Error::Other(e.to_string()))?)
+}
+
+fn write_text(dir: &Path, name: &str, text: &str) -> Result<PathBuf> {
     std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
     let path = dir.join(name);
-    let text = serde_json::to_string_pretty(value).map_err(|e| Error::Other(e.to_string()))?;
     std::fs::write(&path, text).map_err(|e| Error::io(&path, e))?;
     Ok(path)
 }

@@ -41,10 +41,7 @@ pub fn read_weights(path: &Path) -> Result<HashMap<String, NamedTensor>> {
         let why = std::io::Error::new(std::io::ErrorKind::NotFound, "no such weights file (expected a PyTorch state_dict saved with torch.save, or .safetensors)");
         return Err(Error::io(path, why));
     }
-    if path.extension().is_some_and(|e| e == "safetensors") {
-        return Ok(crate::tensor_file::read(path)?.tensors);
-    }
-    Ok(crate::pth::read_state_dict(path)?.iter().map(|(k, v)| (k.clone(), v.to_named(k))).collect())
+    crate::pth::read_named(path)
 }
 
 impl TrainedModel {
