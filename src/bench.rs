@@ -25,6 +25,10 @@ pub const WORKLOADS: &[(&str, &str, usize)] = &[
     ("w4", "dcgan-32 train step on 3x32x32 (BCE, Adam 2e-4)", 64),
     ("w5", "dcgan-28 generator sampling, eval mode", 256),
     ("w6", "FID feature extraction: InceptionV3 (pytorch-fid's) to pool3 on 299x299, random weights", 50),
+    ("p1", "playground frame, default scene (mlp-toy 3x512): 256 generated points with their pull, a 64x64 heat map, the 17x17 manifold, as JSON", 256),
+    ("p2", "playground step, default scene (mlp-toy 3x512, ring8, BCE, Adam, batch 256)", 256),
+    ("p3", "playground step button to its frame: a Step command to a session until the frame with the new step is published", 256),
+    ("p4", "playground playing: frames a playing session publishes (one per timed step)", 256),
 ];
 
 #[derive(Clone, Debug)]
@@ -84,6 +88,11 @@ fn random_images(shape: Shape3, per_step: usize, rng: &mut Rng) -> Dataset {
 }
 
 /// A training workload: the trainer's own generator step on random images.
+/// The playground's default scene at `batch` generated points per step.
+fn playground_settings(batch: usize) -> crate::playground::Settings {
+    crate::playground::Settings { batch_size: batch, ..Default::default() }
+}
+
 fn training(config: TrainConfig, shape: Shape3, rng: &mut Rng) -> Result<(Step, usize)> {
     let per_step = config.batch_size * config.d_steps;
     let mut trainer = Trainer::with_data(config, random_images(shape, per_step, rng))?;
@@ -155,6 +164,48 @@ fn workload(name: &str, batch: usize, choice: DeviceChoice) -> Result<(Step, usi
                 let _ = read_back(&net.pool3(x.clone()));
             });
             (step, batch)
+        }
+        "p1" | "p2" => {
+            let mut scene = crate::playground::scene::Scene::new(playground_settings(batch))?;
+            let frame = name == "p1";
+            let step: Step = Box::new(move || {
+                if frame {
+                    std::hint::black_box(serde_json::to_string(&scene.frame()).expect("a frame"));
+                } else {
+                    scene.take(crate::train::StepPart::Full).expect("a playground step");
+                }
+            });
+            (step, 1)
+        }
+        "p3" | "p4" => {
+            use crate::playground::{Command, Limits, Playground};
+            let playground = Playground::new(std::env::temp_dir(), Limits { max_sessions: 1, ..Limits::default() });
+            let id = playground.open(playground_settings(batch))?;
+            let ended = || Error::Other("the playground session ended".into());
+            let mut frames = playground.frames(id).ok_or_else(ended)?;
+            let rt = tokio::runtime::Builder::new_current_thread().enable_time().build().map_err(|e| Error::Other(e.to_string()))?;
+            let step_of = |f: &str| serde_json::from_str::<serde_json::Value>(f).ok().and_then(|v| v["step"].as_u64());
+            // The first frame of the scene, then the timed ones.
+            while step_of(&frames.borrow_and_update()).is_none() {
+                rt.block_on(frames.changed()).map_err(|_| ended())?;
+            }
+            let by_hand = name == "p3";
+            if !by_hand {
+                playground.send(id, Command::Play);
+            }
+            let step: Step = Box::new(move || {
+                let before = step_of(&frames.borrow_and_update());
+                if by_hand {
+                    playground.send(id, Command::Step(crate::train::StepPart::Full));
+                }
+                loop {
+                    rt.block_on(frames.changed()).expect("the session runs");
+                    if step_of(&frames.borrow_and_update()) != before {
+                        break;
+                    }
+                }
+            });
+            (step, 1)
         }
         other => {
             let names: Vec<&str> = WORKLOADS.iter().map(|w| w.0).collect();

@@ -131,6 +131,10 @@ pub struct TrainConfig {
     /// the fixed one-hot.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub label_embedding: Option<usize>,
+    /// The widths of the hidden layers of G and D, for models that take them (mlp-toy:
+    /// `hidden = [512, 512, 512]` by default; the playground's layers and neurons).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hidden: Option<Vec<usize>>,
     #[serde(default = "d_adam")]
     pub optim_g: OptimConfig,
     #[serde(default = "d_adam")]
@@ -263,7 +267,9 @@ impl TrainConfig {
         }
         self.validate_evaluation()?;
         // The model's fit to the data (shapes, classes) is checked by `gan_spec` once the data is known.
-        crate::model::zoo::model(&self.model)?.check_labels(self.conditioning)?;
+        let model = crate::model::zoo::model(&self.model)?;
+        model.check_labels(self.conditioning)?;
+        model.check_hidden(self.hidden.as_deref())?;
         Labels::check_embedding(self.label_embedding)
     }
 
@@ -313,7 +319,8 @@ impl TrainConfig {
             ));
         }
         let labels = Labels::new(self.conditioning, classes, self.label_embedding)?;
-        let opts = ModelOptions::new(self.z_dim, data_shape).with_labels(labels);
+        let mut opts = ModelOptions::new(self.z_dim, data_shape).with_labels(labels);
+        opts.hidden = self.hidden.clone();
         let spec = build_spec(&self.model, &opts)?;
         // BatchNorm couples the samples of a batch, so the per-sample input gradient is undefined.
         if let Some(p) = &self.penalty

@@ -11,6 +11,7 @@ pub mod kernels;
 pub mod loss;
 pub mod model;
 pub mod optim;
+pub mod playground;
 pub mod presets;
 pub mod pth;
 pub mod progress;

@@ -77,7 +77,7 @@ impl Fixture {
             std::fs::create_dir_all(root.join("ring/eval")).unwrap();
             std::os::unix::fs::symlink(dir.path().join("outside.json"), root.join("ring/eval/modes.json")).unwrap();
         }
-        let server = start(&ServeOptions { runs_dir: root.clone(), addr: "127.0.0.1:0".parse().unwrap() }).unwrap();
+        let server = start(&ServeOptions { runs_dir: root.clone(), addr: "127.0.0.1:0".parse().unwrap(), playground: Default::default() }).unwrap();
         Fixture { _dir: dir, root, server: Some(server) }
     }
 

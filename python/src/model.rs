@@ -132,7 +132,7 @@ impl Model {
         let (x, shape, points) = self.work(py, |m| {
             gantry::sample::check_count("n", n, m.spec().x_shape.iter().product())?;
             let x = m.generate_grid(&m.noise_grid(n, class, seed), eval_mode);
-            Ok((gantry::device::read_back(&x), x.dims(), m.point_modes().is_some()))
+            Ok((gantry::device::read_back(&x), x.dims(), m.makes_points()))
         })?;
         let shape: Vec<usize> = if points { vec![shape[0], shape[1] * shape[2] * shape[3]] } else { shape.to_vec() };
         convert::array(py, x, &shape)
@@ -282,7 +282,7 @@ impl Model {
     /// Whether the generator makes 2-D points rather than images.
     #[getter]
     fn makes_points(&self) -> bool {
-        self.with(|m| m.point_modes().is_some())
+        self.with(|m| m.makes_points())
     }
 
     /// Newer checkpoints of the run that did not verify, each with the reason.

@@ -98,16 +98,12 @@ enum Command {
     /// List the presets.
     Presets,
     /// A live dashboard of the runs in RUNS_DIR (default `runs`): curves, grids, evaluations,
-    /// comparisons. Serves http://127.0.0.1:PORT until Ctrl-C; read-only.
-    Serve {
-        #[arg(default_value = "runs")]
-        runs_dir: PathBuf,
-        #[arg(long, default_value_t = 6006)]
-        port: u16,
-        /// The address to listen on; other machines can reach the dashboard only with e.g. 0.0.0.0.
-        #[arg(long, default_value = "127.0.0.1")]
-        host: std::net::IpAddr,
-    },
+    /// comparisons, and the playground. Serves http://127.0.0.1:PORT until Ctrl-C; reads the
+    /// runs, and writes only the playground's "save as run".
+    Serve(ServeArgs),
+    /// The dashboard's playground: a 2-D GAN trained live and steered from the page (GAN Lab on
+    /// gantry's engine). Starts the server and prints the playground's address.
+    Playground(ServeArgs),
     /// The fixed-noise grids of a run as an animated GIF, in training order.
     Animate {
         run: PathBuf,
@@ -327,7 +323,8 @@ fn execute(cli: Cli) -> Result<()> {
             Ok(())
         }
         Command::Datasets { action } => datasets(action),
-        Command::Serve { runs_dir, port, host } => serve(runs_dir, std::net::SocketAddr::new(host, port)),
+        Command::Serve(args) => serve(args, "/"),
+        Command::Playground(args) => serve(args, "/playground"),
         Command::Animate { run, out, frame_ms } => {
             let out = out.unwrap_or_else(|| layout::file(&run, layout::ANIMATION));
             let frames = gantry::viz::animate::animate(&gantry::run::grids::frames(&run)?, &out, frame_ms)?;
@@ -424,12 +421,39 @@ fn apply(c: &mut TrainConfig, a: &TrainArgs) {
     }
 }
 
-fn serve(runs_dir: PathBuf, addr: std::net::SocketAddr) -> Result<()> {
+#[derive(clap::Args)]
+struct ServeArgs {
+    #[arg(default_value = "runs")]
+    runs_dir: PathBuf,
+    #[arg(long, default_value_t = 6006)]
+    port: u16,
+    /// The address to listen on; other machines can reach the dashboard only with e.g. 0.0.0.0.
+    #[arg(long, default_value = "127.0.0.1")]
+    host: std::net::IpAddr,
+    /// Playground sessions training at once (one more is refused with a message).
+    #[arg(long, default_value_t = 4)]
+    sessions: usize,
+    /// Steps per second a playground session takes at most.
+    #[arg(long, default_value_t = 100.0)]
+    max_steps_per_s: f64,
+}
+
+fn serve(args: ServeArgs, page: &str) -> Result<()> {
+    let runs_dir = args.runs_dir;
+    if page == "/playground" {
+        // The playground saves its runs here; an empty folder is a fine start.
+        std::fs::create_dir_all(&runs_dir).with_context(|| format!("cannot create {}", runs_dir.display()))?;
+    }
     if !runs_dir.is_dir() {
         bail!("{}: no such folder of runs (train one with `gantry train`, or name the folder: gantry serve FOLDER)", runs_dir.display());
     }
-    let server = gantry::serve::start(&gantry::serve::ServeOptions { runs_dir: runs_dir.clone(), addr })?;
-    println!("gantry: serving the runs in {} at http://{} (Ctrl-C stops)", runs_dir.display(), server.addr);
+    if args.sessions == 0 || !(args.max_steps_per_s.is_finite() && args.max_steps_per_s > 0.0) {
+        bail!("--sessions and --max-steps-per-s must be positive");
+    }
+    let limits = gantry::playground::Limits { max_sessions: args.sessions, max_steps_per_s: args.max_steps_per_s, ..Default::default() };
+    let addr = std::net::SocketAddr::new(args.host, args.port);
+    let server = gantry::serve::start(&gantry::serve::ServeOptions { runs_dir: runs_dir.clone(), addr, playground: limits })?;
+    println!("gantry: serving the runs in {} at http://{}{page} (Ctrl-C stops)", runs_dir.display(), server.addr);
     server.wait()?;
     Ok(())
 }

@@ -24,9 +24,9 @@ pub enum NamePattern {
 #[derive(Clone, Copy, Debug)]
 pub enum SampleKind {
     Images,
-    /// A point in the plane from a mixture of Gaussians: `modes` gives the centres and the
-    /// per-coordinate std.
-    Points { modes: fn() -> (Vec<[f32; 2]>, f32) },
+    /// A point in the plane; for a mixture of Gaussians `modes` gives the centres and the
+    /// per-coordinate std (None: a shape with no modes to count, such as two moons).
+    Points { modes: Option<fn() -> (Vec<[f32; 2]>, f32)> },
 }
 
 /// How `gantry eval modes` counts the modes that a generator covers.
@@ -69,10 +69,16 @@ impl DatasetKind {
         matches!(self.samples, SampleKind::Points { .. })
     }
 
-    /// Mixture centres and std of 2-D point data; None for images.
+    /// For 2-D point data, the mixture centres to mark in plots (none for shapes without modes);
+    /// None for images.
+    pub fn point_centres(&self) -> Option<Vec<[f32; 2]>> {
+        self.is_points().then(|| self.point_modes().map(|m| m.0).unwrap_or_default())
+    }
+
+    /// Mixture centres and std of 2-D point data; None for images and shapes without modes.
     pub fn point_modes(&self) -> Option<(Vec<[f32; 2]>, f32)> {
         match self.samples {
-            SampleKind::Points { modes } => Some(modes()),
+            SampleKind::Points { modes } => modes.map(|m| m()),
             SampleKind::Images => None,
         }
     }

@@ -9,6 +9,7 @@ pub mod folder;
 pub mod idx;
 pub mod mnist;
 mod options;
+pub mod plane;
 pub mod stacked;
 pub mod synth_digits;
 pub mod toy;
@@ -27,6 +28,10 @@ pub static DATASETS: &[&DatasetKind] = &[
     &synth_digits::SYNTH_DIGITS,
     &toy::RING8,
     &toy::GRID25,
+    &plane::MOONS,
+    &plane::SPIRAL,
+    &plane::LINE,
+    &plane::POINTS,
     &mnist::MNIST,
     &mnist::FASHION_MNIST,
     &emnist::EMNIST,

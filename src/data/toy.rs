@@ -18,7 +18,7 @@ pub static RING8: DatasetKind = DatasetKind {
     shape: Some(SHAPE),
     stored_transposed: false,
     class_names: |_| mode_names(ring8()),
-    samples: SampleKind::Points { modes: ring8 },
+    samples: SampleKind::Points { modes: Some(ring8) },
     mode_count: ModeCount::Points,
 };
 
@@ -26,7 +26,7 @@ pub static GRID25: DatasetKind = DatasetKind {
     name: "grid25",
     description: "built-in: 2-D mixture of 25 Gaussians on a 5x5 grid",
     class_names: |_| mode_names(grid25()),
-    samples: SampleKind::Points { modes: grid25 },
+    samples: SampleKind::Points { modes: Some(grid25) },
     ..RING8
 };
 

@@ -64,6 +64,21 @@ pub fn run_dir_of(path: &Path) -> PathBuf {
 
 /// Where a new run named `name` goes by default: `runs/NAME`, numbered (`runs/NAME-2`, …) when
 /// that exists.
+/// Creates `parent/name` (or `name-2`, `name-3`, … when taken) and returns it: the folder is
+/// claimed by its creation, so two writers never pick the same one.
+pub fn claim_run_dir(parent: &Path, name: &str) -> std::io::Result<PathBuf> {
+    std::fs::create_dir_all(parent)?;
+    for i in 1.. {
+        let path = if i == 1 { parent.join(name) } else { parent.join(format!("{name}-{i}")) };
+        match std::fs::create_dir(&path) {
+            Ok(()) => return Ok(path),
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => continue,
+            Err(e) => return Err(e),
+        }
+    }
+    unreachable!("an unbounded search ends by returning")
+}
+
 pub fn fresh_run_dir(name: &str) -> PathBuf {
     let base = PathBuf::from(RUNS_DIR).join(name);
     if !base.exists() {

@@ -95,12 +95,17 @@ impl TrainedModel {
         self.data_kind.point_modes()
     }
 
+    /// Whether this model makes 2-D points rather than images.
+    pub fn makes_points(&self) -> bool {
+        self.data_kind.is_points()
+    }
+
     /// Refuses work that needs images from a model that makes 2-D points.
     pub fn require_images(&self, what: &str) -> Result<()> {
-        match self.point_modes() {
-            Some(_) => Err(Error::bad_file(&self.path, format!("this model generates 2-D points; {what}"))),
-            None => Ok(()),
+        if self.makes_points() {
+            return Err(Error::bad_file(&self.path, format!("this model generates 2-D points; {what}")));
         }
+        Ok(())
     }
 
     /// The class names of a conditional model (numbers when the checkpoint carries none); empty
@@ -168,7 +173,7 @@ impl TrainedModel {
 
     /// A grid's samples as an image grid (or scatter plot) at `path`.
     pub fn write_grid(&self, grid: &SampleGrid, path: &Path, title: &str, eval_mode: bool) -> Result<()> {
-        let centres = self.point_modes().map(|m| m.0);
+        let centres = self.data_kind.point_centres();
         sample::write_samples(&self.generator, grid, centres.as_deref(), path, title, eval_mode)
     }
 }

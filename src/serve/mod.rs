@@ -1,14 +1,17 @@
 //! `gantry serve`: a live dashboard over a folder of runs, served by the binary itself (axum on a
 //! small tokio runtime). The page, its script and its style are compiled in, so it works offline.
-//! Everything is read-only: the runs folder is read on each request ([`runs`]), and only files
-//! inside it are served.
+//! The runs folder is read on each request ([`runs`]), and only files inside it are served; the
+//! one thing that writes is the playground's "save as run" ([`playground`]), into a new folder.
 //!
 //! Endpoints: `/` (the page; its views are `#/`, `#/run/NAME`, `#/compare?runs=A,B`),
 //! `/api/runs`, `/api/runs/NAME`, `/api/runs/NAME/log?from=LINE`,
 //! `/api/runs/NAME/evals?from=LINE`, `/api/compare?runs=A,B` (JSON) and `/api/compare.md`
-//! (a Markdown table), `/files/NAME/PATH` (a run's pictures and files).
+//! (a Markdown table), `/files/NAME/PATH` (a run's pictures and files); the playground at
+//! `/playground` with its API under `/api/playground` ([`playground`]).
 
+mod playground;
 pub mod runs;
+mod state;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -23,7 +26,9 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::error::{Error, Result};
+use crate::playground::{Limits, Playground};
 use runs::RunsDir;
+pub use state::AppState;
 
 const INDEX_HTML: &str = include_str!("assets/index.html");
 const APP_JS: &str = include_str!("assets/app.js");
@@ -32,11 +37,14 @@ const STYLE_CSS: &str = include_str!("assets/style.css");
 pub struct ServeOptions {
     pub runs_dir: PathBuf,
     pub addr: SocketAddr,
+    /// How many playground sessions, how fast, how long unwatched.
+    pub playground: Limits,
 }
 
 /// A running server: its address, and the thread that runs it until [`Server::stop`].
 pub struct Server {
     pub addr: SocketAddr,
+    pub playground: Arc<Playground>,
     shutdown: Option<tokio::sync::oneshot::Sender<()>>,
     thread: Option<std::thread::JoinHandle<std::io::Result<()>>>,
 }
@@ -52,6 +60,7 @@ impl Server {
     }
 
     pub fn stop(mut self) {
+        self.playground.close_all();
         if let Some(tx) = self.shutdown.take() {
             let _ = tx.send(());
         }
@@ -68,7 +77,8 @@ pub fn start(opts: &ServeOptions) -> Result<Server> {
     listener.set_nonblocking(true).map_err(|e| Error::Other(format!("cannot listen on {}: {e}", opts.addr)))?;
     let addr = listener.local_addr().map_err(|e| Error::Other(e.to_string()))?;
     let (tx, rx) = tokio::sync::oneshot::channel::<()>();
-    let app = router(Arc::new(dir), addr.ip().is_loopback());
+    let playground = Arc::new(Playground::new(opts.runs_dir.clone(), opts.playground.clone()));
+    let app = router(AppState::new(Arc::new(dir), playground.clone()), addr.ip().is_loopback());
     let thread = std::thread::Builder::new()
         .name("gantry-serve".into())
         .spawn(move || {
@@ -82,7 +92,7 @@ pub fn start(opts: &ServeOptions) -> Result<Server> {
             })
         })
         .map_err(|e| Error::Other(format!("cannot start the server thread: {e}")))?;
-    Ok(Server { addr, shutdown: Some(tx), thread: Some(thread) })
+    Ok(Server { addr, playground, shutdown: Some(tx), thread: Some(thread) })
 }
 
 /// Every answer: `nosniff`; and a server bound to a loopback address answers only requests
@@ -97,7 +107,7 @@ async fn guard(local_only: bool, req: axum::extract::Request, next: axum::middle
     response
 }
 
-pub fn router(dir: Arc<RunsDir>, local_only: bool) -> Router {
+pub fn router(state: AppState, local_only: bool) -> Router {
     Router::new()
         .route("/", get(|| async { ([(header::CONTENT_TYPE, "text/html; charset=utf-8")], INDEX_HTML) }))
         .route("/app.js", get(|| async { ([(header::CONTENT_TYPE, "text/javascript; charset=utf-8")], APP_JS) }))
@@ -109,9 +119,10 @@ pub fn router(dir: Arc<RunsDir>, local_only: bool) -> Router {
         .route("/api/compare", get(compare_json))
         .route("/api/compare.md", get(compare_markdown))
         .route("/files/{*path}", get(file))
+        .merge(playground::routes())
         .fallback(|| async { not_found("no such page") })
         .layer(axum::middleware::from_fn(move |req, next| guard(local_only, req, next)))
-        .with_state(dir)
+        .with_state(state)
 }
 
 type Dir = State<Arc<RunsDir>>;

@@ -84,6 +84,33 @@ impl Gan {
         self.g.forward(g_input(&self.spec, self.g_label.as_ref(), z, labels), Some(rng))
     }
 
+    /// What D makes of points `x` of an unconditional model, off the autodiff graph: the number
+    /// the loss reports as "D(x)" (a probability for the BCE family, the raw score otherwise).
+    /// The playground's heat map.
+    pub fn critic_view(&self, x: Tensor<4>) -> Tensor<1> {
+        let out = self.d.valid().forward_logits(x, None);
+        self.loss.d_output(self.heads(out, None).score)
+    }
+
+    /// For generated points `x` of an unconditional model: where G's loss pulls each point
+    /// (−∇x of its own term of G's loss, the direction G's update moves it) and the norm of D's
+    /// input gradient there. `x` lives on the autodiff device; both results are detached.
+    pub fn generator_pull(&self, x: Tensor<4>) -> (Tensor<4>, Tensor<1>) {
+        let n = x.dims()[0];
+        let d = self.d.clone().no_grad();
+        let x = x.detach();
+        // burn keeps no graph after a backward pass: one forward pass per gradient.
+        let input_grad = |f: &dyn Fn(Tensor<1>) -> Tensor<1>| {
+            let x = x.clone().require_grad();
+            let grads = f(self.heads(d.forward_logits(x.clone(), None), None).score).backward();
+            x.grad(&grads).map(Tensor::from_inner).unwrap_or_else(|| x.zeros_like())
+        };
+        // G's loss is a mean over the batch: times n, each point's own term.
+        let pull = input_grad(&|score| self.loss.g_loss(score).mul_scalar(n as f32)).neg();
+        let d_grad = input_grad(&|score| score.sum());
+        (pull.detach(), crate::model::input_grad::per_sample_norm(d_grad).detach())
+    }
+
     /// D's input: the image, with the label concatenated for `Concat` conditioning.
     fn d_input(&self, x: Tensor<4>, labels: Option<&[u8]>) -> Tensor<4> {
         let (Conditioning::Concat, Some(y)) = (self.spec.labels.conditioning(), labels) else { return x };

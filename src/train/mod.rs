@@ -9,5 +9,5 @@ pub mod observers;
 pub mod scalars;
 pub mod trainer;
 
-pub use observers::{TrainOptions, train_into};
-pub use trainer::{Event, Observer, Outcome, RunLength, StopSignal, Summary, Trainer};
+pub use observers::{TrainOptions, train_into, write_stepped_run};
+pub use trainer::{Event, Observer, Outcome, RunLength, StepPart, StopSignal, Summary, Trainer};

@@ -59,6 +59,17 @@ impl StopSignal {
     }
 }
 
+/// What [`Trainer::step_part`] takes: a whole step, or one of its halves.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum StepPart {
+    /// k discriminator updates, then one generator update.
+    Full,
+    /// One discriminator update.
+    Critic,
+    /// One generator update.
+    Generator,
+}
+
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Outcome {
     Finished,
@@ -196,18 +207,34 @@ impl Trainer {
     /// Starts the next epoch first when this one is used up. The scalars are read back from the
     /// device once.
     pub fn step(&mut self) -> Result<StepRecord> {
-        if self.epoch_exhausted() {
+        self.step_part(StepPart::Full)
+    }
+
+    /// A whole step, or one half of it taken by hand (the playground's buttons): one
+    /// discriminator update on the next batch (`step` does not advance: it counts generator
+    /// steps), or one generator update on fresh noise.
+    pub fn step_part(&mut self, part: StepPart) -> Result<StepRecord> {
+        let k = match part {
+            StepPart::Full => self.config.d_steps,
+            StepPart::Critic => 1,
+            StepPart::Generator => 0,
+        };
+        if k > 0 && self.progress.batch + k > self.epoch_batches().len() {
             self.next_epoch();
         }
         let t0 = Instant::now();
-        let (k, step) = (self.config.d_steps, self.progress.step);
+        let step = self.progress.step;
         let (classes, z_shape) = (self.gan.spec.classes(), self.gan.spec.z_shape);
-        // Dropout masks and penalty points: a stream per step, so a resumed run draws the same.
-        let mut layer_rng = Rng::derived(self.config.seed, "layers", step);
+        // Dropout masks and penalty points: a stream per step, so a resumed run draws the same
+        // (a half step by hand has its own stream, named by where it stands).
+        let mut layer_rng = match part {
+            StepPart::Full => Rng::derived(self.config.seed, "layers", step),
+            _ => Rng::derived(self.config.seed, "layers-by-hand", (step << 20) ^ ((self.progress.epoch << 40) + self.progress.batch as u64)),
+        };
         // Labels of fakes are drawn uniformly after their noise, from the same RNG.
         let draw_labels = |n: usize, rng: &mut Rng| (classes > 0).then(|| (0..n).map(|_| rng.below(classes) as u8).collect::<Vec<u8>>());
         let first = self.progress.batch;
-        let batches: Vec<Vec<usize>> = self.epoch_batches()[first..first + k].to_vec();
+        let batches: Vec<Vec<usize>> = if k > 0 { self.epoch_batches()[first..first + k].to_vec() } else { vec![] };
         let mut scalars = DeviceScalars::default();
         let mut fake = None;
         for idx in &batches {
@@ -220,20 +247,24 @@ impl Trainer {
             scalars = self.gan.d_step(real, real_labels.as_deref(), f.clone(), fake_labels.as_deref(), &mut layer_rng)?;
             fake = Some((f, fake_labels));
         }
-        let n = batches[0].len();
-        let (fake, fake_labels) = match self.config.g_noise {
-            GNoise::Reuse => fake.expect("at least one D step"),
-            GNoise::Fresh => {
-                let z = noise(self.config.noise, n, z_shape, &mut self.noise_rng, &self.device);
-                let labels = draw_labels(n, &mut self.noise_rng);
-                (self.gan.generate(z, labels.as_deref(), &mut layer_rng), labels)
-            }
-        };
-        scalars.extend(self.gan.g_step(fake, fake_labels.as_deref(), &mut layer_rng));
+        let n = batches.first().map_or(self.config.batch_size, Vec::len);
+        if part != StepPart::Critic {
+            let (fake, fake_labels) = match (self.config.g_noise, fake) {
+                (GNoise::Reuse, Some(f)) => f,
+                _ => {
+                    let z = noise(self.config.noise, n, z_shape, &mut self.noise_rng, &self.device);
+                    let labels = draw_labels(n, &mut self.noise_rng);
+                    (self.gan.generate(z, labels.as_deref(), &mut layer_rng), labels)
+                }
+            };
+            scalars.extend(self.gan.g_step(fake, fake_labels.as_deref(), &mut layer_rng));
+        }
         let mut scalars = scalars.read();
         self.progress.batch += k;
-        self.progress.step += 1;
-        scalars.set("images_per_s", (n * k) as f32 / t0.elapsed().as_secs_f32());
+        if part != StepPart::Critic {
+            self.progress.step += 1;
+        }
+        scalars.set("images_per_s", (n * k.max(1)) as f32 / t0.elapsed().as_secs_f32());
         scalars.put_first(&["loss_d", "loss_g", "d_real", "d_fake", "images_per_s"]);
         Ok(StepRecord { step: self.progress.step, epoch: self.progress.epoch, scalars })
     }

@@ -111,11 +111,14 @@ pub struct ModelOptions {
     pub data_shape: Shape3,
     #[serde(default)]
     pub labels: Labels,
+    /// Hidden layer widths for models that take them (`ModelEntry::sized`); None: the model's own.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hidden: Option<Vec<usize>>,
 }
 
 impl ModelOptions {
     pub fn new(z_dim: usize, data_shape: Shape3) -> Self {
-        Self { z_dim, data_shape, labels: Labels::NONE }
+        Self { z_dim, data_shape, labels: Labels::NONE, hidden: None }
     }
 
     pub fn with_labels(mut self, labels: Labels) -> Self {

@@ -26,6 +26,8 @@ pub struct ModelEntry {
     pub shapes: &'static [Shape3],
     /// Whether it has a conditional variant (labels into G, and into D as its conditioning says).
     pub conditional: bool,
+    /// Whether its hidden layers' widths can be chosen (`hidden` in the config).
+    pub sized: bool,
 }
 
 impl ModelEntry {
@@ -36,14 +38,14 @@ impl ModelEntry {
 }
 
 const fn entry(name: &'static str, description: &'static str, build: Builder, shapes: &'static [Shape3], conditional: bool) -> ModelEntry {
-    ModelEntry { name, description, build, shapes, conditional }
+    ModelEntry { name, description, build, shapes, conditional, sized: false }
 }
 
 /// Every model: adding one is a file with its builder and a line here.
 pub const MODELS: &[ModelEntry] = &[
     entry("mlp-small", "vanilla GAN MLPs (CS231n): G 1024-1024-784 ReLU/Tanh, D 256-256 LeakyReLU(0.01)", mlp::small, &[[1, 28, 28]], true),
     entry("mlp-bn", "MLP GAN with BatchNorm1d (eps 0.8) in G, Sigmoid D (widely copied reference)", mlp::bn, &[[1, 28, 28]], true),
-    entry("mlp-toy", "2-D toy data: G and D with three hidden layers of 512 ReLU", toy::mlp_toy, &[[2, 1, 1]], true),
+    ModelEntry { sized: true, ..entry("mlp-toy", "2-D toy data: G and D with three hidden layers of 512 ReLU (`hidden` chooses them)", toy::mlp_toy, &[[2, 1, 1]], true) },
     entry("mlp-cgan", "conditional MLP GAN (widely copied reference): mlp-bn generator, D with Dropout(0.4)", mlp::cgan, &[[1, 28, 28]], true),
     entry("dcgan-28", "28x28 DCGAN: 5 ConvTranspose / 5 Conv layers, BatchNorm, no conv bias", dcgan28::build, &[[1, 28, 28], [3, 28, 28]], true),
     entry("dcgan-28-ln", "dcgan-28 with a LayerNorm critic and no Sigmoid (for WGAN-GP, R1, DRAGAN)", dcgan28::layer_norm, &[[1, 28, 28], [3, 28, 28]], true),
@@ -62,7 +64,24 @@ pub fn model(name: &str) -> Result<&'static ModelEntry> {
     MODELS.iter().find(|m| m.name == name).ok_or_else(|| Error::config("model", format!("unknown model `{name}`; expected one of: {}", model_names().join(", "))))
 }
 
+/// The most hidden layers, and the widest one, that `hidden` accepts.
+pub const MAX_HIDDEN_LAYERS: usize = 8;
+pub const MAX_HIDDEN_WIDTH: usize = 4096;
+
 impl ModelEntry {
+    /// Refuses hidden layer widths for a model whose layers are fixed, and widths out of range.
+    pub fn check_hidden(&self, hidden: Option<&[usize]>) -> Result<()> {
+        let Some(widths) = hidden else { return Ok(()) };
+        if !self.sized {
+            let sized: Vec<&str> = MODELS.iter().filter(|m| m.sized).map(|m| m.name).collect();
+            return Err(Error::config("hidden", format!("model {} has fixed layers; hidden layer widths apply to {}", self.name, sized.join(", "))));
+        }
+        if widths.is_empty() || widths.len() > MAX_HIDDEN_LAYERS || widths.iter().any(|&w| w == 0 || w > MAX_HIDDEN_WIDTH) {
+            return Err(Error::config("hidden", format!("expected 1 to {MAX_HIDDEN_LAYERS} hidden layers of 1 to {MAX_HIDDEN_WIDTH} neurons each, got {widths:?}")));
+        }
+        Ok(())
+    }
+
     /// Refuses labels for a model without a conditional variant.
     pub fn check_labels(&self, conditioning: Conditioning) -> Result<()> {
         if conditioning == Conditioning::None || self.conditional {
@@ -76,6 +95,7 @@ impl ModelEntry {
 pub fn build_spec(name: &str, opts: &ModelOptions) -> Result<GanSpec> {
     let entry = model(name)?;
     entry.check_labels(opts.labels.conditioning())?;
+    entry.check_hidden(opts.hidden.as_deref())?;
     if !entry.shapes.contains(&opts.data_shape) {
         return Err(Error::config(
             "model",

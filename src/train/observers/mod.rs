@@ -25,7 +25,8 @@ pub use progress_bar::ProgressBar;
 pub use run_files::RunFiles;
 pub use status::StatusWriter;
 
-use super::trainer::{Observer, StopSignal, Summary, Trainer};
+use super::trainer::{Event, Observer, Outcome, StopSignal, Summary, Trainer};
+use crate::run::StepRecord;
 use crate::error::Result;
 
 /// The observers of a run written into `run_dir`.
@@ -41,6 +42,27 @@ pub fn standard(run_dir: &Path, quiet: bool) -> Vec<Box<dyn Observer>> {
         Box::new(Checkpoints::new(run_dir)),
         Box::new(Evaluations::new(run_dir)),
     ]
+}
+
+/// The run folder of a trainer that was stepped by hand (the playground's "save as run"): what
+/// [`train_into`] writes had it taken the steps of `records` and been interrupted after the last
+/// (config, real data, status, log, loss plot, the last grid, and a checkpoint that `--resume`
+/// continues from).
+pub fn write_stepped_run(trainer: &Trainer, records: &[StepRecord], run_dir: &Path) -> Result<()> {
+    let mut files: Vec<Box<dyn Observer>> = vec![Box::new(RunFiles::new(run_dir)), Box::new(StatusWriter::new(run_dir)), Box::new(SampleGrids::new(run_dir)), Box::new(Checkpoints::new(run_dir))];
+    let mut history: Vec<Box<dyn Observer>> = vec![Box::new(LogWriter::new(run_dir)), Box::new(LossPlot::new(run_dir))];
+    for o in files.iter_mut().chain(history.iter_mut()) {
+        o.on_event(trainer, &Event::Start)?;
+    }
+    for r in records {
+        for o in history.iter_mut() {
+            o.on_event(trainer, &Event::Step(r))?;
+        }
+    }
+    for o in files.iter_mut().chain(history.iter_mut()) {
+        o.on_event(trainer, &Event::End(Outcome::Interrupted))?;
+    }
+    Ok(())
 }
 
 /// Where a run writes, and how it shows progress.

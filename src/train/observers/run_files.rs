@@ -36,8 +36,8 @@ impl Observer for RunFiles {
             return Ok(());
         }
         let path = layout::file(&self.dir, layout::REAL);
-        match t.data.kind.point_modes() {
-            Some((centres, _)) => {
+        match t.data.kind.point_centres() {
+            Some(centres) => {
                 let points = t.data.batch(&(0..t.data.len.min(2000)).collect::<Vec<_>>(), &host_device());
                 write_points("real data", &points, &centres, &path)
             }

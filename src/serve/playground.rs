@@ -1,0 +1,201 @@
+//! The playground's HTTP side: its page, sessions opened and closed, commands, frames streamed as
+//! server-sent events, "save as run", and the minimax scene. Whatever a page sends, the answer is
+//! a status and a JSON `{"error": …}` naming what was wrong; sessions live in `playground`.
+
+use std::convert::Infallible;
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::{Path as UrlPath, Query, State};
+use axum::http::{StatusCode, header};
+use axum::response::sse::{Event, KeepAlive, Sse};
+use axum::response::{IntoResponse, Json, Response};
+use axum::routing::{get, post};
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+use super::state::AppState;
+use crate::eval::minimax::{Scheme, trajectory};
+use crate::playground::{Command, Playground, Settings, settings};
+use crate::train::StepPart;
+
+const PLAYGROUND_HTML: &str = include_str!("assets/playground.html");
+const PLAYGROUND_JS: &str = include_str!("assets/playground.js");
+
+type Sessions = State<Arc<Playground>>;
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/playground", get(|| async { ([(header::CONTENT_TYPE, "text/html; charset=utf-8")], PLAYGROUND_HTML) }))
+        .route("/playground.js", get(|| async { ([(header::CONTENT_TYPE, "text/javascript; charset=utf-8")], PLAYGROUND_JS) }))
+        .route("/api/playground", get(about))
+        .route("/api/playground/sessions", post(open))
+        .route("/api/playground/sessions/{id}", axum::routing::delete(close))
+        .route("/api/playground/sessions/{id}/close", post(close))
+        .route("/api/playground/sessions/{id}/frames", get(frames))
+        .route("/api/playground/sessions/{id}/command", post(command))
+        .route("/api/playground/sessions/{id}/save", post(save))
+        .route("/api/playground/minimax", get(minimax))
+}
+
+fn error(status: StatusCode, message: impl std::fmt::Display) -> Response {
+    (status, Json(json!({ "error": message.to_string() }))).into_response()
+}
+
+fn no_session(id: &str) -> Response {
+    error(StatusCode::NOT_FOUND, format!("no playground session `{id}` (it ended after a while unwatched, or was closed); reload the page"))
+}
+
+/// The body as JSON (an empty body is `{}`), or a 400 that says why not.
+fn json_body(body: &Bytes) -> Result<Value, Response> {
+    if body.iter().all(u8::is_ascii_whitespace) {
+        return Ok(json!({}));
+    }
+    serde_json::from_slice(body).map_err(|e| error(StatusCode::BAD_REQUEST, format!("the request body is not JSON: {e}")))
+}
+
+fn settings_of(value: Value) -> Result<Settings, Response> {
+    let s = Settings::from_json(value).map_err(|e| error(StatusCode::BAD_REQUEST, e))?;
+    s.check().map_err(|e| error(StatusCode::BAD_REQUEST, e))?;
+    Ok(s)
+}
+
+fn parse_id(id: &str) -> Option<u64> {
+    id.parse().ok()
+}
+
+/// The defaults, the choices and the bounds the page builds its controls from.
+async fn about(State(p): Sessions) -> Response {
+    Json(json!({
+        "defaults": Settings::default(),
+        "datasets": settings::DATASETS,
+        "max": { "layers": settings::MAX_LAYERS, "neurons": settings::MAX_NEURONS, "batch_size": settings::MAX_BATCH,
+                 "z_dim": settings::MAX_Z, "d_steps": settings::MAX_D_STEPS, "points": settings::MAX_DRAWN },
+        "sessions": { "running": p.len(), "max": p.limits().max_sessions },
+        "max_steps_per_s": p.limits().max_steps_per_s,
+    }))
+    .into_response()
+}
+
+/// `POST /api/playground/sessions` with the settings (or none: the defaults) → `{"id": N}`.
+async fn open(State(p): Sessions, body: Bytes) -> Response {
+    let settings = match json_body(&body).and_then(settings_of) {
+        Ok(s) => s,
+        Err(r) => return r,
+    };
+    let full = p.len() >= p.limits().max_sessions;
+    match p.open(settings) {
+        Ok(id) => (StatusCode::CREATED, Json(json!({ "id": id }))).into_response(),
+        Err(e) if full || p.len() >= p.limits().max_sessions => error(StatusCode::SERVICE_UNAVAILABLE, e),
+        Err(e) => error(StatusCode::BAD_REQUEST, e),
+    }
+}
+
+async fn close(State(p): Sessions, UrlPath(id): UrlPath<String>) -> Response {
+    match parse_id(&id).is_some_and(|n| p.close(n)) {
+        true => StatusCode::NO_CONTENT.into_response(),
+        false => no_session(&id),
+    }
+}
+
+/// The session's frames: the latest at once, then each new one, until the page goes away or the
+/// session ends.
+async fn frames(State(p): Sessions, UrlPath(id): UrlPath<String>) -> Response {
+    let Some(rx) = parse_id(&id).and_then(|n| p.frames(n)) else {
+        return no_session(&id);
+    };
+    let stream = futures_util::stream::unfold((rx, true), |(mut rx, first)| async move {
+        if !first {
+            rx.changed().await.ok()?;
+        }
+        let frame = rx.borrow_and_update().clone();
+        Some((Ok::<Event, Infallible>(Event::default().data(&*frame)), (rx, false)))
+    });
+    Sse::new(stream).keep_alive(KeepAlive::new().interval(Duration::from_secs(5))).into_response()
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct CommandBody {
+    action: String,
+    #[serde(default)]
+    settings: Option<Value>,
+    #[serde(default)]
+    slow: Option<bool>,
+}
+
+/// `{"action": "play" | "pause" | "step" | "d_step" | "g_step" | "slow" | "reset", …}`.
+async fn command(State(p): Sessions, UrlPath(id): UrlPath<String>, body: Bytes) -> Response {
+    let Some(n) = parse_id(&id) else {
+        return no_session(&id);
+    };
+    let body: CommandBody =
+        match json_body(&body).and_then(|v| serde_json::from_value(v).map_err(|e| error(StatusCode::BAD_REQUEST, format!("a command is {{\"action\": …}}: {e}")))) {
+            Ok(b) => b,
+            Err(r) => return r,
+        };
+    let command = match body.action.as_str() {
+        "play" => Command::Play,
+        "pause" => Command::Pause,
+        "step" => Command::Step(StepPart::Full),
+        "d_step" => Command::Step(StepPart::Critic),
+        "g_step" => Command::Step(StepPart::Generator),
+        "slow" => Command::Slow(body.slow.unwrap_or(true)),
+        "reset" => match settings_of(body.settings.unwrap_or_else(|| json!({}))) {
+            Ok(s) => Command::Reset(s),
+            Err(r) => return r,
+        },
+        other => {
+            return error(StatusCode::BAD_REQUEST, format!("unknown action `{other}`; expected play, pause, step, d_step, g_step, slow or reset"));
+        }
+    };
+    match p.send(n, command) {
+        true => Json(json!({ "ok": true })).into_response(),
+        false => no_session(&id),
+    }
+}
+
+async fn save(State(p): Sessions, UrlPath(id): UrlPath<String>) -> Response {
+    let Some(n) = parse_id(&id) else {
+        return no_session(&id);
+    };
+    match tokio::task::spawn_blocking(move || p.save(n)).await {
+        Ok(Ok(run)) => Json(json!({ "run": run })).into_response(),
+        Ok(Err(e)) => error(StatusCode::CONFLICT, e),
+        Err(_) => error(StatusCode::INTERNAL_SERVER_ERROR, "saving failed"),
+    }
+}
+
+#[derive(Deserialize)]
+struct MinimaxQuery {
+    x0: Option<f64>,
+    y0: Option<f64>,
+    lr: Option<f64>,
+    steps: Option<usize>,
+}
+
+const MAX_MINIMAX_STEPS: usize = 2000;
+
+/// Both trajectories of min_x max_y x·y from (x0, y0) (`eval::minimax`).
+async fn minimax(q: Result<Query<MinimaxQuery>, axum::extract::rejection::QueryRejection>) -> Response {
+    let Ok(Query(q)) = q else {
+        return error(StatusCode::BAD_REQUEST, "expected x0, y0 and lr as numbers and steps as a whole number");
+    };
+    let (x0, y0, lr, steps) = (q.x0.unwrap_or(1.0), q.y0.unwrap_or(1.0), q.lr.unwrap_or(0.1), q.steps.unwrap_or(200));
+    if ![x0, y0].iter().all(|v| v.is_finite() && v.abs() <= 10.0) {
+        return error(StatusCode::BAD_REQUEST, "x0 and y0: expected numbers within ±10");
+    }
+    if !(lr.is_finite() && lr > 0.0 && lr <= 1.0) {
+        return error(StatusCode::BAD_REQUEST, format!("lr: expected a number in (0, 1], got {lr}"));
+    }
+    if steps == 0 || steps > MAX_MINIMAX_STEPS {
+        return error(StatusCode::BAD_REQUEST, format!("steps: expected 1 to {MAX_MINIMAX_STEPS}, got {steps}"));
+    }
+    Json(json!({
+        "alternating": trajectory(Scheme::Alternating, x0, y0, lr, steps),
+        "simultaneous": trajectory(Scheme::Simultaneous, x0, y0, lr, steps),
+    }))
+    .into_response()
+}
