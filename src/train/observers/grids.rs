@@ -14,13 +14,11 @@ use crate::train::trainer::{Event, Observer, Outcome, Trainer};
 pub struct SampleGrids {
     run_dir: PathBuf,
     fixed: Option<SampleGrid>,
-    /// The step whose grid was written last.
-    written: Option<u64>,
 }
 
 impl SampleGrids {
     pub fn new(run_dir: &Path) -> Self {
-        Self { run_dir: run_dir.to_path_buf(), fixed: None, written: None }
+        Self { run_dir: run_dir.to_path_buf(), fixed: None }
     }
 
     fn write(&mut self, t: &Trainer, name: &str, title: &str) -> Result<()> {
@@ -28,8 +26,14 @@ impl SampleGrids {
         let centres = t.data.kind.point_centres();
         let path = layout::file(&self.run_dir, layout::SAMPLES).join(name);
         write_samples(&t.gan.generator(t.config.noise), grid, centres.as_deref(), &path, title, false)?;
-        self.written = Some(t.progress.step);
         grids::append(&self.run_dir, name, t.progress.step, t.progress.epoch, title)
+    }
+
+    /// The grid of the step the trainer stands at, now (a run written by hand:
+    /// `write_stepped_run`).
+    pub fn write_current(&mut self, t: &Trainer) -> Result<()> {
+        let step = t.progress.step;
+        self.write(t, &layout::step_grid(step), &format!("step {step}"))
     }
 }
 
@@ -57,7 +61,7 @@ impl Observer for SampleGrids {
             Event::Step(_) if step.is_multiple_of(t.config.sample_every) => self.write(t, &layout::step_grid(step), &format!("step {step}"))?,
             Event::EpochEnd => self.write(t, &layout::epoch_grid(t.progress.epoch), &format!("epoch {}", t.progress.epoch))?,
             // The step's grid, unless this step already wrote it.
-            Event::End(Outcome::StoppedAtMaxSteps | Outcome::Interrupted) if self.written != Some(step) => {
+            Event::End(Outcome::StoppedAtMaxSteps | Outcome::Interrupted) if !step.is_multiple_of(t.config.sample_every) => {
                 self.write(t, &layout::step_grid(step), &format!("step {step}"))?
             }
             _ => {}

@@ -49,11 +49,14 @@ pub fn standard(run_dir: &Path, quiet: bool) -> Vec<Box<dyn Observer>> {
 /// (config, real data, status, log, loss plot, the last grid, and a checkpoint that `--resume`
 /// continues from).
 pub fn write_stepped_run(trainer: &Trainer, records: &[StepRecord], run_dir: &Path) -> Result<()> {
-    let mut files: Vec<Box<dyn Observer>> = vec![Box::new(RunFiles::new(run_dir)), Box::new(StatusWriter::new(run_dir)), Box::new(SampleGrids::new(run_dir)), Box::new(Checkpoints::new(run_dir))];
+    let mut files: Vec<Box<dyn Observer>> = vec![Box::new(RunFiles::new(run_dir)), Box::new(StatusWriter::new(run_dir)), Box::new(Checkpoints::new(run_dir))];
     let mut history: Vec<Box<dyn Observer>> = vec![Box::new(LogWriter::new(run_dir)), Box::new(LossPlot::new(run_dir))];
     for o in files.iter_mut().chain(history.iter_mut()) {
         o.on_event(trainer, &Event::Start)?;
     }
+    let mut grids = SampleGrids::new(run_dir);
+    grids.on_event(trainer, &Event::Start)?;
+    grids.write_current(trainer)?;
     for r in records {
         for o in history.iter_mut() {
             o.on_event(trainer, &Event::Step(r))?;
