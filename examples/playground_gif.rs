@@ -22,7 +22,7 @@ fn main() -> gantry::Result<()> {
     let mut images = vec![];
     for step in 0..=steps {
         if step % every == 0 {
-            let fake: Vec<[f32; 2]> = scene.frame().fake.chunks_exact(2).map(|p| [p[0], p[1]]).collect();
+            let fake = gantry::sample::point_pairs(&scene.frame().fake);
             let report = toy2d::report("ring8", &fake, &centres, std);
             let path = frames.join(format!("frame_{step:06}.png"));
             let title = format!("step {step}: {} of 8 modes", report.modes_covered);

@@ -87,11 +87,12 @@ fn random_images(shape: Shape3, per_step: usize, rng: &mut Rng) -> Dataset {
     Dataset::new(&crate::data::folder::FOLDER, "random", shape, Samples::Bytes(bytes), None)
 }
 
-/// A training workload: the trainer's own generator step on random images.
 /// The playground's default scene at `batch` generated points per step.
 fn playground_settings(batch: usize) -> crate::playground::Settings {
     crate::playground::Settings { batch_size: batch, ..Default::default() }
 }
+
+/// A training workload: the trainer's own generator step on random images.
 
 fn training(config: TrainConfig, shape: Shape3, rng: &mut Rng) -> Result<(Step, usize)> {
     let per_step = config.batch_size * config.d_steps;
@@ -165,6 +166,8 @@ fn workload(name: &str, batch: usize, choice: DeviceChoice) -> Result<(Step, usi
             });
             (step, batch)
         }
+        // The playground trains on the CPU (its scenes' configs name no device).
+        "p1" | "p2" | "p3" | "p4" if !choice.is_cpu() => return Err(Error::config("device", "the playground workloads run on the CPU")),
         "p1" | "p2" => {
             let mut scene = crate::playground::scene::Scene::new(playground_settings(batch))?;
             let frame = name == "p1";
@@ -179,7 +182,7 @@ fn workload(name: &str, batch: usize, choice: DeviceChoice) -> Result<(Step, usi
         }
         "p3" | "p4" => {
             use crate::playground::{Command, Limits, Playground};
-            let playground = Playground::new(std::env::temp_dir(), Limits { max_sessions: 1, ..Limits::default() });
+            let playground = Playground::new(std::env::temp_dir(), Limits { max_sessions: 1, ..Limits::default() })?;
             let id = playground.open(playground_settings(batch))?;
             let ended = || Error::Other("the playground session ended".into());
             let mut frames = playground.frames(id).ok_or_else(ended)?;
@@ -191,12 +194,12 @@ fn workload(name: &str, batch: usize, choice: DeviceChoice) -> Result<(Step, usi
             }
             let by_hand = name == "p3";
             if !by_hand {
-                playground.send(id, Command::Play);
+                playground.send(id, Command::Play).map_err(|_| ended())?;
             }
             let step: Step = Box::new(move || {
                 let before = step_of(&frames.borrow_and_update());
                 if by_hand {
-                    playground.send(id, Command::Step(crate::train::StepPart::Full));
+                    playground.send(id, Command::Step(crate::train::StepPart::Full)).expect("the session takes the command");
                 }
                 loop {
                     rt.block_on(frames.changed()).expect("the session runs");

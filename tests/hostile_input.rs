@@ -175,6 +175,13 @@ fn image_folder_reader_survives_mutations() {
 }
 
 #[test]
+fn points_file_reader_survives_mutations() {
+    let dir = tempfile::tempdir().unwrap();
+    let seed: String = std::iter::once("# x,y\n".to_string()).chain((0..200).map(|i| format!("{},{}\n", (i as f32 * 0.37).sin(), (i as f32 * 0.11).cos()))).collect();
+    survive("points file", seed.as_bytes(), &dir.path().join("p.csv"), CASES, LIMIT, |p| gantry::data::plane::read_points(p).is_ok());
+}
+
+#[test]
 fn config_reader_survives_mutations() {
     let dir = tempfile::tempdir().unwrap();
     let seed = gantry::presets::PRESETS.iter().find(|p| p.0 == "wgan-gp-mnist").unwrap().1;

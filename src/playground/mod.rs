@@ -9,7 +9,7 @@ pub mod settings;
 
 use std::collections::HashMap;
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::mpsc;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -31,6 +31,19 @@ pub struct Limits {
     pub idle: Duration,
 }
 
+impl Limits {
+    /// Refuses limits that cannot work (no sessions, no steps, a rate that is not a number).
+    pub fn check(&self) -> Result<()> {
+        if self.max_sessions == 0 {
+            return Err(Error::config("sessions", "at least one playground session must be allowed"));
+        }
+        if !(self.max_steps_per_s.is_finite() && self.max_steps_per_s >= SLOW_STEPS_PER_S) {
+            return Err(Error::config("max_steps_per_s", format!("expected a number of at least {SLOW_STEPS_PER_S}, got {}", self.max_steps_per_s)));
+        }
+        Ok(())
+    }
+}
+
 impl Default for Limits {
     fn default() -> Self {
         Self { max_sessions: 4, max_steps_per_s: 100.0, idle: Duration::from_secs(10) }
@@ -40,6 +53,8 @@ impl Default for Limits {
 pub const SLOW_STEPS_PER_S: f64 = 2.0;
 /// A playing session publishes a frame at most this often (every step in slow motion).
 const FRAME_EVERY: Duration = Duration::from_millis(100);
+/// Commands waiting for a session; one more is refused (the page waits for its frame).
+const QUEUE: usize = 8;
 
 /// What a page asks of its session.
 #[derive(Debug)]
@@ -57,8 +72,19 @@ pub enum Command {
 }
 
 struct Session {
-    commands: mpsc::Sender<Command>,
+    commands: mpsc::SyncSender<Command>,
     frames: Arc<watch::Sender<Arc<str>>>,
+    /// Set by `close`: the thread ends before its next update, whatever is queued.
+    closing: Arc<AtomicBool>,
+}
+
+/// Why a command did not reach its session.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Refused {
+    /// No such session (it ended, or never was).
+    NoSession,
+    /// Its queue is full: the commands before it have not been taken yet.
+    Busy,
 }
 
 /// The sessions of one server.
@@ -71,8 +97,9 @@ pub struct Playground {
 
 impl Playground {
     /// Sessions save their runs into `runs_dir`.
-    pub fn new(runs_dir: PathBuf, limits: Limits) -> Self {
-        Self { limits, runs_dir, sessions: Arc::default(), next_id: AtomicU64::new(1) }
+    pub fn new(runs_dir: PathBuf, limits: Limits) -> Result<Self> {
+        limits.check()?;
+        Ok(Self { limits, runs_dir, sessions: Arc::default(), next_id: AtomicU64::new(1) })
     }
 
     pub fn limits(&self) -> &Limits {
@@ -100,15 +127,25 @@ impl Playground {
             )));
         }
         let id = self.next_id.fetch_add(1, Ordering::Relaxed);
-        let (tx, rx) = mpsc::channel();
+        let (tx, rx) = mpsc::sync_channel(QUEUE);
         let (frames, _) = watch::channel::<Arc<str>>(Arc::from(r#"{"message":"starting"}"#));
         let frames = Arc::new(frames);
-        let worker = Worker { id, limits: self.limits.clone(), runs_dir: self.runs_dir.clone(), commands: rx, frames: frames.clone(), table: self.sessions.clone() };
+        let closing = Arc::new(AtomicBool::new(false));
+        let worker = Worker { id, limits: self.limits.clone(), runs_dir: self.runs_dir.clone(), commands: rx, frames: frames.clone(), closing: closing.clone() };
+        let table = self.sessions.clone();
         std::thread::Builder::new()
             .name(format!("gantry-playground-{id}"))
-            .spawn(move || worker.run(settings))
+            .spawn(move || {
+                // The session's place in the table is given up however the thread ends (a panic
+                // included), so the cap counts only threads that run.
+                let _leave = Leave { table, id };
+                let frames = worker.frames.clone();
+                if std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| worker.run(settings))).is_err() {
+                    frames.send_replace(Arc::from(serde_json::json!({ "session": id, "message": "the session stopped on an internal error; reload the page" }).to_string()));
+                }
+            })
             .map_err(|e| Error::Other(format!("cannot start a playground session: {e}")))?;
-        sessions.insert(id, Session { commands: tx, frames });
+        sessions.insert(id, Session { commands: tx, frames, closing });
         Ok(id)
     }
 
@@ -117,38 +154,62 @@ impl Playground {
         self.sessions.lock().ok()?.get(&id).map(|s| s.frames.subscribe())
     }
 
-    /// Sends `command` to session `id`; false when there is no such session (it ended).
-    pub fn send(&self, id: u64, command: Command) -> bool {
-        let Ok(sessions) = self.sessions.lock() else {
-            return false;
-        };
-        sessions.get(&id).is_some_and(|s| s.commands.send(command).is_ok())
+    /// Queues `command` for session `id`, or says why not.
+    pub fn send(&self, id: u64, command: Command) -> std::result::Result<(), Refused> {
+        let sessions = self.sessions.lock().map_err(|_| Refused::NoSession)?;
+        let session = sessions.get(&id).filter(|s| !s.closing.load(Ordering::SeqCst)).ok_or(Refused::NoSession)?;
+        session.commands.try_send(command).map_err(|e| match e {
+            mpsc::TrySendError::Full(_) => Refused::Busy,
+            mpsc::TrySendError::Disconnected(_) => Refused::NoSession,
+        })
     }
 
     /// Writes session `id` as a run folder and returns the run's name.
     pub fn save(&self, id: u64) -> Result<String> {
         let (tx, rx) = mpsc::channel();
-        if !self.send(id, Command::Save(tx)) {
-            return Err(Error::Other(format!("no playground session {id} (it ended; open the playground again)")));
+        match self.send(id, Command::Save(tx)) {
+            Ok(()) => {}
+            Err(Refused::NoSession) => return Err(Error::Other(format!("no playground session {id} (it ended; open the playground again)"))),
+            Err(Refused::Busy) => return Err(Error::Other("the session is busy with earlier commands; try again".into())),
         }
         rx.recv_timeout(Duration::from_secs(60)).map_err(|_| Error::Other("the session did not answer".into()))?
     }
 
-    /// Ends session `id` (its thread stops within one step).
+    /// Ends session `id`: its thread stops before its next update (its place counts until then).
     pub fn close(&self, id: u64) -> bool {
-        let removed = self.sessions.lock().ok().and_then(|mut s| s.remove(&id));
-        if let Some(s) = &removed {
-            let _ = s.commands.send(Command::Close);
-        }
-        removed.is_some()
+        let Ok(sessions) = self.sessions.lock() else { return false };
+        let Some(s) = sessions.get(&id) else { return false };
+        s.closing.store(true, Ordering::SeqCst);
+        // Wakes a thread that waits for commands; a full queue is drained soon anyway.
+        let _ = s.commands.try_send(Command::Close);
+        true
     }
 
     /// Ends every session.
     pub fn close_all(&self) {
-        if let Ok(mut s) = self.sessions.lock() {
-            for (_, session) in s.drain() {
-                let _ = session.commands.send(Command::Close);
-            }
+        let ids: Vec<u64> = self.sessions.lock().map(|s| s.keys().copied().collect()).unwrap_or_default();
+        for id in ids {
+            self.close(id);
+        }
+    }
+}
+
+impl Drop for Playground {
+    fn drop(&mut self) {
+        self.close_all();
+    }
+}
+
+/// Removes a session from the table when its thread ends.
+struct Leave {
+    table: Arc<Mutex<HashMap<u64, Session>>>,
+    id: u64,
+}
+
+impl Drop for Leave {
+    fn drop(&mut self) {
+        if let Ok(mut t) = self.table.lock() {
+            t.remove(&self.id);
         }
     }
 }
@@ -172,7 +233,7 @@ struct Worker {
     runs_dir: PathBuf,
     commands: mpsc::Receiver<Command>,
     frames: Arc<watch::Sender<Arc<str>>>,
-    table: Arc<Mutex<HashMap<u64, Session>>>,
+    closing: Arc<AtomicBool>,
 }
 
 /// The session's state between commands.
@@ -180,6 +241,7 @@ struct Controls {
     playing: bool,
     slow: bool,
     message: Option<String>,
+    last_step: Instant,
 }
 
 impl Worker {
@@ -191,23 +253,24 @@ impl Worker {
                 None
             }
         };
-        let mut c = Controls { playing: false, slow: false, message: None };
+        let mut c = Controls { playing: false, slow: false, message: None, last_step: Instant::now() - Duration::from_secs(1) };
         if let Some(s) = &scene {
             self.publish(s, &c);
         }
         let mut watched = Instant::now();
-        let mut last_step = Instant::now() - Duration::from_secs(1);
         let mut last_frame = Instant::now();
         let mut stale = false;
         loop {
+            if self.closing.load(Ordering::SeqCst) {
+                break;
+            }
             if self.frames.receiver_count() > 0 {
                 watched = Instant::now();
             } else if watched.elapsed() > self.limits.idle {
                 break;
             }
-            let rate = if c.slow { SLOW_STEPS_PER_S } else { self.limits.max_steps_per_s };
             let playing = c.playing && scene.is_some();
-            let next_step = last_step + Duration::from_secs_f64(1.0 / rate);
+            let next_step = c.last_step + self.step_interval(&c);
             let wait = if playing { next_step.saturating_duration_since(Instant::now()) } else { Duration::from_millis(200) };
             let command = match self.commands.recv_timeout(wait.min(Duration::from_millis(200))) {
                 Ok(command) => Some(command),
@@ -220,7 +283,7 @@ impl Worker {
                     None => break,
                 }
             } else if playing && Instant::now() >= next_step {
-                last_step = Instant::now();
+                c.last_step = Instant::now();
                 let scene = scene.as_mut().expect("playing with a scene");
                 if let Err(e) = scene.take(StepPart::Full) {
                     c.playing = false;
@@ -236,9 +299,11 @@ impl Worker {
                 stale = false;
             }
         }
-        if let Ok(mut t) = self.table.lock() {
-            t.remove(&self.id);
-        }
+    }
+
+    /// The time between two updates: slow motion, or the server's cap on steps per second.
+    fn step_interval(&self, c: &Controls) -> Duration {
+        Duration::from_secs_f64(1.0 / if c.slow { SLOW_STEPS_PER_S } else { self.limits.max_steps_per_s })
     }
 
     /// Applies a command; whether the frame changed, or None to end the session.
@@ -253,6 +318,9 @@ impl Worker {
             Command::Slow(slow) => c.slow = slow,
             Command::Step(part) => {
                 c.playing = false;
+                // Steps by hand count against the same cap as playing.
+                std::thread::sleep((c.last_step + self.step_interval(c)).saturating_duration_since(Instant::now()));
+                c.last_step = Instant::now();
                 if let Some(s) = scene {
                     c.message = s.take(part).err().map(|e| e.to_string());
                 }

@@ -3,6 +3,7 @@
 //! grid of z (the warped manifold), the pull of G's loss on each generated point, the critic's
 //! gradient norms, the loss curves and, for the mixtures, mode coverage over time.
 
+use std::collections::VecDeque;
 use std::path::Path;
 
 use burn::module::Module;
@@ -29,14 +30,14 @@ const MODES_EVERY: u64 = 50;
 const MODE_SAMPLES: usize = 2500;
 /// The loss curves and mode series a frame carries at most (older points thinned).
 const CURVE_POINTS: usize = 400;
-/// Steps of the log kept for "save as run".
-const MAX_LOG: usize = 200_000;
+/// Steps of the log kept for "save as run" (the most recent; about 20 MB).
+pub const MAX_LOG: usize = 50_000;
 
 pub struct Scene {
     pub settings: Settings,
     pub trainer: Trainer,
-    /// Every generator step's record, for "save as run".
-    pub log: Vec<StepRecord>,
+    /// The last [`MAX_LOG`] generator steps' records, for "save as run".
+    pub log: VecDeque<StepRecord>,
     real: Vec<f32>,
     z_view: Tensor<4>,
     z_lattice: Tensor<4>,
@@ -132,7 +133,7 @@ impl Scene {
         let mut scene = Self {
             settings,
             trainer,
-            log: vec![],
+            log: VecDeque::new(),
             real,
             z_view,
             z_lattice,
@@ -163,9 +164,10 @@ impl Scene {
         } else {
             self.d_by_hand = 0;
             self.curves.push(&record);
-            if self.log.len() < MAX_LOG {
-                self.log.push(record.clone());
+            if self.log.len() == MAX_LOG {
+                self.log.pop_front();
             }
+            self.log.push_back(record.clone());
             if record.step.is_multiple_of(MODES_EVERY) {
                 self.measure_modes();
             }
@@ -179,7 +181,7 @@ impl Scene {
             return;
         };
         let x = self.trainer.gan.g.valid().forward(self.z_modes.clone(), None);
-        let r = toy2d::report(&self.settings.dataset, &pairs(&read_back(&x)), &centres, std);
+        let r = toy2d::report(&self.settings.dataset, &crate::sample::point_pairs(&read_back(&x)), &centres, std);
         self.modes.push(ModePoint { step: self.step(), covered: r.modes_covered, high_quality: r.high_quality, kl: r.reverse_kl });
         if self.modes.len() > CURVE_POINTS {
             // Thin the older half, keep the recent half whole.
@@ -218,17 +220,31 @@ impl Scene {
     }
 
     /// Writes this scene as an ordinary run folder into `run_dir` (which exists and is empty):
-    /// `--resume` goes on for five more epochs; a drawing is kept beside it as `points.csv`.
+    /// `--resume` goes on for five more epochs' worth of steps; a drawing is kept in the run
+    /// (`run::layout::POINTS`, dataset `points:FILE` by its absolute path).
     pub fn save_as_run(&mut self, run_dir: &Path) -> Result<()> {
+        let scene_config = self.trainer.config.clone();
+        let result = self.write_run(run_dir);
+        // The scene itself goes on as it was.
+        self.trainer.config = scene_config;
+        result
+    }
+
+    fn write_run(&mut self, run_dir: &Path) -> Result<()> {
         if self.settings.dataset == "drawn" {
-            let file = run_dir.join("points.csv");
+            let file = crate::run::layout::file(run_dir, crate::run::layout::POINTS);
             crate::data::plane::write_points(&file, &self.settings.points)?;
             let absolute = std::path::absolute(&file).map_err(|e| Error::io(&file, e))?;
             self.trainer.config.dataset = format!("points:{}", absolute.display());
         }
-        self.trainer.config.epochs = (self.trainer.progress.epoch + 5) as usize;
+        // Generator steps by hand take no batches, so the step count can run ahead of the epochs:
+        // the run's length is counted from whichever is further on.
+        let per_epoch = self.trainer.steps_per_epoch().max(1);
+        let done = self.trainer.progress.epoch.max(self.step().div_ceil(per_epoch));
+        self.trainer.config.epochs = (done + 5) as usize;
         self.trainer.config.max_steps = None;
-        crate::train::write_stepped_run(&self.trainer, &self.log, run_dir)
+        let log: Vec<StepRecord> = self.log.iter().cloned().collect();
+        crate::train::write_stepped_run(&self.trainer, &log, run_dir)
     }
 }
 
@@ -249,10 +265,6 @@ impl Curves {
             self.loss_g = keep.iter().map(|&i| self.loss_g[i]).collect();
         }
     }
-}
-
-fn pairs(v: &[f32]) -> Vec<[f32; 2]> {
-    v.chunks_exact(2).map(|p| [p[0], p[1]]).collect()
 }
 
 /// Four decimals are finer than a pixel and halve a frame's size.

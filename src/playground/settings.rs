@@ -104,10 +104,10 @@ impl Settings {
         if !DATASETS.contains(&self.dataset.as_str()) {
             return Err(Error::config("dataset", format!("expected one of {}, got `{}`", DATASETS.join(", "), self.dataset)));
         }
+        if self.points.len() > MAX_DRAWN {
+            return Err(Error::config("points", format!("a drawing holds at most {MAX_DRAWN} points, got {}", self.points.len())));
+        }
         if self.dataset == "drawn" {
-            if self.points.len() > MAX_DRAWN {
-                return Err(Error::config("points", format!("a drawing holds at most {MAX_DRAWN} points, got {}", self.points.len())));
-            }
             data::plane::check_points(&self.points, "points")?;
         }
         range(self.layers, 1, MAX_LAYERS, "layers")?;

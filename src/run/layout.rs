@@ -27,6 +27,8 @@ pub const BEST_CHECKPOINT: &str = "checkpoints/best.safetensors";
 pub const BEST_RECORD: &str = "checkpoints/best.json";
 pub const LOCK: &str = ".lock";
 pub const REAL: &str = "real.png";
+/// The drawing a playground run trains on (a points file, `points:FILE`).
+pub const POINTS: &str = "points.csv";
 /// Plots (`viz::plot`: the loss plot, the mode charts) are also written as SVG beside the PNG,
 /// the same name with `.svg`.
 pub const LOSS_PLOT: &str = "loss.png";
@@ -62,8 +64,6 @@ pub fn run_dir_of(path: &Path) -> PathBuf {
     if path.is_dir() { path.to_path_buf() } else { path.parent().and_then(Path::parent).map(PathBuf::from).unwrap_or_default() }
 }
 
-/// Where a new run named `name` goes by default: `runs/NAME`, numbered (`runs/NAME-2`, …) when
-/// that exists.
 /// Creates `parent/name` (or `name-2`, `name-3`, … when taken) and returns it: the folder is
 /// claimed by its creation, so two writers never pick the same one.
 pub fn claim_run_dir(parent: &Path, name: &str) -> std::io::Result<PathBuf> {
@@ -79,6 +79,8 @@ pub fn claim_run_dir(parent: &Path, name: &str) -> std::io::Result<PathBuf> {
     unreachable!("an unbounded search ends by returning")
 }
 
+/// Where a new run named `name` goes by default: `runs/NAME`, numbered (`runs/NAME-2`, …) when
+/// that exists.
 pub fn fresh_run_dir(name: &str) -> PathBuf {
     let base = PathBuf::from(RUNS_DIR).join(name);
     if !base.exists() {

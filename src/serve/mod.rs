@@ -10,6 +10,7 @@
 //! `/playground` with its API under `/api/playground` ([`playground`]).
 
 mod playground;
+mod reply;
 pub mod runs;
 mod state;
 
@@ -77,7 +78,7 @@ pub fn start(opts: &ServeOptions) -> Result<Server> {
     listener.set_nonblocking(true).map_err(|e| Error::Other(format!("cannot listen on {}: {e}", opts.addr)))?;
     let addr = listener.local_addr().map_err(|e| Error::Other(e.to_string()))?;
     let (tx, rx) = tokio::sync::oneshot::channel::<()>();
-    let playground = Arc::new(Playground::new(opts.runs_dir.clone(), opts.playground.clone()));
+    let playground = Arc::new(Playground::new(opts.runs_dir.clone(), opts.playground.clone())?);
     let app = router(AppState::new(Arc::new(dir), playground.clone()), addr.ip().is_loopback());
     let thread = std::thread::Builder::new()
         .name("gantry-serve".into())
@@ -128,7 +129,7 @@ pub fn router(state: AppState, local_only: bool) -> Router {
 type Dir = State<Arc<RunsDir>>;
 
 fn not_found(what: &str) -> Response {
-    (StatusCode::NOT_FOUND, Json(serde_json::json!({ "error": what }))).into_response()
+    reply::error(StatusCode::NOT_FOUND, what)
 }
 
 /// Runs blocking file reads off the async workers.

@@ -9,7 +9,7 @@ use std::time::Duration;
 use axum::Router;
 use axum::body::Bytes;
 use axum::extract::{Path as UrlPath, Query, State};
-use axum::http::{StatusCode, header};
+use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::response::{IntoResponse, Json, Response};
 use axum::routing::{get, post};
@@ -18,7 +18,8 @@ use serde_json::{Value, json};
 
 use super::state::AppState;
 use crate::eval::minimax::{Scheme, trajectory};
-use crate::playground::{Command, Playground, Settings, settings};
+use super::reply::error;
+use crate::playground::{Command, Playground, Refused, Settings, settings};
 use crate::train::StepPart;
 
 const PLAYGROUND_HTML: &str = include_str!("assets/playground.html");
@@ -38,22 +39,37 @@ pub fn routes() -> Router<AppState> {
         .route("/api/playground/sessions/{id}/command", post(command))
         .route("/api/playground/sessions/{id}/save", post(save))
         .route("/api/playground/minimax", get(minimax))
+        .layer(axum::middleware::from_fn(same_site))
 }
 
-fn error(status: StatusCode, message: impl std::fmt::Display) -> Response {
-    (status, Json(json!({ "error": message.to_string() }))).into_response()
+/// Refuses writes that a page of another site sends (a browser says so in `Sec-Fetch-Site`);
+/// with bodies that must be JSON (`body_json`), such a page cannot send them unasked either.
+async fn same_site(req: axum::extract::Request, next: axum::middleware::Next) -> Response {
+    let cross = req.headers().get("sec-fetch-site").is_some_and(|v| v.as_bytes() == b"cross-site");
+    if cross && req.method() != axum::http::Method::GET {
+        return error(StatusCode::FORBIDDEN, "the playground takes commands from its own page only");
+    }
+    next.run(req).await
 }
 
 fn no_session(id: &str) -> Response {
     error(StatusCode::NOT_FOUND, format!("no playground session `{id}` (it ended after a while unwatched, or was closed); reload the page"))
 }
 
-/// The body as JSON (an empty body is `{}`), or a 400 that says why not.
-fn json_body(body: &Bytes) -> Result<Value, Response> {
+type Body = Result<Bytes, axum::extract::rejection::BytesRejection>;
+
+/// The body as JSON (an empty body is `{}`), sent as `application/json`; or the status that
+/// says why not (a body over the server's limit included).
+fn json_body(headers: &HeaderMap, body: Body) -> Result<Value, Response> {
+    let body = body.map_err(|e| error(e.status(), format!("the request body cannot be read: {}", e.body_text())))?;
+    let json_type = headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).is_some_and(|t| t.starts_with("application/json"));
+    if !json_type {
+        return Err(error(StatusCode::UNSUPPORTED_MEDIA_TYPE, "send the request with Content-Type: application/json"));
+    }
     if body.iter().all(u8::is_ascii_whitespace) {
         return Ok(json!({}));
     }
-    serde_json::from_slice(body).map_err(|e| error(StatusCode::BAD_REQUEST, format!("the request body is not JSON: {e}")))
+    serde_json::from_slice(&body).map_err(|e| error(StatusCode::BAD_REQUEST, format!("the request body is not JSON: {e}")))
 }
 
 fn settings_of(value: Value) -> Result<Settings, Response> {
@@ -80,8 +96,8 @@ async fn about(State(p): Sessions) -> Response {
 }
 
 /// `POST /api/playground/sessions` with the settings (or none: the defaults) → `{"id": N}`.
-async fn open(State(p): Sessions, body: Bytes) -> Response {
-    let settings = match json_body(&body).and_then(settings_of) {
+async fn open(State(p): Sessions, headers: HeaderMap, body: Body) -> Response {
+    let settings = match json_body(&headers, body).and_then(settings_of) {
         Ok(s) => s,
         Err(r) => return r,
     };
@@ -127,12 +143,12 @@ struct CommandBody {
 }
 
 /// `{"action": "play" | "pause" | "step" | "d_step" | "g_step" | "slow" | "reset", …}`.
-async fn command(State(p): Sessions, UrlPath(id): UrlPath<String>, body: Bytes) -> Response {
+async fn command(State(p): Sessions, UrlPath(id): UrlPath<String>, headers: HeaderMap, body: Body) -> Response {
     let Some(n) = parse_id(&id) else {
         return no_session(&id);
     };
     let body: CommandBody =
-        match json_body(&body).and_then(|v| serde_json::from_value(v).map_err(|e| error(StatusCode::BAD_REQUEST, format!("a command is {{\"action\": …}}: {e}")))) {
+        match json_body(&headers, body).and_then(|v| serde_json::from_value(v).map_err(|e| error(StatusCode::BAD_REQUEST, format!("a command is {{\"action\": …}}: {e}")))) {
             Ok(b) => b,
             Err(r) => return r,
         };
@@ -152,12 +168,16 @@ async fn command(State(p): Sessions, UrlPath(id): UrlPath<String>, body: Bytes) 
         }
     };
     match p.send(n, command) {
-        true => Json(json!({ "ok": true })).into_response(),
-        false => no_session(&id),
+        Ok(()) => Json(json!({ "ok": true })).into_response(),
+        Err(Refused::NoSession) => no_session(&id),
+        Err(Refused::Busy) => error(StatusCode::TOO_MANY_REQUESTS, "the session has not taken the commands before this one yet; wait for its next frame"),
     }
 }
 
-async fn save(State(p): Sessions, UrlPath(id): UrlPath<String>) -> Response {
+async fn save(State(p): Sessions, UrlPath(id): UrlPath<String>, headers: HeaderMap, body: Body) -> Response {
+    if let Err(r) = json_body(&headers, body) {
+        return r;
+    }
     let Some(n) = parse_id(&id) else {
         return no_session(&id);
     };

@@ -54,13 +54,16 @@ function settingsFromLink() {
 }
 
 // ---- the session ----
+let opening = false;
 async function openSession(settings) {
+  if (opening) return; // one session per page, even when a stream error and a command both ask
+  opening = true;
   if (events) events.close();
   state.session = null;
   try {
     const { id } = await api('POST', '/api/playground/sessions', settings);
     state.session = id;
-  } catch (e) { message(e.message); return; }
+  } catch (e) { message(e.message); return; } finally { opening = false; }
   events = new EventSource(`/api/playground/sessions/${state.session}/frames`);
   events.onmessage = (e) => onFrame(JSON.parse(e.data));
   events.onerror = () => {
@@ -282,6 +285,12 @@ $('save').onclick = async () => {
     $('saved').replaceChildren('saved as ', Object.assign(document.createElement('a'), { href: `/#/run/${encodeURIComponent(run)}`, textContent: run, id: 'saved-run' }));
   } catch (e) { $('saved').textContent = e.message; }
 };
+// Weight clipping's bound is a small number, the penalties' weights are around 10.
+$('f-regulariser').onchange = () => {
+  const w = $('f-weight');
+  if ($('f-regulariser').value === 'clip') w.value = 0.01;
+  else if (Number(w.value) < 0.1) w.value = 10;
+};
 for (const id of ['show-real', 'show-fake', 'show-heat', 'show-manifold', 'show-pull']) $(id).onchange = drawPlane;
 window.addEventListener('pagehide', () => { if (state.session !== null) navigator.sendBeacon(`/api/playground/sessions/${state.session}/close`); });
 
@@ -325,6 +334,10 @@ $('m-run').onclick = runMinimax;
   for (const [f, max] of Object.entries(state.about.max)) if ($('f-' + f)) $('f-' + f).max = max;
   const settings = Object.assign({}, state.about.defaults, settingsFromLink() || {});
   if (settings.points) state.drawn = settings.points;
+  if (settings.dataset === 'drawn' && !state.drawn.length) {
+    settings.dataset = state.about.defaults.dataset;
+    message('The link names a drawing without points; showing the default distribution.');
+  }
   writeForm(settings);
   drawPlane();
   await openSession(readForm());
