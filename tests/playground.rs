@@ -117,7 +117,7 @@ fn the_server_stays_up_under_many_sessions_and_malformed_messages() {
             ids.push(json(&body)["id"].as_u64().unwrap());
         }
         let (status, body) = request(addr, "POST", "/api/playground/sessions", small);
-        assert_eq!(status, 503, "beyond the cap: {body}");
+        assert_eq!(status, 429, "beyond the cap: {body}");
         assert!(json(&body)["error"].as_str().unwrap().contains("the playground is full"), "{body}");
         for &id in &ids {
             for action in [r#"{"action":"play"}"#, r#"{"action":"d_step"}"#, r#"{"action":"fly"}"#, r#"{"action":"reset","settings":{"lr_g":-1}}"#, "{{{"] {

@@ -313,3 +313,59 @@ fn the_run_page_draws_the_curves_and_the_chosen_grid_in_a_browser() {
         eprintln!("screenshot: {}", path.display());
     }
 }
+
+/// Each `.route("PATH", METHOD(…)…)` in the server's source, as (PATH, method) pairs (`{*rest}`
+/// written `{rest}`, as OpenAPI names a parameter).
+fn routes_in_source() -> Vec<(String, String)> {
+    let mut routes = vec![];
+    for file in ["src/serve/mod.rs", "src/serve/playground.rs"] {
+        let text = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join(file)).unwrap();
+        for part in text.split(".route(\"").skip(1) {
+            let (path, rest) = part.split_once('"').unwrap();
+            let end = [".route(", ".merge(", ".fallback(", ".layer("].iter().filter_map(|m| rest.find(m)).min().unwrap_or(rest.len());
+            let call = &rest[..end];
+            for method in ["get", "post", "put", "delete", "patch"] {
+                let called = call.match_indices(&format!("{method}(")).any(|(i, _)| i == 0 || !call.as_bytes()[i - 1].is_ascii_alphanumeric() && call.as_bytes()[i - 1] != b'_');
+                if called {
+                    routes.push((path.replace("{*", "{"), method.to_string()));
+                }
+            }
+        }
+    }
+    routes.sort();
+    routes
+}
+
+#[test]
+fn the_openapi_document_describes_every_route_and_nothing_else() {
+    let doc: Value = serde_json::from_str(gantry::serve::OPENAPI_JSON).unwrap();
+    assert_eq!(doc["openapi"].as_str().map(|v| &v[..2]), Some("3."));
+    let mut documented = vec![];
+    for (path, item) in doc["paths"].as_object().unwrap() {
+        for method in item.as_object().unwrap().keys() {
+            documented.push((path.clone(), method.clone()));
+            let op = &item[method];
+            assert!(op["responses"].as_object().is_some_and(|r| !r.is_empty()), "{method} {path}: responses");
+        }
+    }
+    documented.sort();
+    let routes = routes_in_source();
+    assert!(routes.len() >= 15, "routes found in the source: {routes:?}");
+    assert_eq!(routes, documented, "the router's routes (left) and /api/openapi.json's operations (right)");
+    // Every $ref names something that exists.
+    let text = gantry::serve::OPENAPI_JSON;
+    for r in text.split("\"$ref\": \"#/").skip(1) {
+        let pointer = format!("/{}", &r[..r.find('"').unwrap()]);
+        assert!(doc.pointer(&pointer).is_some(), "dangling $ref {pointer}");
+    }
+
+    // The server serves it.
+    let f = Fixture::new();
+    assert_eq!(f.json("/api/openapi.json"), doc);
+    // A malformed query or path is a documented JSON error, not axum's plain text.
+    for path in ["/api/runs/ring/log?from=minus-one", "/api/runs/%ff%fe", "/api/playground/sessions/%ff/frames"] {
+        let (status, kind, body) = f.get(path);
+        assert_eq!((status, kind.starts_with("application/json")), (400, true), "{path}: {}", String::from_utf8_lossy(&body));
+        assert!(serde_json::from_slice::<Value>(&body).unwrap()["error"].is_string());
+    }
+}

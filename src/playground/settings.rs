@@ -107,7 +107,8 @@ impl Settings {
         if self.points.len() > MAX_DRAWN {
             return Err(Error::config("points", format!("a drawing holds at most {MAX_DRAWN} points, got {}", self.points.len())));
         }
-        if self.dataset == "drawn" {
+        // A drawing is checked whatever the dataset (a page may keep one while it shows another).
+        if self.dataset == "drawn" || !self.points.is_empty() {
             data::plane::check_points(&self.points, "points")?;
         }
         range(self.layers, 1, MAX_LAYERS, "layers")?;
@@ -120,7 +121,7 @@ impl Settings {
                 return Err(Error::config(field, format!("expected a learning rate in (0, 10], got {lr}")));
             }
         }
-        if self.regulariser != Regulariser::None && !(self.weight.is_finite() && self.weight > 0.0 && self.weight <= 1e4) {
+        if !(self.weight.is_finite() && self.weight > 0.0 && self.weight <= 1e4) {
             return Err(Error::config("weight", format!("expected a number in (0, 10000], got {}", self.weight)));
         }
         self.config().validate()

@@ -34,6 +34,8 @@ pub use state::AppState;
 const INDEX_HTML: &str = include_str!("assets/index.html");
 const APP_JS: &str = include_str!("assets/app.js");
 const STYLE_CSS: &str = include_str!("assets/style.css");
+/// The API, described for clients and checkers (`tests/serve.rs` holds it to the router's routes).
+pub const OPENAPI_JSON: &str = include_str!("openapi.json");
 
 pub struct ServeOptions {
     pub runs_dir: PathBuf,
@@ -103,7 +105,7 @@ async fn guard(local_only: bool, req: axum::extract::Request, next: axum::middle
     let host = req.headers().get(header::HOST).and_then(|h| h.to_str().ok()).unwrap_or("");
     let name = host.rsplit_once(':').filter(|(_, port)| port.chars().all(|c| c.is_ascii_digit())).map_or(host, |(n, _)| n);
     let loopback = matches!(name, "localhost" | "127.0.0.1" | "[::1]") || name.ends_with(".localhost");
-    let mut response = if local_only && !loopback { (StatusCode::FORBIDDEN, "gantry serve answers only to localhost").into_response() } else { next.run(req).await };
+    let mut response = if local_only && !loopback { reply::error(StatusCode::FORBIDDEN, "gantry serve answers only to localhost") } else { next.run(req).await };
     response.headers_mut().insert(header::X_CONTENT_TYPE_OPTIONS, header::HeaderValue::from_static("nosniff"));
     response
 }
@@ -113,6 +115,7 @@ pub fn router(state: AppState, local_only: bool) -> Router {
         .route("/", get(|| async { ([(header::CONTENT_TYPE, "text/html; charset=utf-8")], INDEX_HTML) }))
         .route("/app.js", get(|| async { ([(header::CONTENT_TYPE, "text/javascript; charset=utf-8")], APP_JS) }))
         .route("/style.css", get(|| async { ([(header::CONTENT_TYPE, "text/css; charset=utf-8")], STYLE_CSS) }))
+        .route("/api/openapi.json", get(|| async { ([(header::CONTENT_TYPE, "application/json")], OPENAPI_JSON) }))
         .route("/api/runs", get(list_runs))
         .route("/api/runs/{run}", get(run_detail))
         .route("/api/runs/{run}/log", get(run_log))
@@ -144,7 +147,14 @@ async fn list_runs(State(dir): Dir) -> Response {
     }
 }
 
-async fn run_detail(State(dir): Dir, UrlPath(run): UrlPath<String>) -> Response {
+type RunName = std::result::Result<UrlPath<String>, axum::extract::rejection::PathRejection>;
+type LinesQuery = std::result::Result<Query<From>, axum::extract::rejection::QueryRejection>;
+
+async fn run_detail(State(dir): Dir, run: RunName) -> Response {
+    let UrlPath(run) = match run {
+        Ok(r) => r,
+        Err(e) => return reply::rejected(e.status(), e.body_text()),
+    };
     match blocking(move || dir.detail(&run)).await {
         Ok(Some(d)) => Json(d).into_response(),
         Ok(None) => not_found("no such run"),
@@ -168,12 +178,20 @@ async fn lines(dir: Arc<RunsDir>, run: String, q: From, file: &'static str) -> R
     }
 }
 
-async fn run_log(State(dir): Dir, UrlPath(run): UrlPath<String>, Query(q): Query<From>) -> Response {
-    lines(dir, run, q, crate::run::layout::LOG).await
+async fn run_log(State(dir): Dir, run: RunName, q: LinesQuery) -> Response {
+    match (run, q) {
+        (Ok(UrlPath(run)), Ok(Query(q))) => lines(dir, run, q, crate::run::layout::LOG).await,
+        (Err(e), _) => reply::rejected(e.status(), e.body_text()),
+        (_, Err(e)) => reply::rejected(e.status(), e.body_text()),
+    }
 }
 
-async fn run_evals(State(dir): Dir, UrlPath(run): UrlPath<String>, Query(q): Query<From>) -> Response {
-    lines(dir, run, q, crate::run::layout::EVALS).await
+async fn run_evals(State(dir): Dir, run: RunName, q: LinesQuery) -> Response {
+    match (run, q) {
+        (Ok(UrlPath(run)), Ok(Query(q))) => lines(dir, run, q, crate::run::layout::EVALS).await,
+        (Err(e), _) => reply::rejected(e.status(), e.body_text()),
+        (_, Err(e)) => reply::rejected(e.status(), e.body_text()),
+    }
 }
 
 #[derive(Deserialize)]
@@ -233,14 +251,24 @@ fn compare_rows(dir: &RunsDir, names: &str) -> Vec<CompareRow> {
         .collect()
 }
 
-async fn compare_json(State(dir): Dir, Query(q): Query<CompareQuery>) -> Response {
+type CompareParams = std::result::Result<Query<CompareQuery>, axum::extract::rejection::QueryRejection>;
+
+async fn compare_json(State(dir): Dir, q: CompareParams) -> Response {
+    let Query(q) = match q {
+        Ok(q) => q,
+        Err(e) => return reply::rejected(e.status(), e.body_text()),
+    };
     match blocking(move || compare_rows(&dir, &q.runs)).await {
         Ok(rows) => Json(rows).into_response(),
         Err(r) => r,
     }
 }
 
-async fn compare_markdown(State(dir): Dir, Query(q): Query<CompareQuery>) -> Response {
+async fn compare_markdown(State(dir): Dir, q: CompareParams) -> Response {
+    let Query(q) = match q {
+        Ok(q) => q,
+        Err(e) => return reply::rejected(e.status(), e.body_text()),
+    };
     match blocking(move || markdown(&compare_rows(&dir, &q.runs))).await {
         Ok(text) => ([(header::CONTENT_TYPE, "text/markdown; charset=utf-8")], text).into_response(),
         Err(r) => r,

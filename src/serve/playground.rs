@@ -56,12 +56,18 @@ fn no_session(id: &str) -> Response {
     error(StatusCode::NOT_FOUND, format!("no playground session `{id}` (it ended after a while unwatched, or was closed); reload the page"))
 }
 
+type IdPath = Result<UrlPath<String>, axum::extract::rejection::PathRejection>;
+
 type Body = Result<Bytes, axum::extract::rejection::BytesRejection>;
 
 /// The body as JSON (an empty body is `{}`), sent as `application/json`; or the status that
 /// says why not (a body over the server's limit included).
 fn json_body(headers: &HeaderMap, body: Body) -> Result<Value, Response> {
     let body = body.map_err(|e| error(e.status(), format!("the request body cannot be read: {}", e.body_text())))?;
+    // No body at all is no settings: nothing to misread, whatever its type says.
+    if body.is_empty() {
+        return Ok(json!({}));
+    }
     let json_type = headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).is_some_and(|t| t.starts_with("application/json"));
     if !json_type {
         return Err(error(StatusCode::UNSUPPORTED_MEDIA_TYPE, "send the request with Content-Type: application/json"));
@@ -104,12 +110,17 @@ async fn open(State(p): Sessions, headers: HeaderMap, body: Body) -> Response {
     let full = p.len() >= p.limits().max_sessions;
     match p.open(settings) {
         Ok(id) => (StatusCode::CREATED, Json(json!({ "id": id }))).into_response(),
-        Err(e) if full || p.len() >= p.limits().max_sessions => error(StatusCode::SERVICE_UNAVAILABLE, e),
+        // The cap is a limit the client meets, not a fault of the server: 429, as a rate limit.
+        Err(e) if full || p.len() >= p.limits().max_sessions => error(StatusCode::TOO_MANY_REQUESTS, e),
         Err(e) => error(StatusCode::BAD_REQUEST, e),
     }
 }
 
-async fn close(State(p): Sessions, UrlPath(id): UrlPath<String>) -> Response {
+async fn close(State(p): Sessions, id: IdPath) -> Response {
+    let id = match id {
+        Ok(UrlPath(id)) => id,
+        Err(e) => return super::reply::rejected(e.status(), e.body_text()),
+    };
     match parse_id(&id).is_some_and(|n| p.close(n)) {
         true => StatusCode::NO_CONTENT.into_response(),
         false => no_session(&id),
@@ -118,7 +129,11 @@ async fn close(State(p): Sessions, UrlPath(id): UrlPath<String>) -> Response {
 
 /// The session's frames: the latest at once, then each new one, until the page goes away or the
 /// session ends.
-async fn frames(State(p): Sessions, UrlPath(id): UrlPath<String>) -> Response {
+async fn frames(State(p): Sessions, id: IdPath) -> Response {
+    let id = match id {
+        Ok(UrlPath(id)) => id,
+        Err(e) => return super::reply::rejected(e.status(), e.body_text()),
+    };
     let Some(rx) = parse_id(&id).and_then(|n| p.frames(n)) else {
         return no_session(&id);
     };
@@ -143,7 +158,11 @@ struct CommandBody {
 }
 
 /// `{"action": "play" | "pause" | "step" | "d_step" | "g_step" | "slow" | "reset", …}`.
-async fn command(State(p): Sessions, UrlPath(id): UrlPath<String>, headers: HeaderMap, body: Body) -> Response {
+async fn command(State(p): Sessions, id: IdPath, headers: HeaderMap, body: Body) -> Response {
+    let id = match id {
+        Ok(UrlPath(id)) => id,
+        Err(e) => return super::reply::rejected(e.status(), e.body_text()),
+    };
     let Some(n) = parse_id(&id) else {
         return no_session(&id);
     };
@@ -152,6 +171,11 @@ async fn command(State(p): Sessions, UrlPath(id): UrlPath<String>, headers: Head
             Ok(b) => b,
             Err(r) => return r,
         };
+    // Settings sent with any action are checked (only `reset` applies them).
+    let settings = match body.settings.map(settings_of).transpose() {
+        Ok(s) => s,
+        Err(r) => return r,
+    };
     let command = match body.action.as_str() {
         "play" => Command::Play,
         "pause" => Command::Pause,
@@ -159,9 +183,12 @@ async fn command(State(p): Sessions, UrlPath(id): UrlPath<String>, headers: Head
         "d_step" => Command::Step(StepPart::Critic),
         "g_step" => Command::Step(StepPart::Generator),
         "slow" => Command::Slow(body.slow.unwrap_or(true)),
-        "reset" => match settings_of(body.settings.unwrap_or_else(|| json!({}))) {
-            Ok(s) => Command::Reset(s),
-            Err(r) => return r,
+        "reset" => match settings {
+            Some(s) => Command::Reset(s),
+            None => match settings_of(json!({})) {
+                Ok(s) => Command::Reset(s),
+                Err(r) => return r,
+            },
         },
         other => {
             return error(StatusCode::BAD_REQUEST, format!("unknown action `{other}`; expected play, pause, step, d_step, g_step, slow or reset"));
@@ -174,9 +201,15 @@ async fn command(State(p): Sessions, UrlPath(id): UrlPath<String>, headers: Head
     }
 }
 
-async fn save(State(p): Sessions, UrlPath(id): UrlPath<String>, headers: HeaderMap, body: Body) -> Response {
-    if let Err(r) = json_body(&headers, body) {
-        return r;
+async fn save(State(p): Sessions, id: IdPath, headers: HeaderMap, body: Body) -> Response {
+    let id = match id {
+        Ok(UrlPath(id)) => id,
+        Err(e) => return super::reply::rejected(e.status(), e.body_text()),
+    };
+    match json_body(&headers, body) {
+        Ok(v) if v.is_object() => {}
+        Ok(_) => return error(StatusCode::BAD_REQUEST, "the body of a save is empty or a JSON object"),
+        Err(r) => return r,
     }
     let Some(n) = parse_id(&id) else {
         return no_session(&id);
