@@ -101,12 +101,12 @@ pub fn generate_grid(generator: &GeneratorNet, grid: &SampleGrid, eval_mode: boo
     Tensor::cat(parts.collect(), 0)
 }
 
-/// A scatter plot of 2-D points `[N, 2, 1, 1]` over the data's mode centres.
 /// 2-D points from their interleaved coordinates (x, y, x, y, …).
 pub fn point_pairs(v: &[f32]) -> Vec<[f32; 2]> {
     v.chunks_exact(2).map(|p| [p[0], p[1]]).collect()
 }
 
+/// A scatter plot of 2-D points `[N, 2, 1, 1]` over the data's mode centres.
 pub fn write_points(title: &str, points: &Tensor<4>, centres: &[[f32; 2]], path: &Path) -> Result<()> {
     let pts = point_pairs(&read_back(points));
     viz::plot::scatter(title, &pts, centres, viz::plot::TOY_RANGE, &path.with_extension("png"))

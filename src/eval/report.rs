@@ -210,7 +210,7 @@ pub fn judge_modes(x: &Tensor<4>, requested: Option<&[u8]>, dataset: &str, data:
             if x.dims()[1..] != [2, 1, 1] {
                 return Err(Error::config("dataset", format!("`{dataset}` holds 2-D points; these samples have shape {:?}", x.dims())));
             }
-            let points: Vec<[f32; 2]> = read_back(x).chunks(2).map(|p| [p[0], p[1]]).collect();
+            let points = crate::sample::point_pairs(&read_back(x));
             return Ok(ModeEval::Points { report: toy2d::report(dataset, &points, &centres, std), points, centres });
         }
         ModeCount::PerChannel { classifier: of, channels: 3 } => {

@@ -46,10 +46,12 @@ impl GanLoss {
 
     /// The number shown as "D(x)": a probability for the BCE family, the raw score otherwise.
     pub fn d_output(self, scores: Tensor<1>) -> Tensor<1> {
-        match self {
-            Self::Bce | Self::BceMinimax => activation::sigmoid(scores),
-            Self::Lsgan | Self::Wgan | Self::Hinge => scores,
-        }
+        if self.d_output_is_probability() { activation::sigmoid(scores) } else { scores }
+    }
+
+    /// Whether "D(x)" is a probability in [0, 1] (the BCE family) rather than a raw score.
+    pub fn d_output_is_probability(self) -> bool {
+        matches!(self, Self::Bce | Self::BceMinimax)
     }
 
     /// Whether D is a critic with unbounded scores (the Wasserstein estimate is logged).

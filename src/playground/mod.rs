@@ -87,6 +87,33 @@ pub enum Refused {
     Busy,
 }
 
+/// Why a session was not opened.
+#[derive(Debug)]
+pub enum NotOpened {
+    /// `max_sessions` are running: a limit the client meets, not a fault.
+    Full { max: usize },
+    /// The settings (or the server) could not start one: the error says which field.
+    Failed(Error),
+}
+
+impl std::fmt::Display for NotOpened {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Full { max } => write!(f, "the playground is full: {max} sessions are training, the most this server runs at once; close one or try again later"),
+            Self::Failed(e) => e.fmt(f),
+        }
+    }
+}
+
+impl From<NotOpened> for Error {
+    fn from(n: NotOpened) -> Self {
+        match n {
+            NotOpened::Failed(e) => e,
+            full => Error::Other(full.to_string()),
+        }
+    }
+}
+
 /// The sessions of one server.
 pub struct Playground {
     limits: Limits,
@@ -117,14 +144,11 @@ impl Playground {
 
     /// Starts a session of `settings` (checked here: a bad field is a config error) and returns
     /// its id, or refuses when `max_sessions` are running.
-    pub fn open(&self, settings: Settings) -> Result<u64> {
-        settings.check()?;
-        let mut sessions = self.sessions.lock().map_err(|_| Error::Other("the playground's session table is unusable".into()))?;
+    pub fn open(&self, settings: Settings) -> std::result::Result<u64, NotOpened> {
+        settings.check().map_err(NotOpened::Failed)?;
+        let mut sessions = self.sessions.lock().map_err(|_| NotOpened::Failed(Error::Other("the playground's session table is unusable".into())))?;
         if sessions.len() >= self.limits.max_sessions {
-            return Err(Error::Other(format!(
-                "the playground is full: {} sessions are training, the most this server runs at once; close one or try again later",
-                self.limits.max_sessions
-            )));
+            return Err(NotOpened::Full { max: self.limits.max_sessions });
         }
         let id = self.next_id.fetch_add(1, Ordering::Relaxed);
         let (tx, rx) = mpsc::sync_channel(QUEUE);
@@ -144,7 +168,7 @@ impl Playground {
                     frames.send_replace(Arc::from(serde_json::json!({ "session": id, "message": "the session stopped on an internal error; reload the page" }).to_string()));
                 }
             })
-            .map_err(|e| Error::Other(format!("cannot start a playground session: {e}")))?;
+            .map_err(|e| NotOpened::Failed(Error::Other(format!("cannot start a playground session: {e}"))))?;
         sessions.insert(id, Session { commands: tx, frames, closing });
         Ok(id)
     }

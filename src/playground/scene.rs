@@ -201,7 +201,7 @@ impl Scene {
         let norms = read_back(&norms);
         let heat = read_back(&gan.critic_view(self.plane.clone()));
         let lattice = read_back(&g.forward(self.z_lattice.clone(), None));
-        let probability = !gan.loss.is_critic() && gan.loss != crate::loss::GanLoss::Lsgan;
+        let probability = gan.loss.d_output_is_probability();
         let (lo, hi) = if probability { (0.0, 1.0) } else { min_max(&heat) };
         Frame {
             step: self.step(),
@@ -243,8 +243,7 @@ impl Scene {
         let done = self.trainer.progress.epoch.max(self.step().div_ceil(per_epoch));
         self.trainer.config.epochs = (done + 5) as usize;
         self.trainer.config.max_steps = None;
-        let log: Vec<StepRecord> = self.log.iter().cloned().collect();
-        crate::train::write_stepped_run(&self.trainer, &log, run_dir)
+        crate::train::write_stepped_run(&self.trainer, self.log.make_contiguous(), run_dir)
     }
 }
 

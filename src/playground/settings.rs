@@ -5,7 +5,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::config::TrainConfig;
-use crate::data::{self, DataOptions, Dataset};
+use crate::data::{self, Dataset};
 use crate::error::{Error, Result};
 use crate::loss::{GanLoss, Penalty};
 use crate::model::Noise;
@@ -166,11 +166,11 @@ impl Settings {
 
     /// The scene's data: a built-in distribution by name, or samples around the drawing.
     pub fn dataset(&self) -> Result<Dataset> {
-        let config = self.config();
         if self.dataset == "drawn" {
             return data::plane::drawn(&self.points, "drawn", DATA_LEN, self.seed);
         }
-        data::load(&self.dataset, &DataOptions { generated_size: Some(DATA_LEN), seed: self.seed, ..config.data_options(true, false) })
+        // The config carries the generated length and the seed.
+        data::load(&self.dataset, &self.config().data_options(true, false))
     }
 }
 

@@ -28,6 +28,7 @@ use serde_json::Value;
 
 use crate::error::{Error, Result};
 use crate::playground::{Limits, Playground};
+use reply::Checked;
 use runs::RunsDir;
 pub use state::AppState;
 
@@ -147,14 +148,7 @@ async fn list_runs(State(dir): Dir) -> Response {
     }
 }
 
-type RunName = std::result::Result<UrlPath<String>, axum::extract::rejection::PathRejection>;
-type LinesQuery = std::result::Result<Query<From>, axum::extract::rejection::QueryRejection>;
-
-async fn run_detail(State(dir): Dir, run: RunName) -> Response {
-    let UrlPath(run) = match run {
-        Ok(r) => r,
-        Err(e) => return reply::rejected(e.status(), e.body_text()),
-    };
+async fn run_detail(State(dir): Dir, Checked(UrlPath(run)): Checked<UrlPath<String>>) -> Response {
     match blocking(move || dir.detail(&run)).await {
         Ok(Some(d)) => Json(d).into_response(),
         Ok(None) => not_found("no such run"),
@@ -178,20 +172,12 @@ async fn lines(dir: Arc<RunsDir>, run: String, q: From, file: &'static str) -> R
     }
 }
 
-async fn run_log(State(dir): Dir, run: RunName, q: LinesQuery) -> Response {
-    match (run, q) {
-        (Ok(UrlPath(run)), Ok(Query(q))) => lines(dir, run, q, crate::run::layout::LOG).await,
-        (Err(e), _) => reply::rejected(e.status(), e.body_text()),
-        (_, Err(e)) => reply::rejected(e.status(), e.body_text()),
-    }
+async fn run_log(State(dir): Dir, Checked(UrlPath(run)): Checked<UrlPath<String>>, Checked(Query(q)): Checked<Query<From>>) -> Response {
+    lines(dir, run, q, crate::run::layout::LOG).await
 }
 
-async fn run_evals(State(dir): Dir, run: RunName, q: LinesQuery) -> Response {
-    match (run, q) {
-        (Ok(UrlPath(run)), Ok(Query(q))) => lines(dir, run, q, crate::run::layout::EVALS).await,
-        (Err(e), _) => reply::rejected(e.status(), e.body_text()),
-        (_, Err(e)) => reply::rejected(e.status(), e.body_text()),
-    }
+async fn run_evals(State(dir): Dir, Checked(UrlPath(run)): Checked<UrlPath<String>>, Checked(Query(q)): Checked<Query<From>>) -> Response {
+    lines(dir, run, q, crate::run::layout::EVALS).await
 }
 
 #[derive(Deserialize)]
@@ -251,24 +237,14 @@ fn compare_rows(dir: &RunsDir, names: &str) -> Vec<CompareRow> {
         .collect()
 }
 
-type CompareParams = std::result::Result<Query<CompareQuery>, axum::extract::rejection::QueryRejection>;
-
-async fn compare_json(State(dir): Dir, q: CompareParams) -> Response {
-    let Query(q) = match q {
-        Ok(q) => q,
-        Err(e) => return reply::rejected(e.status(), e.body_text()),
-    };
+async fn compare_json(State(dir): Dir, Checked(Query(q)): Checked<Query<CompareQuery>>) -> Response {
     match blocking(move || compare_rows(&dir, &q.runs)).await {
         Ok(rows) => Json(rows).into_response(),
         Err(r) => r,
     }
 }
 
-async fn compare_markdown(State(dir): Dir, q: CompareParams) -> Response {
-    let Query(q) = match q {
-        Ok(q) => q,
-        Err(e) => return reply::rejected(e.status(), e.body_text()),
-    };
+async fn compare_markdown(State(dir): Dir, Checked(Query(q)): Checked<Query<CompareQuery>>) -> Response {
     match blocking(move || markdown(&compare_rows(&dir, &q.runs))).await {
         Ok(text) => ([(header::CONTENT_TYPE, "text/markdown; charset=utf-8")], text).into_response(),
         Err(r) => r,

@@ -18,8 +18,8 @@ use serde_json::{Value, json};
 
 use super::state::AppState;
 use crate::eval::minimax::{Scheme, trajectory};
-use super::reply::error;
-use crate::playground::{Command, Playground, Refused, Settings, settings};
+use super::reply::{Checked, error};
+use crate::playground::{Command, NotOpened, Playground, Refused, Settings, settings};
 use crate::train::StepPart;
 
 const PLAYGROUND_HTML: &str = include_str!("assets/playground.html");
@@ -55,8 +55,6 @@ async fn same_site(req: axum::extract::Request, next: axum::middleware::Next) ->
 fn no_session(id: &str) -> Response {
     error(StatusCode::NOT_FOUND, format!("no playground session `{id}` (it ended after a while unwatched, or was closed); reload the page"))
 }
-
-type IdPath = Result<UrlPath<String>, axum::extract::rejection::PathRejection>;
 
 type Body = Result<Bytes, axum::extract::rejection::BytesRejection>;
 
@@ -107,20 +105,15 @@ async fn open(State(p): Sessions, headers: HeaderMap, body: Body) -> Response {
         Ok(s) => s,
         Err(r) => return r,
     };
-    let full = p.len() >= p.limits().max_sessions;
     match p.open(settings) {
         Ok(id) => (StatusCode::CREATED, Json(json!({ "id": id }))).into_response(),
         // The cap is a limit the client meets, not a fault of the server: 429, as a rate limit.
-        Err(e) if full || p.len() >= p.limits().max_sessions => error(StatusCode::TOO_MANY_REQUESTS, e),
-        Err(e) => error(StatusCode::BAD_REQUEST, e),
+        Err(e @ NotOpened::Full { .. }) => error(StatusCode::TOO_MANY_REQUESTS, e),
+        Err(e @ NotOpened::Failed(_)) => error(StatusCode::BAD_REQUEST, e),
     }
 }
 
-async fn close(State(p): Sessions, id: IdPath) -> Response {
-    let id = match id {
-        Ok(UrlPath(id)) => id,
-        Err(e) => return super::reply::rejected(e.status(), e.body_text()),
-    };
+async fn close(State(p): Sessions, Checked(UrlPath(id)): Checked<UrlPath<String>>) -> Response {
     match parse_id(&id).is_some_and(|n| p.close(n)) {
         true => StatusCode::NO_CONTENT.into_response(),
         false => no_session(&id),
@@ -129,11 +122,7 @@ async fn close(State(p): Sessions, id: IdPath) -> Response {
 
 /// The session's frames: the latest at once, then each new one, until the page goes away or the
 /// session ends.
-async fn frames(State(p): Sessions, id: IdPath) -> Response {
-    let id = match id {
-        Ok(UrlPath(id)) => id,
-        Err(e) => return super::reply::rejected(e.status(), e.body_text()),
-    };
+async fn frames(State(p): Sessions, Checked(UrlPath(id)): Checked<UrlPath<String>>) -> Response {
     let Some(rx) = parse_id(&id).and_then(|n| p.frames(n)) else {
         return no_session(&id);
     };
@@ -158,11 +147,7 @@ struct CommandBody {
 }
 
 /// `{"action": "play" | "pause" | "step" | "d_step" | "g_step" | "slow" | "reset", …}`.
-async fn command(State(p): Sessions, id: IdPath, headers: HeaderMap, body: Body) -> Response {
-    let id = match id {
-        Ok(UrlPath(id)) => id,
-        Err(e) => return super::reply::rejected(e.status(), e.body_text()),
-    };
+async fn command(State(p): Sessions, Checked(UrlPath(id)): Checked<UrlPath<String>>, headers: HeaderMap, body: Body) -> Response {
     let Some(n) = parse_id(&id) else {
         return no_session(&id);
     };
@@ -183,13 +168,7 @@ async fn command(State(p): Sessions, id: IdPath, headers: HeaderMap, body: Body)
         "d_step" => Command::Step(StepPart::Critic),
         "g_step" => Command::Step(StepPart::Generator),
         "slow" => Command::Slow(body.slow.unwrap_or(true)),
-        "reset" => match settings {
-            Some(s) => Command::Reset(s),
-            None => match settings_of(json!({})) {
-                Ok(s) => Command::Reset(s),
-                Err(r) => return r,
-            },
-        },
+        "reset" => Command::Reset(settings.unwrap_or_default()),
         other => {
             return error(StatusCode::BAD_REQUEST, format!("unknown action `{other}`; expected play, pause, step, d_step, g_step, slow or reset"));
         }
@@ -201,11 +180,7 @@ async fn command(State(p): Sessions, id: IdPath, headers: HeaderMap, body: Body)
     }
 }
 
-async fn save(State(p): Sessions, id: IdPath, headers: HeaderMap, body: Body) -> Response {
-    let id = match id {
-        Ok(UrlPath(id)) => id,
-        Err(e) => return super::reply::rejected(e.status(), e.body_text()),
-    };
+async fn save(State(p): Sessions, Checked(UrlPath(id)): Checked<UrlPath<String>>, headers: HeaderMap, body: Body) -> Response {
     match json_body(&headers, body) {
         Ok(v) if v.is_object() => {}
         Ok(_) => return error(StatusCode::BAD_REQUEST, "the body of a save is empty or a JSON object"),
@@ -232,10 +207,7 @@ struct MinimaxQuery {
 const MAX_MINIMAX_STEPS: usize = 2000;
 
 /// Both trajectories of min_x max_y x·y from (x0, y0) (`eval::minimax`).
-async fn minimax(q: Result<Query<MinimaxQuery>, axum::extract::rejection::QueryRejection>) -> Response {
-    let Ok(Query(q)) = q else {
-        return error(StatusCode::BAD_REQUEST, "expected x0, y0 and lr as numbers and steps as a whole number");
-    };
+async fn minimax(Checked(Query(q)): Checked<Query<MinimaxQuery>>) -> Response {
     let (x0, y0, lr, steps) = (q.x0.unwrap_or(1.0), q.y0.unwrap_or(1.0), q.lr.unwrap_or(0.1), q.steps.unwrap_or(200));
     if ![x0, y0].iter().all(|v| v.is_finite() && v.abs() <= 10.0) {
         return error(StatusCode::BAD_REQUEST, "x0 and y0: expected numbers within ±10");
