@@ -79,6 +79,43 @@ pub fn list_images(dir: &Path) -> Result<Vec<PathBuf>> {
     Ok(out)
 }
 
+/// Decodes an image file (format by extension), refusing one that claims more pixels than [`max_pixels`]
+/// allows for its size: a few hundred bytes can claim a picture of gigabytes, and decoders allocate it
+/// from the header before they find the data missing.
+pub fn open_image(path: &Path) -> Result<image::DynamicImage> {
+    let len = std::fs::metadata(path).map_err(|e| Error::io(path, e))?.len();
+    let open = || image::ImageReader::open(path).map_err(|e| Error::io(path, e));
+    let (header, reader) = (open()?, open()?);
+    // The decoders are other crates' code: a corrupt file that trips one of their assertions (zune-jpeg
+    // 0.5.15 multiplies a corrupt DC coefficient with overflow checks on) is this file's error, not a crash.
+    let decoded = std::panic::catch_unwind(move || {
+        let (w, h) = header.into_dimensions()?;
+        if u64::from(w) * u64::from(h) > max_pixels(len) {
+            return Ok(Err((w, h)));
+        }
+        reader.decode().map(Ok)
+    });
+    match decoded {
+        Err(panic) => Err(Error::bad_file(path, format!("cannot decode image (its decoder failed: {})", panic_text(&panic)))),
+        Ok(Err(e)) => Err(Error::bad_file(path, format!("cannot decode image ({e})"))),
+        Ok(Ok(Err((w, h)))) => {
+            Err(Error::bad_file(path, format!("a {len}-byte file claims a {w}×{h} image; gantry decodes at most {} pixels from a file this size", max_pixels(len))))
+        }
+        Ok(Ok(Ok(img))) => Ok(img),
+    }
+}
+
+fn panic_text(panic: &Box<dyn std::any::Any + Send>) -> &str {
+    panic.downcast_ref::<&str>().copied().or_else(|| panic.downcast_ref::<String>().map(String::as_str)).unwrap_or("a panic")
+}
+
+/// The most pixels gantry decodes from a `len`-byte image file: 4 Mi and 4 per byte (a 12-megapixel photo
+/// passes from 3 MB of JPEG). Decoders hold up to ~10 bytes a pixel, so what a reader holds stays within
+/// the allowance `tests/hostile_input.rs` and the fuzz targets check (64 bytes a byte and 64 MiB).
+pub fn max_pixels(len: u64) -> u64 {
+    (4 << 20) + 4 * len
+}
+
 /// Load every image as `channels` (1 = grayscale, 3 = RGB) × size × size, CHW bytes.
 pub fn read(dir: &Path, size: usize, channels: usize) -> Result<Vec<u8>> {
     let files = list_images(dir)?;
@@ -87,7 +124,7 @@ pub fn read(dir: &Path, size: usize, channels: usize) -> Result<Vec<u8>> {
     }
     let mut out = Vec::with_capacity(files.len() * channels * size * size);
     for f in files {
-        let img = image::open(&f).map_err(|e| Error::bad_file(&f, format!("cannot decode image ({e})")))?;
+        let img = open_image(&f)?;
         let (w, h) = (img.width(), img.height());
         let side = w.min(h);
         let img = img.crop_imm((w - side) / 2, (h - side) / 2, side, side).resize_exact(size as u32, size as u32, FilterType::Triangle);

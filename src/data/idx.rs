@@ -6,18 +6,30 @@ use std::path::Path;
 use super::dataset::{Dataset, DatasetKind, Samples};
 use crate::error::{Error, Result};
 
-/// Read a whole file, gunzipping when it starts with the gzip magic.
+/// Read a whole file, gunzipping when it starts with the gzip magic. The gunzipped bytes are bounded by
+/// [`inflated_limit`]: a small gzip can expand a thousandfold.
 pub fn read_maybe_gz(path: &Path) -> Result<Vec<u8>> {
     let raw = std::fs::read(path).map_err(|e| Error::io(path, e))?;
     if raw.starts_with(&[0x1f, 0x8b]) {
+        let limit = inflated_limit(raw.len() as u64);
         let mut out = Vec::new();
         flate2::read::GzDecoder::new(&raw[..])
+            .take(limit + 1)
             .read_to_end(&mut out)
             .map_err(|e| Error::bad_file(path, format!("corrupt or truncated gzip data ({e})")))?;
+        if out.len() as u64 > limit {
+            return Err(Error::bad_file(path, format!("{} bytes of gzip expand past {limit} bytes, more than gantry reads from a file this size", raw.len())));
+        }
         Ok(out)
     } else {
         Ok(raw)
     }
+}
+
+/// The most gantry inflates from `compressed` bytes (gzip, a zip member): 16 bytes per byte and 16 MiB,
+/// far above real datasets (MNIST's gzip expands 5×), far below deflate's 1032× of a hostile file.
+pub fn inflated_limit(compressed: u64) -> u64 {
+    16 * compressed + (16 << 20)
 }
 
 /// An IDX array of unsigned bytes: its dimensions and data.
@@ -47,8 +59,11 @@ pub fn parse_idx(bytes: &[u8], expected_rank: usize) -> std::result::Result<IdxA
     }
     let dims: Vec<usize> =
         (0..expected_rank).map(|i| u32::from_be_bytes(bytes[4 + 4 * i..8 + 4 * i].try_into().unwrap()) as usize).collect();
-    let n: usize = dims.iter().product();
     let have = bytes.len() - header;
+    // Checked: three u32 dimensions can multiply past usize and wrap to the data's length.
+    let Some(n) = dims.iter().try_fold(1usize, |n, &d| n.checked_mul(d)) else {
+        return Err(format!("dimensions {dims:?} need more data bytes than a file can hold, the file has {have}"));
+    };
     if have != n {
         return Err(format!("dimensions {dims:?} need {n} data bytes, the file has {have} ({})", if have < n { "truncated" } else { "trailing data" }));
     }

@@ -125,7 +125,7 @@ pub fn read_folder(dir: &Path) -> Result<Vec<Image8>> {
 }
 
 pub fn read_image(path: &Path) -> Result<Image8> {
-    let img = image::open(path).map_err(|e| Error::bad_file(path, format!("cannot decode image ({e})")))?;
+    let img = crate::data::folder::open_image(path)?;
     let (w, h) = (img.width() as usize, img.height() as usize);
     Ok(match img.color().has_color() {
         false => Image8 { channels: 1, h, w, bytes: img.to_luma8().into_raw() },

@@ -83,11 +83,15 @@ pub fn save_stats(path: &Path, g: &Gaussian) -> Result<()> {
 pub fn load_stats(path: &Path) -> Result<Gaussian> {
     let bad = |m: String| Error::bad_file(path, m);
     let bytes = std::fs::read(path).map_err(|e| Error::io(path, e))?;
+    let limit = crate::data::idx::inflated_limit(bytes.len() as u64);
     let mut zip = zip::ZipArchive::new(std::io::Cursor::new(bytes)).map_err(|e| bad(format!("not an .npz file ({e})")))?;
     let mut array = |name: &str| -> Result<(Vec<usize>, Vec<f64>)> {
-        let mut f = zip.by_name(&format!("{name}.npy")).map_err(|_| bad(format!("array `{name}` missing (expected `mu` and `sigma`)")))?;
+        let f = zip.by_name(&format!("{name}.npy")).map_err(|_| bad(format!("array `{name}` missing (expected `mu` and `sigma`)")))?;
         let mut buf = Vec::new();
-        f.read_to_end(&mut buf).map_err(|e| Error::io(path, e))?;
+        f.take(limit + 1).read_to_end(&mut buf).map_err(|e| bad(format!("array `{name}`: {e}")))?;
+        if buf.len() as u64 > limit {
+            return Err(bad(format!("array `{name}` expands past {limit} bytes, more than gantry reads from a file this size")));
+        }
         parse_npy(&buf).map_err(|m| bad(format!("array `{name}`: {m}")))
     };
     let (mu_shape, mu) = array("mu")?;
