@@ -5,7 +5,6 @@
 //! and arbitrary strides, so transposed views read correctly) and scalars. No Python is involved.
 
 use std::collections::{BTreeMap, HashMap};
-use std::io::Read;
 use std::path::Path;
 
 use crate::error::{Error, Result};
@@ -727,16 +726,11 @@ fn read_zip(bytes: &[u8]) -> std::result::Result<(Value, Storages), String> {
         .find(|n| n.ends_with("data.pkl"))
         .ok_or("zip archive without data.pkl: not a PyTorch checkpoint")?;
     let prefix = pkl.trim_end_matches("data.pkl").to_string();
-    let read = |zip: &mut zip::ZipArchive<std::io::Cursor<&[u8]>>, name: &str| -> std::result::Result<Vec<u8>, String> {
-        let mut f = zip.by_name(name).map_err(|_| format!("{name} missing from the archive"))?;
-        // Deflate expands at most about 1032:1: a larger claim is a hostile archive.
-        let (size, packed) = (f.size(), f.compressed_size());
-        if size > packed.saturating_mul(1100).saturating_add(1 << 20) {
-            return Err(format!("{name} claims {size} bytes from {packed} compressed: not a valid archive"));
-        }
-        let mut buf = Vec::new();
-        f.by_ref().take(size).read_to_end(&mut buf).map_err(|e| format!("{name}: {e}"))?;
-        Ok(buf)
+    // What the members may inflate to, all together (torch.save stores them uncompressed).
+    let mut budget = crate::data::idx::inflated_limit(bytes.len() as u64);
+    let mut read = |zip: &mut zip::ZipArchive<std::io::Cursor<&[u8]>>, name: &str| -> std::result::Result<Vec<u8>, String> {
+        let f = zip.by_name(name).map_err(|_| format!("{name} missing from the archive"))?;
+        crate::data::idx::read_inflated(f, &mut budget).map_err(|m| format!("{name}: {m}"))
     };
     if let Ok(order) = read(&mut zip, &format!("{prefix}byteorder")) {
         if order.trim_ascii() != b"little" {

@@ -1,44 +1,25 @@
 //! Every reader of files a user hands gantry survives hostile input: thousands of mutated versions
 //! of a valid file (bit flips, truncations, inflated length and shape fields, inserted and
 //! deleted bytes) each end in an error or a valid result — never a panic, a hang, or an
-//! allocation far beyond the file's size — plus crafted deep and self-referencing pickles.
+//! allocation far beyond the file's size — plus crafted deep and self-referencing pickles; and the
+//! fuzz targets' corpora and regression files (`fuzz/`), replayed without the fuzzer.
 
-use std::alloc::{GlobalAlloc, Layout, System};
-use std::cell::Cell;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use gantry::rng::Rng;
 
 mod common;
 
-/// Counts the bytes this thread holds, and the most it held since the last reset.
-struct Counting;
-
-thread_local! {
-    static HELD: Cell<usize> = const { Cell::new(0) };
-    static PEAK: Cell<usize> = const { Cell::new(0) };
-}
-
-unsafe impl GlobalAlloc for Counting {
-    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        let p = unsafe { System.alloc(layout) };
-        if !p.is_null() {
-            let _ = HELD.try_with(|h| {
-                h.set(h.get() + layout.size());
-                let _ = PEAK.try_with(|m| m.set(m.get().max(h.get())));
-            });
-        }
-        p
-    }
-    unsafe fn dealloc(&self, p: *mut u8, layout: Layout) {
-        unsafe { System.dealloc(p, layout) };
-        let _ = HELD.try_with(|h| h.set(h.get().saturating_sub(layout.size())));
-    }
-}
+/// The fuzz targets' readers, allocation counter and allowance (`fuzz/src/readers.rs`), shared so
+/// that the corpora and regression files replay here through the fuzz targets' own checks.
+#[path = "../fuzz/src/readers.rs"]
+#[allow(dead_code)]
+mod fuzz_readers;
+use fuzz_readers::{allowance, peak_since, reset_peak};
 
 #[global_allocator]
-static ALLOCATOR: Counting = Counting;
+static ALLOCATOR: fuzz_readers::Counting = fuzz_readers::Counting;
 
 /// One mutation of `seed`, drawn by `rng`.
 fn mutate(seed: &[u8], rng: &mut Rng) -> Vec<u8> {
@@ -88,11 +69,6 @@ fn mutate(seed: &[u8], rng: &mut Rng) -> Vec<u8> {
     b
 }
 
-/// What the reader may allocate at most for a file of `len` bytes.
-fn allowance(len: usize) -> usize {
-    64 * len + (64 << 20)
-}
-
 /// Runs `read` on `cases` mutations of `seed` (written to `path` first); each must return (Ok or
 /// Err) without panicking, within `limit`, allocating within [`allowance`]. Returns how many of
 /// them read as valid.
@@ -102,11 +78,10 @@ fn survive(what: &str, seed: &[u8], path: &Path, cases: usize, limit: Duration, 
     for case in 0..cases {
         let bytes = mutate(seed, &mut rng);
         std::fs::write(path, &bytes).unwrap();
-        PEAK.with(|m| m.set(HELD.with(Cell::get)));
-        let before = HELD.with(Cell::get);
+        let since = reset_peak();
         let started = Instant::now();
         let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| read(path)));
-        let (took, peak) = (started.elapsed(), PEAK.with(Cell::get) - before);
+        let (took, peak) = (started.elapsed(), peak_since(since));
         let keep = || std::fs::write(path.with_extension("failing"), &bytes).unwrap();
         if outcome.is_err() {
             keep();
@@ -259,13 +234,87 @@ fn deep_and_self_referencing_pickles_are_refused() {
     laughs.push(b'.');
     for (what, pickle) in [("deep", deep), ("self-referencing", laughs)] {
         std::fs::write(&path, legacy_pickle(&pickle)).unwrap();
-        PEAK.with(|m| m.set(HELD.with(Cell::get)));
-        let before = HELD.with(Cell::get);
+        let since = reset_peak();
         let started = Instant::now();
         let r = gantry::pth::read_state_dict(&path);
         assert!(started.elapsed() < LIMIT, "{what}: took {:?}", started.elapsed());
-        assert!(PEAK.with(Cell::get) - before < allowance(pickle.len()), "{what}: allocated too much");
+        assert!(peak_since(since) < allowance(pickle.len()), "{what}: allocated too much");
         let err = r.err().unwrap_or_else(|| panic!("{what}: accepted")).to_string();
         assert!(err.contains("hostile.pth") && (err.contains("deeper than") || err.contains("copies its objects")), "{what}: {err}");
+    }
+}
+
+/// Every file of the fuzz targets' committed corpora (`fuzz/corpus/<target>/`, minimised from the
+/// fuzzing runs, seeds included) and regression files (`fuzz/regressions/<target>/`: the inputs that
+/// once crashed, hung or over-allocated, each kept after its fix) reads as an error or a valid value,
+/// within the time limit and the allowance, as under the fuzzer.
+#[test]
+fn fuzz_corpora_and_regressions_replay() {
+    let fuzz = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("fuzz");
+    let (mut replayed, mut regressions) = (0, 0);
+    for reader in fuzz_readers::READERS {
+        let scratch = tempfile::tempdir().unwrap();
+        let mut files = vec![];
+        for (kind, dir) in [("corpus", fuzz.join("corpus").join(reader.name)), ("regressions", fuzz.join("regressions").join(reader.name))] {
+            let listed: Vec<PathBuf> = std::fs::read_dir(&dir).map(|d| d.flatten().map(|e| e.path()).collect()).unwrap_or_default();
+            assert!(kind == "regressions" || !listed.is_empty(), "{}: no corpus committed", dir.display());
+            regressions += usize::from(kind == "regressions") * listed.len();
+            files.extend(listed);
+        }
+        for file in files {
+            let input = std::fs::read(&file).unwrap();
+            let started = Instant::now();
+            let outcome = std::panic::catch_unwind(|| fuzz_readers::check(reader, &input, scratch.path()));
+            match outcome {
+                Err(_) => panic!("{}: {} panicked", reader.name, file.display()),
+                Ok(Err(e)) => panic!("{}: {e}", file.display()),
+                // Each regression is a broken or hostile file: refused, also where a release build would
+                // not have panicked (no overflow checks) but read it wrongly.
+                Ok(Ok(valid)) => assert!(!(valid && file.starts_with(fuzz.join("regressions"))), "{}: read as valid", file.display()),
+            }
+            assert!(started.elapsed() < LIMIT, "{}: {} took {:?}", reader.name, file.display(), started.elapsed());
+            replayed += 1;
+        }
+    }
+    eprintln!("{replayed} corpus and regression files replayed ({regressions} regressions), none panicked, hung or over-allocated");
+}
+
+/// A gzip IDX file, an `.npz` and a `.pth` whose members inflate a thousandfold (200 MiB of zeros) are refused
+/// after reading a bounded amount, with a message that names the file.
+#[test]
+fn compression_bombs_are_refused_without_inflating() {
+    use std::io::Write;
+    let dir = tempfile::tempdir().unwrap();
+    let zeros = vec![0u8; 200 << 20];
+    let mut idx = idx_images(1);
+    idx.extend(&zeros);
+    let gz_path = dir.path().join("bomb-idx3-ubyte.gz");
+    std::fs::write(&gz_path, gz(&idx)).unwrap();
+
+    let zip_of = |path: &Path, members: &[&str]| {
+        let mut zip = zip::ZipWriter::new(std::fs::File::create(path).unwrap());
+        let deflate = zip::write::SimpleFileOptions::default().compression_method(zip::CompressionMethod::Deflated).large_file(true);
+        for name in members {
+            zip.start_file(*name, deflate).unwrap();
+            zip.write_all(&zeros).unwrap();
+        }
+        zip.finish().unwrap();
+    };
+    let (npz_path, pth_path) = (dir.path().join("bomb.npz"), dir.path().join("bomb.pth"));
+    zip_of(&npz_path, &["mu.npy", "sigma.npy"]);
+    zip_of(&pth_path, &["archive/data.pkl"]);
+
+    let cases: [(&Path, fn(&Path) -> String); 3] = [
+        (&gz_path, |p| gantry::data::idx::read_idx(p, 3).err().expect("a gzip bomb is refused").to_string()),
+        (&npz_path, |p| gantry::eval::npz::load_stats(p).err().expect("an .npz bomb is refused").to_string()),
+        (&pth_path, |p| gantry::pth::read_state_dict(p).err().expect("a .pth bomb is refused").to_string()),
+    ];
+    for (path, read) in cases {
+        let len = std::fs::metadata(path).unwrap().len() as usize;
+        assert!(len < 1 << 20, "{}: the bomb is small ({len} bytes)", path.display());
+        let since = reset_peak();
+        let message = read(path);
+        assert!(peak_since(since) < allowance(len), "{}: allocated {} bytes", path.display(), peak_since(since));
+        assert!(message.contains(&path.display().to_string()) && message.contains("expand"), "{message}");
     }
 }

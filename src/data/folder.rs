@@ -83,24 +83,30 @@ pub fn list_images(dir: &Path) -> Result<Vec<PathBuf>> {
 /// allows for its size: a few hundred bytes can claim a picture of gigabytes, and decoders allocate it
 /// from the header before they find the data missing.
 pub fn open_image(path: &Path) -> Result<image::DynamicImage> {
+    use image::ImageDecoder;
     let len = std::fs::metadata(path).map_err(|e| Error::io(path, e))?.len();
-    let open = || image::ImageReader::open(path).map_err(|e| Error::io(path, e));
-    let (header, reader) = (open()?, open()?);
+    let mut reader = image::ImageReader::open(path).map_err(|e| Error::io(path, e))?;
+    // Also bounds what a decoder allocates before the pixels (a PNG's compressed colour profile, say).
+    let mut limits = image::Limits::default();
+    limits.max_alloc = Some(8 * max_pixels(len));
+    reader.limits(limits);
     // The decoders are other crates' code: a corrupt file that trips one of their assertions (zune-jpeg
     // 0.5.15 multiplies a corrupt DC coefficient with overflow checks on) is this file's error, not a crash.
     let decoded = std::panic::catch_unwind(move || {
-        let (w, h) = header.into_dimensions()?;
+        let decoder = reader.into_decoder()?;
+        let (w, h) = decoder.dimensions();
         if u64::from(w) * u64::from(h) > max_pixels(len) {
             return Ok(Err((w, h)));
         }
-        reader.decode().map(Ok)
+        image::DynamicImage::from_decoder(decoder).map(Ok)
     });
     match decoded {
         Err(panic) => Err(Error::bad_file(path, format!("cannot decode image (its decoder failed: {})", panic_text(&panic)))),
         Ok(Err(e)) => Err(Error::bad_file(path, format!("cannot decode image ({e})"))),
-        Ok(Ok(Err((w, h)))) => {
-            Err(Error::bad_file(path, format!("a {len}-byte file claims a {w}×{h} image; gantry decodes at most {} pixels from a file this size", max_pixels(len))))
-        }
+        Ok(Ok(Err((w, h)))) => Err(Error::bad_file(
+            path,
+            format!("a {len}-byte file claims a {w}×{h} image; gantry decodes at most {} pixels from a file this size (save it smaller or less compressed)", max_pixels(len)),
+        )),
         Ok(Ok(Ok(img))) => Ok(img),
     }
 }
@@ -110,7 +116,7 @@ fn panic_text(panic: &Box<dyn std::any::Any + Send>) -> &str {
 }
 
 /// The most pixels gantry decodes from a `len`-byte image file: 4 Mi and 4 per byte (a 12-megapixel photo
-/// passes from 3 MB of JPEG). Decoders hold up to ~10 bytes a pixel, so what a reader holds stays within
+/// passes from 2 MB of JPEG). Decoding may hold 8 bytes a pixel (RGBA, 16 bits), so what a reader holds stays near
 /// the allowance `tests/hostile_input.rs` and the fuzz targets check (64 bytes a byte and 64 MiB).
 pub fn max_pixels(len: u64) -> u64 {
     (4 << 20) + 4 * len

@@ -11,22 +11,23 @@ use crate::error::{Error, Result};
 pub fn read_maybe_gz(path: &Path) -> Result<Vec<u8>> {
     let raw = std::fs::read(path).map_err(|e| Error::io(path, e))?;
     if raw.starts_with(&[0x1f, 0x8b]) {
-        let limit = inflated_limit(raw.len() as u64);
-        let mut out = Vec::new();
-        flate2::read::GzDecoder::new(&raw[..])
-            .take(limit + 1)
-            .read_to_end(&mut out)
-            .map_err(|e| Error::bad_file(path, format!("corrupt or truncated gzip data ({e})")))?;
-        if out.len() as u64 > limit {
-            return Err(Error::bad_file(path, format!("{} bytes of gzip expand past {limit} bytes, more than gantry reads from a file this size", raw.len())));
-        }
-        Ok(out)
+        let mut budget = inflated_limit(raw.len() as u64);
+        read_inflated(flate2::read::GzDecoder::new(&raw[..]), &mut budget).map_err(|m| Error::bad_file(path, format!("gzip data: {m}")))
     } else {
         Ok(raw)
     }
 }
 
-/// The most gantry inflates from `compressed` bytes (gzip, a zip member): 16 bytes per byte and 16 MiB,
+/// Reads a decompressing reader to its end, taking what it yields from `budget` (one budget per file, shared
+/// by its members): an error once the budget is spent.
+pub fn read_inflated(reader: impl Read, budget: &mut u64) -> std::result::Result<Vec<u8>, String> {
+    let mut out = Vec::new();
+    reader.take(*budget + 1).read_to_end(&mut out).map_err(|e| format!("corrupt or truncated ({e})"))?;
+    *budget = budget.checked_sub(out.len() as u64).ok_or_else(|| "expands past what gantry reads from a file this size (16 bytes a byte and 16 MiB)".to_string())?;
+    Ok(out)
+}
+
+/// The most gantry inflates from a file of `compressed` bytes (gzip; zip members, all together): 16 bytes per byte and 16 MiB,
 /// far above real datasets (MNIST's gzip expands 5×), far below deflate's 1032× of a hostile file.
 pub fn inflated_limit(compressed: u64) -> u64 {
     16 * compressed + (16 << 20)

@@ -1,6 +1,6 @@
 //! NumPy `.npz` statistics files as pytorch-fid writes and reads them (`mu`, `sigma`, float64).
 
-use std::io::{Read, Write};
+use std::io::Write;
 use std::path::Path;
 
 use super::stats::Gaussian;
@@ -29,10 +29,11 @@ fn parse_npy(bytes: &[u8]) -> std::result::Result<(Vec<usize>, Vec<f64>), String
     if !bytes.starts_with(b"\x93NUMPY") || bytes.len() < 10 {
         return Err("not a .npy array (wrong magic)".into());
     }
-    let (len, start) = match bytes[6] {
-        1 => (u16::from_le_bytes([bytes[8], bytes[9]]) as usize, 10),
-        2 | 3 => (u32::from_le_bytes(bytes[8..12].try_into().unwrap()) as usize, 12),
-        v => return Err(format!(".npy version {v} is not supported")),
+    let (len, start) = match (bytes[6], bytes.get(8..12)) {
+        (1, _) => (u16::from_le_bytes([bytes[8], bytes[9]]) as usize, 10),
+        (2 | 3, Some(len)) => (u32::from_le_bytes(len.try_into().unwrap()) as usize, 12),
+        (2 | 3, None) => return Err("truncated .npy header".into()),
+        (v, _) => return Err(format!(".npy version {v} is not supported")),
     };
     let header = std::str::from_utf8(bytes.get(start..start + len).ok_or("truncated .npy header")?).map_err(|_| "bad .npy header")?;
     if header.contains("'fortran_order': True") {
@@ -53,8 +54,9 @@ fn parse_npy(bytes: &[u8]) -> std::result::Result<(Vec<usize>, Vec<f64>), String
         .filter(|s| !s.is_empty())
         .map(|s| s.parse::<usize>().map_err(|_| format!("bad shape entry `{s}`")))
         .collect::<std::result::Result<_, _>>()?;
-    let n: usize = shape.iter().product();
-    let data = bytes.get(start + len..start + len + n * size).ok_or("truncated .npy data")?;
+    // Checked: a header's shape can multiply past usize and wrap to the data's length.
+    let data_len = shape.iter().try_fold(size as usize, |n: usize, &d| n.checked_mul(d)).ok_or_else(|| format!("shape {shape:?} is larger than any file"))?;
+    let data = bytes.get(start + len..).and_then(|rest| rest.get(..data_len)).ok_or("truncated .npy data")?;
     let values = if size == 8 {
         data.chunks_exact(8).map(|b| f64::from_le_bytes(b.try_into().unwrap())).collect()
     } else {
@@ -83,21 +85,17 @@ pub fn save_stats(path: &Path, g: &Gaussian) -> Result<()> {
 pub fn load_stats(path: &Path) -> Result<Gaussian> {
     let bad = |m: String| Error::bad_file(path, m);
     let bytes = std::fs::read(path).map_err(|e| Error::io(path, e))?;
-    let limit = crate::data::idx::inflated_limit(bytes.len() as u64);
+    let mut budget = crate::data::idx::inflated_limit(bytes.len() as u64);
     let mut zip = zip::ZipArchive::new(std::io::Cursor::new(bytes)).map_err(|e| bad(format!("not an .npz file ({e})")))?;
     let mut array = |name: &str| -> Result<(Vec<usize>, Vec<f64>)> {
         let f = zip.by_name(&format!("{name}.npy")).map_err(|_| bad(format!("array `{name}` missing (expected `mu` and `sigma`)")))?;
-        let mut buf = Vec::new();
-        f.take(limit + 1).read_to_end(&mut buf).map_err(|e| bad(format!("array `{name}`: {e}")))?;
-        if buf.len() as u64 > limit {
-            return Err(bad(format!("array `{name}` expands past {limit} bytes, more than gantry reads from a file this size")));
-        }
+        let buf = crate::data::idx::read_inflated(f, &mut budget).map_err(|m| bad(format!("array `{name}`: {m}")))?;
         parse_npy(&buf).map_err(|m| bad(format!("array `{name}`: {m}")))
     };
     let (mu_shape, mu) = array("mu")?;
     let (sigma_shape, sigma) = array("sigma")?;
     let d = mu.len();
-    if mu_shape.len() != 1 || sigma_shape != [d, d] {
+    if mu_shape != [d] || sigma_shape != [d, d] {
         return Err(bad(format!("`mu` has shape {mu_shape:?} and `sigma` {sigma_shape:?}; expected (d,) and (d, d)")));
     }
     Ok(Gaussian { mu, sigma })

@@ -18,7 +18,7 @@ pub fn animate(images: &[(PathBuf, String)], out: &Path, frame_ms: u32) -> Resul
     let mut frames = Vec::with_capacity(images.len());
     let mut size = None;
     for (i, (path, label)) in images.iter().enumerate() {
-        let img = image::open(&path).map_err(|e| Error::bad_file(&path, format!("not a readable PNG ({e})")))?.to_rgb8();
+        let img = crate::data::folder::open_image(&path)?.to_rgb8();
         let dims = img.dimensions();
         if *size.get_or_insert(dims) != dims {
             return Err(Error::bad_file(&path, format!("is {}x{}, the run's other grids are {}x{}", dims.0, dims.1, size.unwrap().0, size.unwrap().1)));
