@@ -35,3 +35,8 @@ impl Error {
         Error::Config { field: field.into(), message: message.into() }
     }
 }
+
+/// What a caught panic said (its `&str` or `String` payload).
+pub fn panic_message(panic: &(dyn std::any::Any + Send)) -> &str {
+    panic.downcast_ref::<&str>().copied().or_else(|| panic.downcast_ref::<String>().map(String::as_str)).unwrap_or("a panic")
+}

@@ -17,12 +17,6 @@ pub struct Reader {
     pub read: fn(&Path) -> bool,
 }
 
-fn idx_file(b: &[u8]) -> (&'static str, &[u8]) {
-    ("images-idx3-ubyte", b)
-}
-fn cifar_file(b: &[u8]) -> (&'static str, &[u8]) {
-    ("test_batch.bin", b)
-}
 /// The image folder reader picks the decoder by extension: the first byte chooses PNG (even) or JPEG (odd).
 fn image_file(b: &[u8]) -> (&'static str, &[u8]) {
     match b.split_first() {
@@ -31,34 +25,19 @@ fn image_file(b: &[u8]) -> (&'static str, &[u8]) {
         None => ("face.png", b),
     }
 }
-fn points_file(b: &[u8]) -> (&'static str, &[u8]) {
-    ("points.csv", b)
-}
-fn toml_file(b: &[u8]) -> (&'static str, &[u8]) {
-    ("config.toml", b)
-}
-fn safetensors_file(b: &[u8]) -> (&'static str, &[u8]) {
-    ("tensors.safetensors", b)
-}
-fn npz_file(b: &[u8]) -> (&'static str, &[u8]) {
-    ("stats.npz", b)
-}
-fn pth_file(b: &[u8]) -> (&'static str, &[u8]) {
-    ("generator.pth", b)
-}
 
 /// Every reader of user files, in the order the README lists them.
 pub const READERS: &[Reader] = &[
-    Reader { name: "idx", file: idx_file, read: |p| gantry::data::idx::read_idx(p, 3).is_ok() },
-    Reader { name: "cifar", file: cifar_file, read: |p| gantry::data::cifar::read(p.parent().unwrap(), false).is_ok() },
+    Reader { name: "idx", file: |b| ("images-idx3-ubyte", b), read: |p| gantry::data::idx::read_idx(p, 3).is_ok() },
+    Reader { name: "cifar", file: |b| ("test_batch.bin", b), read: |p| gantry::data::cifar::read(p.parent().unwrap(), false).is_ok() },
     Reader { name: "image_folder", file: image_file, read: |p| gantry::data::folder::read(p.parent().unwrap(), 16, 3).is_ok() },
-    Reader { name: "points", file: points_file, read: |p| gantry::data::plane::read_points(p).is_ok() },
-    Reader { name: "config", file: toml_file, read: read_config },
-    Reader { name: "safetensors", file: safetensors_file, read: |p| gantry::tensor_file::read(p).is_ok() },
-    Reader { name: "checkpoint", file: safetensors_file, read: |p| gantry::run::checkpoint::load(p).is_ok() },
-    Reader { name: "z", file: safetensors_file, read: |p| gantry::sample::load_z(p).is_ok() },
-    Reader { name: "npz", file: npz_file, read: |p| gantry::eval::npz::load_stats(p).is_ok() },
-    Reader { name: "pth", file: pth_file, read: |p| gantry::pth::read_named(p).is_ok() },
+    Reader { name: "points", file: |b| ("points.csv", b), read: |p| gantry::data::plane::read_points(p).is_ok() },
+    Reader { name: "config", file: |b| ("config.toml", b), read: read_config },
+    Reader { name: "safetensors", file: |b| ("tensors.safetensors", b), read: |p| gantry::tensor_file::read(p).is_ok() },
+    Reader { name: "checkpoint", file: |b| ("tensors.safetensors", b), read: |p| gantry::run::checkpoint::load(p).is_ok() },
+    Reader { name: "z", file: |b| ("tensors.safetensors", b), read: |p| gantry::sample::load_z(p).is_ok() },
+    Reader { name: "npz", file: |b| ("stats.npz", b), read: |p| gantry::eval::npz::load_stats(p).is_ok() },
+    Reader { name: "pth", file: |b| ("generator.pth", b), read: |p| gantry::pth::read_named(p).is_ok() },
 ];
 
 /// A TOML config as `gantry train --config` reads it: text (lossily, as the mutation tests do), then checks.

@@ -67,17 +67,12 @@ impl<T> PyResultExt<T> for gantry::Result<T> {
     }
 }
 
-/// A panic's message.
-pub fn panic_message(p: Box<dyn std::any::Any + Send>) -> String {
-    p.downcast_ref::<&str>().map(|s| s.to_string()).or_else(|| p.downcast_ref::<String>().cloned()).unwrap_or_else(|| "a panic".into())
-}
-
 /// Run `f` on gantry's worker pool with the GIL released; its error or panic becomes an exception.
 pub fn work<T: Send>(py: Python<'_>, f: impl FnOnce() -> gantry::Result<T> + Send) -> PyResult<T> {
     let r = py.detach(|| crate::pool().install(|| catch_unwind(AssertUnwindSafe(f))));
     match r {
         Ok(Ok(v)) => Ok(v),
         Ok(Err(e)) => Err(to_py(py, Failure::Gantry(e))),
-        Err(p) => Err(to_py(py, Failure::Panic(panic_message(p)))),
+        Err(p) => Err(to_py(py, Failure::Panic(gantry::error::panic_message(&*p).to_owned()))),
     }
 }

@@ -191,7 +191,7 @@ impl Trainer {
         let summary = match result {
             Ok(Ok(s)) => s,
             Ok(Err(e)) => return Err(errors::to_py(py, Failure::Gantry(e))),
-            Err(p) => return Err(errors::to_py(py, Failure::Panic(errors::panic_message(p)))),
+            Err(p) => return Err(errors::to_py(py, Failure::Panic(gantry::error::panic_message(&*p).to_owned()))),
         };
         if let Some(e) = interrupt {
             return Err(e);

@@ -92,27 +92,17 @@ pub fn open_image(path: &Path) -> Result<image::DynamicImage> {
     reader.limits(limits);
     // The decoders are other crates' code: a corrupt file that trips one of their assertions (zune-jpeg
     // 0.5.15 multiplies a corrupt DC coefficient with overflow checks on) is this file's error, not a crash.
-    let decoded = std::panic::catch_unwind(move || {
-        let decoder = reader.into_decoder()?;
+    std::panic::catch_unwind(move || {
+        let cannot = |e: image::ImageError| Error::bad_file(path, format!("cannot decode image ({e})"));
+        let decoder = reader.into_decoder().map_err(cannot)?;
         let (w, h) = decoder.dimensions();
         if u64::from(w) * u64::from(h) > max_pixels(len) {
-            return Ok(Err((w, h)));
+            let most = max_pixels(len);
+            return Err(Error::bad_file(path, format!("a {len}-byte file claims a {w}×{h} image; gantry decodes at most {most} pixels from a file this size (save it smaller or less compressed)")));
         }
-        image::DynamicImage::from_decoder(decoder).map(Ok)
-    });
-    match decoded {
-        Err(panic) => Err(Error::bad_file(path, format!("cannot decode image (its decoder failed: {})", panic_text(&panic)))),
-        Ok(Err(e)) => Err(Error::bad_file(path, format!("cannot decode image ({e})"))),
-        Ok(Ok(Err((w, h)))) => Err(Error::bad_file(
-            path,
-            format!("a {len}-byte file claims a {w}×{h} image; gantry decodes at most {} pixels from a file this size (save it smaller or less compressed)", max_pixels(len)),
-        )),
-        Ok(Ok(Ok(img))) => Ok(img),
-    }
-}
-
-fn panic_text(panic: &Box<dyn std::any::Any + Send>) -> &str {
-    panic.downcast_ref::<&str>().copied().or_else(|| panic.downcast_ref::<String>().map(String::as_str)).unwrap_or("a panic")
+        image::DynamicImage::from_decoder(decoder).map_err(cannot)
+    })
+    .unwrap_or_else(|panic| Err(Error::bad_file(path, format!("cannot decode image (its decoder failed: {})", crate::error::panic_message(&*panic)))))
 }
 
 /// The most pixels gantry decodes from a `len`-byte image file: 4 Mi and 4 per byte (a 12-megapixel photo
