@@ -67,6 +67,8 @@ fn every_generated_request_gets_a_documented_answer() {
     let seconds = std::env::var("GANTRY_SCHEMATHESIS_SECONDS").unwrap_or_else(|_| "90".into());
     let report = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("schemathesis-report");
     let status = Command::new(bin.join("schemathesis"))
+        // Its cache (`.schemathesis/`) goes where it runs: under target, not in the checkout.
+        .current_dir(env!("CARGO_TARGET_TMPDIR"))
         .arg("run")
         .arg(format!("http://127.0.0.1:{}/api/openapi.json", server.addr.port()))
         // Sessions are ephemeral by design (closed by a page, ended unwatched): a session that a
