@@ -50,12 +50,13 @@ fn every_generated_request_gets_a_documented_answer() {
     // A folder beside the runs folder: nothing may appear in it but the runs folder.
     let dir = tempfile::tempdir().unwrap();
     let runs = dir.path().join("runs");
+    // The run is `default`, as in the document's examples, so that schemathesis's examples reach real files.
     let mut c: TrainConfig = gantry::presets::preset("toy-ring8").unwrap();
     c.max_steps = Some(40);
     c.sample_every = 20;
     c.eval_every = Some(20);
     let mut t = Trainer::new(c, true).unwrap();
-    train_into(&mut t, &TrainOptions { out: runs.join("ring"), quiet: true }, &StopSignal::default()).unwrap();
+    train_into(&mut t, &TrainOptions { out: runs.join("default"), quiet: true }, &StopSignal::default()).unwrap();
     std::fs::write(dir.path().join("secret.txt"), "outside the runs folder").unwrap();
     let before = listing(dir.path());
 
